@@ -1,0 +1,6 @@
+"""`python -m socialscale`."""
+
+from socialscale.cli.main import run
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,132 @@
+"""`items` and `show`: read what is stored."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from socialscale.cli.state import JsonOption, ListFormat, ListFormatOption, output_format, state
+from socialscale.render import Column
+
+ITEM_TABLE = (
+    Column("id", "id", "plain"),
+    Column("start_at", "when", "plain"),
+    Column("source", "source", max_width=18),
+    Column("lane", "lane", "plain"),
+    Column("status", "status", "plain"),
+    Column("owner", "owner", "plain"),
+    Column("author", "author", max_width=18),
+    Column("title", "title", max_width=70),
+)
+TABLE_DEFAULT_LIMIT = 50
+
+
+def register(app: typer.Typer) -> None:
+    app.command("items")(items)
+    app.command("show")(show)
+
+
+def items(
+    ctx: typer.Context,
+    lane: Annotated[str | None, typer.Option(help="Only this lane.")] = None,
+    status: Annotated[str | None, typer.Option(help="open, responded, closed or ignored.")] = None,
+    owner: Annotated[str | None, typer.Option(help="Only items owned by this team member.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only items from this source.")] = None,
+    since: Annotated[str | None, typer.Option(help="Started at or after: a duration back (7d) or a date.")] = None,
+    until: Annotated[str | None, typer.Option(help="Started before: a duration back (1d) or a date.")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text search in title and text.")] = None,
+    limit: Annotated[int | None, typer.Option(help=f"At most this many (table default {TABLE_DEFAULT_LIMIT}; 0 = all).")] = None,
+    fmt: ListFormatOption = ListFormat.table,
+    as_json: JsonOption = False,
+) -> None:
+    """List and search stored items, newest first.
+
+    Example: socialscale items --lane customer_service --status open --since 7d --format json
+    """
+    from socialscale.errors import UsageError
+    from socialscale.models import STATUSES
+    from socialscale.render import emit, err_console
+    from socialscale.store.items import ItemFilter, count_items, query_items
+    from socialscale.timeutil import now_utc, parse_since, utc_iso
+
+    if status and status not in STATUSES:
+        raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    st = state(ctx)
+    db = st.db()
+    now = now_utc()
+    out = output_format(fmt, as_json)
+    if limit is None:
+        limit = TABLE_DEFAULT_LIMIT if out == "table" else 0
+    f = ItemFilter(lane=lane, status=status, owner=owner, source=source,
+                   since=utc_iso(parse_since(since, now)) if since else None,
+                   until=utc_iso(parse_since(until, now)) if until else None, search=search, limit=limit or None)
+    rows = query_items(db, f)
+    emit(out, rows=rows, columns=ITEM_TABLE)
+    if out == "table" and limit and len(rows) == limit and not st.quiet:
+        total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
+        if total > limit:
+            err_console().print(f"showing {limit} of {total}; use --limit 0 for all, or --format json")
+
+
+def show(
+    ctx: typer.Context,
+    item_id: Annotated[int, typer.Argument(metavar="ID", help="The item's id (see `socialscale items`).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Show one item with its whole event history.
+
+    Example: socialscale show 42
+    """
+    from socialscale.errors import UsageError
+    from socialscale.render import cell, out_console, write_json
+    from socialscale.store.items import events_for, get_item
+
+    db = state(ctx).db()
+    item = get_item(db, item_id)
+    if item is None:
+        raise UsageError(f"no item with id {item_id}")
+    events = events_for(db, item_id)
+    if as_json:
+        write_json({**item, "events": events})
+        return
+    from rich.table import Table
+
+    console = out_console()
+    head = Table.grid(padding=(0, 2))
+    head.add_column(style="bold")
+    head.add_column()
+    for key in ("id", "source", "title", "author", "url", "published_at", "first_seen_at", "lane", "lanes", "tags",
+                "owner", "status", "responded_at", "responded_by", "response_via", "duplicate_of", "in_reply_to"):
+        value = item.get(key)
+        if value in (None, [], ""):
+            continue
+        head.add_row(key, cell(", ".join(value) if isinstance(value, list) else value))
+    console.print(head)
+    if item.get("text"):
+        console.print()
+        console.print(cell(_shorten(item["text"], 1200), single_line=False))
+    history = Table(title="history", header_style="bold")
+    for name in ("at", "kind", "actor", "detail"):
+        history.add_column(name)
+    for ev in events:
+        history.add_row(ev["at"], ev["kind"], cell(ev["actor"] or "-"), cell(_detail(ev["detail"])))
+    console.print()
+    console.print(history)
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def _detail(detail: Any) -> str:
+    if not detail:
+        return ""
+    try:
+        value = json.loads(detail)
+    except (TypeError, ValueError):
+        return str(detail)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)

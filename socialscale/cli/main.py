@@ -1,0 +1,113 @@
+"""The `socialscale` app: global options, error handling, and the command modules it registers."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperGroup
+from typer.exceptions import Abort, Exit, TyperException
+
+from socialscale import __version__
+from socialscale.cli.state import AppState, state
+from socialscale.errors import ConfigError, ExitCode, SocialscaleError
+
+
+class SocialscaleGroup(TyperGroup):
+    """Turns a SocialscaleError into one line on stderr and its exit code (httpie's raw_main).
+
+    Done here rather than in `run()` so the CliRunner sees exactly what a user sees.
+    """
+
+    def invoke(self, ctx: typer.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (Exit, Abort, TyperException):
+            raise
+        except SocialscaleError as exc:
+            _report(exc)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            _err("interrupted; what was already stored is kept")
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
+                raise
+            _err(f"unexpected error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
+            raise typer.Exit(int(ExitCode.PARTIAL)) from None
+        finally:
+            if isinstance(ctx.obj, AppState):
+                ctx.obj.close()
+
+
+def _err(message: str) -> None:
+    from socialscale.render import clean, err_console
+
+    err_console().print(f"[red]error:[/red] {clean(message, single_line=False)}", markup=True, highlight=False)
+
+
+def _report(exc: SocialscaleError) -> None:
+    if isinstance(exc, ConfigError):
+        for problem in exc.problems:
+            _err(problem)
+    else:
+        _err(str(exc))
+
+
+app = typer.Typer(
+    cls=SocialscaleGroup,
+    help="Social listening from the command line: pull feeds and APIs into SQLite, sort them into lanes, "
+    "track responses and report backlog and response times.\n\nStart with `socialscale demo`.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"socialscale {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Annotated[str | None, typer.Option("--config", "-c", envvar="SOCIALSCALE_CONFIG",
+                                               help="Config file [default: ./socialscale.yaml, then the user config dir].")] = None,
+    db: Annotated[str | None, typer.Option("--db", envvar="SOCIALSCALE_DB",
+                                           help="Database file; overrides `database:` in the config.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing but errors (for cron).")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail, and tracebacks on errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Global options apply to every command."""
+    st = state(ctx)
+    st.config_path, st.db_path, st.quiet, st.verbose = config, db, quiet, verbose
+    # httpx logs full URLs (query strings included) at INFO: keep it quiet so no token is printed.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    if verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("httpcore").setLevel(logging.WARNING)
+
+
+def _register() -> None:
+    # One line per command module; each module's register() adds its commands.
+    from socialscale.cli import items
+
+    for module in (items,):
+        module.register(app)
+
+
+_register()
+
+
+def run() -> None:
+    """Console-script entry point."""
+    app(prog_name="socialscale")

@@ -1,0 +1,100 @@
+"""What every command shares: the global options, the config and database they name, output flags."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import sqlite_utils
+
+    from socialscale.models import Config
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+class ListFormat(str, Enum):
+    table = "table"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+    ids = "ids"
+
+
+# The one definition of the output flags (sqlite-utils' output_options, as typer annotations).
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+ListFormatOption = Annotated[ListFormat, typer.Option("--format", "-f", help="Output format; `ids` prints one id per line.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format json.")]
+NowOption = Annotated[str | None, typer.Option("--now", help="Report as of this time (ISO-8601), for reproducible output.")]
+
+
+def output_format(fmt: Enum, as_json: bool) -> str:
+    return "json" if as_json else str(fmt.value)
+
+
+@dataclass
+class AppState:
+    """Global options, with the config and database opened lazily and once."""
+
+    config_path: str | None = None
+    db_path: str | None = None
+    quiet: bool = False
+    verbose: bool = False
+    _config: Any = field(default=None, repr=False)
+    _db: Any = field(default=None, repr=False)
+
+    def config(self) -> Config:
+        if self._config is None:
+            from socialscale.config import find_config, load_config
+
+            self._config = load_config(find_config(self.config_path), self.db_path)
+        return self._config  # type: ignore[no-any-return]
+
+    def db(self, *, create: bool = True) -> sqlite_utils.Database:
+        if self._db is None:
+            from socialscale.store.db import open_db
+            from socialscale.store.lanes import sync_lanes
+
+            config = self.config()
+            self._db = open_db(config.database, create=create)
+            sync_lanes(self._db, config)
+        return self._db
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.conn.close()
+            self._db = None
+
+
+def state(ctx: typer.Context) -> AppState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, AppState):
+        root.obj = AppState()
+    return root.obj
+
+
+def read_ids(ids: list[str]) -> list[str]:
+    """`ID...` arguments, with `-` meaning: read more ids from stdin, one per line."""
+    out: list[str] = []
+    for value in ids:
+        if value == "-":
+            out.extend(line.strip() for line in sys.stdin if line.strip())
+        else:
+            out.append(value)
+    return out
+
+
+def config_dir_hint() -> Path:
+    from socialscale.config import user_config_path
+
+    return user_config_path()

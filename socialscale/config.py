@@ -1,0 +1,494 @@
+"""Load `socialscale.yaml` with yaml.safe_load and validate it into typed objects.
+
+Every problem is collected before anything is raised, so a user fixes the file in one go;
+each names the file, the key path (`sources[2].url`) and what was expected.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from socialscale import sources as source_kinds
+from socialscale.errors import ConfigError
+from socialscale.models import (
+    DEFAULT_LANES,
+    RULE_FIELDS,
+    BusinessHours,
+    Config,
+    FetchSettings,
+    Lane,
+    Member,
+    NotifyTarget,
+    Rule,
+    Source,
+)
+from socialscale.timeutil import parse_duration
+
+CONFIG_NAME = "socialscale.yaml"
+TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
+            "sources", "rules", "notify")
+FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
+              "retries", "max_retry_after")
+SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes")
+RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
+LANE_KEYS = ("sla", "owner", "respond")
+MEMBER_KEYS = ("handles",)
+BH_KEYS = ("days", "start", "end", "hours", "per_day", "holidays")
+NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours")
+NOTIFY_EVENTS = ("new", "breach", "digest")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DEFAULT_LANE_SETTINGS = {"listening": {"respond": False}}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def user_config_path() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "socialscale" / CONFIG_NAME
+
+
+def find_config(explicit: str | Path | None) -> Path | None:
+    """The config file to use: --config/SOCIALSCALE_CONFIG, else ./socialscale.yaml, else the user dir."""
+    if explicit:
+        return Path(explicit)
+    for candidate in (Path.cwd() / CONFIG_NAME, user_config_path()):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def parse_size(value: Any) -> int:
+    """Bytes in `10MiB`, `512k`, `1048576`."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError
+    number, unit = float(m.group(1)), (m.group(2) or "b").lower()
+    factor = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
+    return int(number * factor)
+
+
+def parse_clock(value: Any) -> int:
+    """Minutes after midnight in `HH:MM`."""
+    m = _CLOCK.match(str(value).strip())
+    if not m or (int(m.group(1)) == 24 and m.group(2) != "00"):
+        raise ValueError
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def parse_clock_range(value: Any) -> tuple[int, int]:
+    """`09:00-12:30` as minutes after midnight."""
+    start, sep, end = str(value).replace("–", "-").partition("-")
+    if not sep:
+        raise ValueError
+    return parse_clock(start), parse_clock(end)
+
+
+class _Checker:
+    """Collects problems with their key paths while the config is converted."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: Iterable[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping (key: value), got {_kind(value)}")
+            return {}
+        allowed = tuple(allowed)
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                extra = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(allowed)})"
+                self.problem(_join(path, str(key)), f"unknown key{extra}")
+        return value
+
+    def strings(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+            self.problem(path, f"expected a list of strings, got {_kind(value)}")
+            return ()
+        return tuple(str(v) for v in value)
+
+    def string(self, value: Any, path: str, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.problem(path, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"expected a non-empty string, got {_kind(value)}")
+            return None
+        return value
+
+    def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(path, f"expected a whole number >= {minimum}, got {value!r}")
+            return default
+        return value
+
+    def duration(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.problem(path, f"expected a duration such as 30m, 2h or 3d, got {value!r}")
+            return None
+
+    def size(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        try:
+            size = parse_size(value)
+            if size <= 0:
+                raise ValueError
+            return size
+        except ValueError:
+            self.problem(path, f"expected a size such as 10MiB or 512KiB, got {value!r}")
+            return None
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(path, f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def clock_range(self, value: Any, path: str) -> tuple[int, int] | None:
+        try:
+            return parse_clock_range(value)
+        except ValueError:
+            self.problem(path, f"expected a time range such as 09:00-17:30, got {value!r}")
+            return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def load_config(path: Path | None, db_override: str | Path | None = None) -> Config:
+    """Read and validate the config at `path` (None: built-in defaults, no sources)."""
+    if path is None:
+        data: Any = {}
+        file = "(no config file)"
+        base = Path.cwd()
+    else:
+        file = str(path)
+        base = path.parent
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError([f"{file}: no such file (run `socialscale init` to write one)"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{file}: cannot read ({exc})"]) from None
+        try:
+            data = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError([f"{file}: {where}invalid YAML ({reason})"]) from None
+    return validate(data, file=file, base=base, db_override=db_override, path=path)
+
+
+def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None = None,
+             path: Path | None = None) -> Config:
+    """Convert parsed YAML into a Config, raising ConfigError with every problem found."""
+    c = _Checker(file)
+    if data is None:
+        data = {}
+    top = c.mapping(data, "", TOP_KEYS)
+    if not isinstance(data, dict):
+        raise ConfigError(c.problems)
+
+    database = c.string(top.get("database"), "database") or "socialscale.db"
+    db_path = Path(db_override) if db_override else (base / Path(database).expanduser())
+
+    tz = c.string(top.get("timezone"), "timezone") or "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        c.problem("timezone", f"unknown time zone {tz!r} (expected a name such as Europe/London)")
+        tz = "UTC"
+
+    fetch = _fetch(c, top.get("fetch"))
+    team = _team(c, top.get("team"))
+    lanes = _lanes(c, top.get("lanes"), team)
+    default_lane = c.string(top.get("default_lane"), "default_lane") or "listening"
+    if default_lane not in lanes:
+        c.problem("default_lane", f"unknown lane {default_lane!r} (lanes: {', '.join(lanes)})")
+    business_hours = _business_hours(c, top.get("business_hours"))
+    sources = _sources(c, top.get("sources"))
+    rules = _rules(c, top.get("rules"), lanes, team, {s.name for s in sources})
+    notify = _notify(c, top.get("notify"), lanes, team)
+    if c.problems:
+        raise ConfigError(c.problems)
+    return Config(path=path, database=db_path, timezone=tz, default_lane=default_lane, fetch=fetch,
+                  business_hours=business_hours, team=team, lanes=lanes, sources=sources, rules=rules,
+                  notify=notify)
+
+
+def _fetch(c: _Checker, value: Any) -> FetchSettings:
+    d = c.mapping(value, "fetch", FETCH_KEYS)
+    defaults = FetchSettings()
+    return FetchSettings(
+        concurrency=c.integer(d.get("concurrency"), "fetch.concurrency", defaults.concurrency, 1),
+        per_host=c.integer(d.get("per_host"), "fetch.per_host", defaults.per_host, 1),
+        timeout_s=float(c.duration(d.get("timeout"), "fetch.timeout") or defaults.timeout_s),
+        connect_timeout_s=float(c.duration(d.get("connect_timeout"), "fetch.connect_timeout")
+                                or defaults.connect_timeout_s),
+        read_timeout_s=float(c.duration(d.get("read_timeout"), "fetch.read_timeout") or defaults.read_timeout_s),
+        max_bytes=c.size(d.get("max_bytes"), "fetch.max_bytes") or defaults.max_bytes,
+        retries=c.integer(d.get("retries"), "fetch.retries", defaults.retries, 0),
+        max_retry_after_s=float(c.duration(d.get("max_retry_after"), "fetch.max_retry_after")
+                                or defaults.max_retry_after_s),
+    )
+
+
+def _team(c: _Checker, value: Any) -> dict[str, Member]:
+    team: dict[str, Member] = {}
+    if value is None:
+        return team
+    if not isinstance(value, dict):
+        c.problem("team", f"expected a mapping of member names, got {_kind(value)}")
+        return team
+    for name, spec in value.items():
+        path = f"team.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            c.problem(path, "a member name is letters, digits, '-', '_' or '.'")
+            continue
+        d = c.mapping(spec, path, MEMBER_KEYS)
+        handles = c.strings(d.get("handles"), f"{path}.handles")
+        for i, handle in enumerate(handles):
+            if not (handle.startswith("@") or ":" in handle):
+                c.problem(f"{path}.handles[{i}]", f"expected kind:name (reddit:acme_bob) or @name@host, got {handle!r}")
+        team[name] = Member(name=name, handles=handles)
+    return team
+
+
+def _lanes(c: _Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:
+    if value is None:
+        value = {name: DEFAULT_LANE_SETTINGS.get(name, {}) for name in DEFAULT_LANES}
+    if not isinstance(value, dict):
+        c.problem("lanes", f"expected a mapping of lane names, got {_kind(value)}")
+        return {name: Lane(name) for name in DEFAULT_LANES}
+    lanes: dict[str, Lane] = {}
+    for name, spec in value.items():
+        path = f"lanes.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            c.problem(path, "a lane name is letters, digits, '-', '_' or '.'")
+            continue
+        d = c.mapping(spec, path, LANE_KEYS)
+        owner = c.string(d.get("owner"), f"{path}.owner")
+        if owner is not None and owner not in team:
+            c.problem(f"{path}.owner", _unknown("team member", owner, team))
+        lanes[name] = Lane(name=name, sla_s=c.duration(d.get("sla"), f"{path}.sla"), owner=owner,
+                           respond=c.boolean(d.get("respond"), f"{path}.respond", True))
+    return lanes
+
+
+def _unknown(what: str, name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    hint = difflib.get_close_matches(name, known, n=1)
+    if hint:
+        return f"unknown {what} {name!r} (did you mean {hint[0]!r}?)"
+    return f"unknown {what} {name!r} (known: {', '.join(known) or 'none'})"
+
+
+def _business_hours(c: _Checker, value: Any) -> BusinessHours:
+    d = c.mapping(value, "business_hours", BH_KEYS)
+    days = c.strings(d.get("days"), "business_hours.days") or WEEKDAYS[:5]
+    day_numbers = []
+    for i, day in enumerate(days):
+        if day.lower()[:3] not in WEEKDAYS:
+            c.problem(f"business_hours.days[{i}]", f"expected a weekday (mon..sun), got {day!r}")
+        else:
+            day_numbers.append(WEEKDAYS.index(day.lower()[:3]))
+    blocks: list[tuple[int, int]] = []
+    if d.get("hours") is not None:
+        for i, block in enumerate(c.strings(d.get("hours"), "business_hours.hours")):
+            parsed = c.clock_range(block, f"business_hours.hours[{i}]")
+            if parsed:
+                blocks.append(parsed)
+    else:
+        start, end = d.get("start", "09:00"), d.get("end", "17:30")
+        parsed = c.clock_range(f"{start}-{end}", "business_hours.start/end")
+        if parsed:
+            blocks.append(parsed)
+    for i, (a, b) in enumerate(blocks):
+        if b <= a:
+            c.problem(f"business_hours.hours[{i}]", "a block must end after it starts")
+    week: dict[int, tuple[tuple[int, int], ...]] = {n: tuple(sorted(blocks)) for n in day_numbers}
+    per_day = c.mapping(d.get("per_day"), "business_hours.per_day", WEEKDAYS)
+    for day, ranges in per_day.items():
+        if day not in WEEKDAYS:
+            continue
+        parsed_blocks = []
+        for i, block in enumerate(c.strings(ranges, f"business_hours.per_day.{day}")):
+            parsed = c.clock_range(block, f"business_hours.per_day.{day}[{i}]")
+            if parsed:
+                parsed_blocks.append(parsed)
+        week[WEEKDAYS.index(day)] = tuple(sorted(parsed_blocks))
+    holidays = set()
+    raw_holidays = d.get("holidays") or []
+    if not isinstance(raw_holidays, list):
+        c.problem("business_hours.holidays", f"expected a list of dates, got {_kind(raw_holidays)}")
+        raw_holidays = []
+    for i, day in enumerate(raw_holidays):
+        text = str(day)
+        if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+            c.problem(f"business_hours.holidays[{i}]", f"expected a date YYYY-MM-DD, got {day!r}")
+        holidays.add(text)
+    return BusinessHours(blocks=week, holidays=frozenset(holidays))
+
+
+def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.problem("sources", f"expected a list of sources, got {_kind(value)}")
+        return ()
+    out: list[Source] = []
+    seen: set[str] = set()
+    for i, spec in enumerate(value):
+        path = f"sources[{i}]"
+        if not isinstance(spec, dict):
+            c.problem(path, f"expected a mapping with name, type and url, got {_kind(spec)}")
+            continue
+        kind = spec.get("type", "feed")
+        adapter = source_kinds.KINDS.get(kind) if isinstance(kind, str) else None
+        if adapter is None:
+            c.problem(f"{path}.type", _unknown("source type", str(kind), source_kinds.KINDS))
+            option_keys: tuple[str, ...] = tuple(k for k in spec if k not in SOURCE_COMMON_KEYS)
+        else:
+            option_keys = adapter.OPTION_KEYS
+        d = c.mapping(spec, path, SOURCE_COMMON_KEYS + option_keys)
+        name = c.string(d.get("name"), f"{path}.name", required=True)
+        if name is not None:
+            if not _NAME.match(name):
+                c.problem(f"{path}.name", f"a source name is letters, digits, '-', '_' or '.', got {name!r}")
+            elif name in seen:
+                c.problem(f"{path}.name", f"duplicate source name {name!r}")
+            seen.add(name)
+        url = c.string(d.get("url"), f"{path}.url")
+        if url is not None and not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
+            c.problem(f"{path}.url", f"expected an http(s) URL, got {url!r}")
+        options = {k: v for k, v in d.items() if k not in SOURCE_COMMON_KEYS}
+        if adapter is not None:
+            for key, message in adapter.validate(url, options):
+                c.problem(_join(path, key), message)
+        out.append(Source(name=name or f"source-{i}", type=str(kind), url=url,
+                          every_s=c.duration(d.get("every"), f"{path}.every"),
+                          timeout_s=c.duration(d.get("timeout"), f"{path}.timeout"),
+                          max_bytes=c.size(d.get("max_bytes"), f"{path}.max_bytes"), options=options))
+    return tuple(out)
+
+
+def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member],
+           source_names: set[str]) -> tuple[Rule, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.problem("rules", f"expected a list of rules, got {_kind(value)}")
+        return ()
+    out: list[Rule] = []
+    names: set[str] = set()
+    for i, spec in enumerate(value):
+        path = f"rules[{i}]"
+        if not isinstance(spec, dict):
+            c.problem(path, f"expected a mapping with name, lane and terms, got {_kind(spec)}")
+            continue
+        d = c.mapping(spec, path, RULE_KEYS)
+        name = c.string(d.get("name"), f"{path}.name", required=True) or f"rule-{i}"
+        label = f"{path} ({name})"
+        if name in names:
+            c.problem(f"{label}.name", f"duplicate rule name {name!r}")
+        names.add(name)
+        lane = c.string(d.get("lane"), f"{label}.lane", required=True)
+        if lane is not None and lane not in lanes:
+            c.problem(f"{label}.lane", _unknown("lane", lane, lanes))
+        terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
+        for key in ("any", "all", "none"):
+            for j, term in enumerate(terms[key]):
+                if not term.strip(" *"):
+                    c.problem(f"{label}.{key}[{j}]", "an empty term matches nothing")
+        for j, pattern in enumerate(terms["regex"]):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                c.problem(f"{label}.regex[{j}]", f"invalid regular expression {pattern!r}: {exc}")
+        if not (terms["any"] or terms["all"] or terms["regex"]):
+            c.problem(label, "an empty rule: give at least one of any, all or regex")
+        fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
+        for j, f in enumerate(fields):
+            if f not in RULE_FIELDS:
+                c.problem(f"{label}.fields[{j}]", _unknown("field", f, RULE_FIELDS))
+        rule_sources = c.strings(d.get("sources"), f"{label}.sources")
+        for j, s in enumerate(rule_sources):
+            if s not in source_names:
+                c.problem(f"{label}.sources[{j}]", _unknown("source", s, sorted(source_names)))
+        owner = c.string(d.get("owner"), f"{label}.owner")
+        if owner is not None and owner not in team:
+            c.problem(f"{label}.owner", _unknown("team member", owner, team))
+        out.append(Rule(name=name, lane=lane or "", any=terms["any"], all=terms["all"], none=terms["none"],
+                        regex=terms["regex"], fields=fields, sources=rule_sources,
+                        tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner))
+    return tuple(out)
+
+
+def _notify(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        c.problem("notify", f"expected a list of targets, got {_kind(value)}")
+        return ()
+    out = []
+    for i, spec in enumerate(value):
+        path = f"notify[{i}]"
+        d = c.mapping(spec, path, NOTIFY_KEYS)
+        url_env = c.string(d.get("url_env"), f"{path}.url_env", required=True) or ""
+        on = c.strings(d.get("on"), f"{path}.on") or NOTIFY_EVENTS
+        for j, event in enumerate(on):
+            if event not in NOTIFY_EVENTS:
+                c.problem(f"{path}.on[{j}]", _unknown("event", event, NOTIFY_EVENTS))
+        target_lanes = c.strings(d.get("lanes"), f"{path}.lanes")
+        for j, lane in enumerate(target_lanes):
+            if lane not in lanes:
+                c.problem(f"{path}.lanes[{j}]", _unknown("lane", lane, lanes))
+        owners = c.strings(d.get("owners"), f"{path}.owners")
+        for j, owner in enumerate(owners):
+            if owner not in team:
+                c.problem(f"{path}.owners[{j}]", _unknown("team member", owner, team))
+        quiet = c.clock_range(d["quiet_hours"], f"{path}.quiet_hours") if d.get("quiet_hours") else None
+        out.append(NotifyTarget(name=c.string(d.get("name"), f"{path}.name") or url_env or f"target-{i}",
+                                url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet))
+    return tuple(out)

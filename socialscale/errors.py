@@ -1,0 +1,54 @@
+"""Exit codes and the errors the CLI turns into one line on stderr."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """Process exit codes; scripts rely on these (design.md)."""
+
+    OK = 0
+    PARTIAL = 1  # some sources or ids failed, the rest were done
+    USAGE = 2  # bad arguments or configuration
+    BREACH = 3  # --fail-on-breach and an SLA is breached
+
+
+class SocialscaleError(Exception):
+    """An error a user can act on: printed as one line, never as a traceback."""
+
+    exit_code: ExitCode = ExitCode.PARTIAL
+
+
+class ConfigError(SocialscaleError):
+    """The configuration file is missing, unreadable or invalid."""
+
+    exit_code = ExitCode.USAGE
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class UsageError(SocialscaleError):
+    """A command was called with arguments that cannot work."""
+
+    exit_code = ExitCode.USAGE
+
+
+class DatabaseError(SocialscaleError):
+    """The database cannot be opened, read or written."""
+
+    exit_code = ExitCode.PARTIAL
+
+
+class FetchError(SocialscaleError):
+    """One source could not be fetched (HTTP error, timeout, too large...)."""
+
+
+class ParseError(SocialscaleError):
+    """One source's response could not be read as a feed or API payload."""
+
+
+class WorkflowError(SocialscaleError):
+    """A workflow change was refused for one item (unknown id, member, bad time)."""

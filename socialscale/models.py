@@ -1,0 +1,137 @@
+"""The plain data the pipeline passes around: items and the parsed configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_LANES: tuple[str, ...] = (
+    "listening",
+    "customer_service",
+    "client_relations",
+    "social_marketing",
+    "sales_prospecting",
+    "publishing",
+)
+STATUSES: tuple[str, ...] = ("open", "responded", "closed", "ignored")
+RESPONSE_VIAS: tuple[str, ...] = ("reply", "dm", "email", "phone", "meeting")
+HANDOFF_VIAS: frozenset[str] = frozenset({"dm", "email", "phone", "meeting"})
+RULE_FIELDS: tuple[str, ...] = ("title", "text", "author", "url")
+
+
+@dataclass
+class Item:
+    """One post, comment or entry, normalised from any source kind."""
+
+    source: str
+    guid: str
+    title: str = ""
+    text: str = ""
+    url: str | None = None
+    author: str | None = None
+    published_at: str | None = None  # UTC ISO-8601 with Z, or None when unknown
+    in_reply_to: str | None = None  # guid (same source) or URL of the parent
+    extra: dict[str, Any] = field(default_factory=dict)
+    canonical_url: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """`fetch:` in the config: how politely and how far the HTTP engine goes."""
+
+    concurrency: int = 16
+    per_host: int = 2
+    timeout_s: float = 60.0  # total deadline for one source
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    retries: int = 3
+    max_retry_after_s: float = 3600.0  # a Retry-After beyond this is capped (and reported)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One configured source; `options` holds the kind-specific keys (instance, query, ...)."""
+
+    name: str
+    type: str = "feed"
+    url: str | None = None
+    every_s: int | None = None
+    timeout_s: float | None = None
+    max_bytes: int | None = None
+    options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A keyword rule: which lane an item belongs to, and which tags/owner it gets."""
+
+    name: str
+    lane: str
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+    regex: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ("title", "text")
+    sources: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+
+
+@dataclass(frozen=True)
+class Lane:
+    """A lane of work; `respond=False` lanes are monitored only and never in the backlog."""
+
+    name: str
+    sla_s: int | None = None
+    owner: str | None = None
+    respond: bool = True
+
+
+@dataclass(frozen=True)
+class Member:
+    """A team member and their accounts on the sources (`kind:name` or `@name@host`)."""
+
+    name: str
+    handles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """Working time for --business-hours: blocks per weekday (0=Monday) and holidays."""
+
+    blocks: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)  # minutes from midnight
+    holidays: frozenset[str] = frozenset()  # ISO dates
+
+
+@dataclass(frozen=True)
+class NotifyTarget:
+    """One `notify:` target: an Apprise URL read from an environment variable."""
+
+    name: str
+    url_env: str
+    on: tuple[str, ...] = ("new", "breach", "digest")
+    lanes: tuple[str, ...] = ()
+    owners: tuple[str, ...] = ()
+    quiet_hours: tuple[int, int] | None = None  # minutes from midnight, local time; may wrap midnight
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration."""
+
+    path: Path | None
+    database: Path
+    timezone: str = "UTC"
+    default_lane: str = "listening"
+    fetch: FetchSettings = FetchSettings()
+    business_hours: BusinessHours = BusinessHours()
+    team: dict[str, Member] = field(default_factory=dict)
+    lanes: dict[str, Lane] = field(default_factory=dict)
+    sources: tuple[Source, ...] = ()
+    rules: tuple[Rule, ...] = ()
+    notify: tuple[NotifyTarget, ...] = ()
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)

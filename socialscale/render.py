@@ -1,0 +1,141 @@
+"""Rendering for people (rich tables) and for pipes (json, ndjson, csv).
+
+Everything that came from the web goes through `clean()` before rich sees it: control
+characters (C0, C1, DEL), ANSI/OSC sequences and bidi overrides are stripped, and cells are
+built as `rich.text.Text`, which never parses markup or emoji codes. JSON is written with
+json.dumps straight to stdout, never through rich.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from socialscale.timeutil import format_duration
+
+# ESC-introduced sequences (CSI, OSC ... BEL/ST, and two-byte escapes), then any remaining controls.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def clean(value: Any, *, single_line: bool = True) -> str:
+    """Untrusted text made safe for a terminal: no escape sequences, controls or bidi overrides."""
+    if value is None:
+        return ""
+    text = _CONTROLS.sub("", _ANSI.sub("", str(value)))
+    if single_line:
+        text = " ".join(text.split())
+    return text
+
+
+def cell(value: Any, *, single_line: bool = True) -> Text:
+    """A table cell for untrusted text: cleaned, and a Text so rich parses no markup or emoji."""
+    return Text(clean(value, single_line=single_line))
+
+
+def csv_guard(value: Any) -> Any:
+    """Stop spreadsheets from running a cell as a formula (OWASP CSV injection)."""
+    if isinstance(value, str) and value.startswith(_CSV_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def _colour_off() -> bool:
+    return "NO_COLOR" in os.environ
+
+
+def out_console() -> Console:
+    # emoji=False: ":smiley:" in a title must print as typed; markup is not parsed for Text cells.
+    return Console(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False)
+
+
+def err_console() -> Console:
+    return Console(stderr=True, emoji=False, highlight=False, no_color=_colour_off())
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: the data key, its header, and how a table shows the value."""
+
+    key: str
+    header: str
+    kind: str = "text"  # text (untrusted) | duration | number | plain
+    max_width: int | None = None
+    justify: str = "left"
+
+
+def _display(value: Any, kind: str) -> Text | str:
+    if kind == "duration":
+        return format_duration(value)
+    if value is None:
+        return "-"
+    if kind == "number":
+        return f"{value:.0%}" if isinstance(value, float) and 0 <= value <= 1 else str(value)
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(str(v) for v in value)
+    return cell(value)
+
+
+def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None) -> Table:
+    t = Table(title=title, header_style="bold", expand=False)
+    for col in columns:
+        justify = "right" if col.kind in ("duration", "number") else col.justify
+        t.add_column(col.header, max_width=col.max_width, justify=justify, overflow="ellipsis",  # type: ignore[arg-type]
+                     no_wrap=col.max_width is not None)
+    for row in rows:
+        t.add_row(*[_display(row.get(col.key), col.kind) for col in columns])
+    return t
+
+
+def write_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def write_ndjson(rows: Iterable[Any]) -> None:
+    for row in rows:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> None:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(keys)
+    for row in rows:
+        writer.writerow([_csv_value(row.get(k)) for k in keys])
+    sys.stdout.write(buf.getvalue())
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        value = json.dumps(value, ensure_ascii=False)
+    return csv_guard(value)
+
+
+def emit(fmt: str, *, rows: list[dict[str, Any]], columns: Sequence[Column], data: Any = None,
+         title: str | None = None, csv_keys: Sequence[str] | None = None,
+         table_view: Callable[[], Any] | None = None) -> None:
+    """Print a result in the chosen format: `data` for json (default: rows), `rows` for ndjson/csv,
+    and a table of `columns` (or `table_view()`) for people."""
+    if fmt == "json":
+        write_json(rows if data is None else data)
+    elif fmt == "ndjson":
+        write_ndjson(rows)
+    elif fmt == "csv":
+        write_csv(rows, csv_keys or [c.key for c in columns])
+    elif fmt == "ids":
+        for row in rows:
+            sys.stdout.write(f"{row['id']}\n")
+    else:
+        out_console().print(table_view() if table_view else table(rows, columns, title))

@@ -1,0 +1,176 @@
+"""Item upserts and reads. Keyed on (source, guid): pulling twice changes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.models import Item
+
+ITEM_COLUMNS = (
+    "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
+    "first_seen_at", "updated_at", "lane", "lanes", "tags", "owner", "status", "responded_at",
+    "responded_by", "response_via", "closed_at", "duplicate_of", "in_reply_to", "extra",
+)
+JSON_COLUMNS = ("lanes", "tags", "extra", "rules")
+
+
+@dataclass
+class UpsertResult:
+    new_ids: list[int] = field(default_factory=list)
+    updated_ids: list[int] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def content_hash(item: Item) -> str:
+    payload = json.dumps([item.title, item.text, item.url, item.author, item.published_at, item.in_reply_to,
+                          item.extra], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha1(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def start_of(published_at: str | None, first_seen_at: str) -> str:
+    """design.md: published_at when present and not later than first_seen_at, else first_seen_at."""
+    if published_at and published_at <= first_seen_at:
+        return published_at
+    return first_seen_at
+
+
+def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], now: str) -> UpsertResult:
+    """Insert new items and update changed ones; call inside `transaction(db)`.
+
+    first_seen_at never moves; updated_at moves only when the content changed.
+    """
+    result = UpsertResult()
+    conn = db.conn
+    for item in items:
+        digest = content_hash(item)
+        row = conn.execute("SELECT id, content_hash, first_seen_at FROM items WHERE source = ? AND guid = ?",
+                           (source, item.guid)).fetchone()
+        extra = json.dumps(item.extra, ensure_ascii=False, default=str)
+        if row is None:
+            duplicate_of = None
+            if item.canonical_url:
+                dup = conn.execute(
+                    "SELECT id FROM items WHERE canonical_url = ? AND source != ? AND duplicate_of IS NULL "
+                    "ORDER BY id LIMIT 1", (item.canonical_url, source)).fetchone()
+                duplicate_of = dup[0] if dup else None
+            cur = conn.execute(
+                "INSERT INTO items (source, guid, url, canonical_url, title, author, text, published_at, "
+                "first_seen_at, updated_at, start_at, status, duplicate_of, in_reply_to, content_hash, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+                (source, item.guid, item.url, item.canonical_url, item.title, item.author, item.text,
+                 item.published_at, now, now, start_of(item.published_at, now), duplicate_of, item.in_reply_to,
+                 digest, extra))
+            item_id = int(cur.lastrowid or 0)
+            detail = {"source": source}
+            if duplicate_of:
+                detail["duplicate_of"] = duplicate_of
+            add_event(db, item_id, now, "created", None, detail)
+            result.new_ids.append(item_id)
+        elif row[1] != digest:
+            conn.execute(
+                "UPDATE items SET url = ?, canonical_url = ?, title = ?, author = ?, text = ?, published_at = ?, "
+                "start_at = ?, in_reply_to = ?, content_hash = ?, extra = ?, updated_at = ? WHERE id = ?",
+                (item.url, item.canonical_url, item.title, item.author, item.text, item.published_at,
+                 start_of(item.published_at, row[2]), item.in_reply_to, digest, extra, now, row[0]))
+            result.updated_ids.append(int(row[0]))
+        else:
+            result.unchanged += 1
+    return result
+
+
+def add_event(db: sqlite_utils.Database, item_id: int, at: str, kind: str, actor: str | None,
+              detail: Any = None) -> None:
+    """Append to the event log; `detail` is stored as JSON text when it is not already a string."""
+    text = detail if isinstance(detail, str) or detail is None else json.dumps(detail, ensure_ascii=False)
+    db.conn.execute("INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, ?, ?, ?)",
+                    (item_id, at, kind, actor, text))
+
+
+def decode_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A database row as the JSON shape of design.md (lists and objects decoded)."""
+    out = dict(row)
+    for key in JSON_COLUMNS:
+        if key in out and isinstance(out[key], str):
+            try:
+                out[key] = json.loads(out[key])
+            except ValueError:
+                out[key] = [] if key != "extra" else {}
+    return out
+
+
+def get_items(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = db.execute(f"SELECT * FROM items WHERE id IN ({marks}) ORDER BY id", list(ids))
+    names = [d[0] for d in rows.description]
+    return [decode_row(dict(zip(names, r, strict=True))) for r in rows.fetchall()]
+
+
+def get_item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+    found = get_items(db, [item_id])
+    return found[0] if found else None
+
+
+def events_for(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+    rows = db.execute("SELECT id, at, kind, actor, detail FROM events WHERE item_id = ? ORDER BY at, id", [item_id])
+    return [dict(zip(("id", "at", "kind", "actor", "detail"), r, strict=True)) for r in rows.fetchall()]
+
+
+@dataclass
+class ItemFilter:
+    """Filters shared by `items` and the reports."""
+
+    lane: str | None = None
+    status: str | None = None
+    owner: str | None = None
+    source: str | None = None
+    since: str | None = None  # on start_at, UTC ISO
+    until: str | None = None
+    search: str | None = None
+    limit: int | None = None
+
+
+def fts_query(text: str) -> str:
+    """User words as quoted FTS5 terms, so punctuation in a search is never FTS syntax."""
+    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+
+
+def query_items(db: sqlite_utils.Database, f: ItemFilter) -> list[dict[str, Any]]:
+    """Items matching the filter, newest first, in the JSON shape of design.md."""
+    where, params = _where(f)
+    sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE {where} ORDER BY start_at DESC, id DESC"
+    if f.limit:
+        sql += f" LIMIT {int(f.limit)}"
+    cur = db.execute(sql, params)
+    return [decode_row(dict(zip(ITEM_COLUMNS, r, strict=True))) for r in cur.fetchall()]
+
+
+def count_items(db: sqlite_utils.Database, f: ItemFilter) -> int:
+    where, params = _where(f)
+    return int(db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0])
+
+
+def _where(f: ItemFilter) -> tuple[str, list[Any]]:
+    clauses, params = ["1 = 1"], []
+    for column in ("lane", "status", "owner", "source"):
+        value = getattr(f, column)
+        if value:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if f.since:
+        clauses.append("start_at >= ?")
+        params.append(f.since)
+    if f.until:
+        clauses.append("start_at < ?")
+        params.append(f.until)
+    if f.search and f.search.strip():
+        clauses.append("id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
+        params.append(fts_query(f.search))
+    return " AND ".join(clauses), params

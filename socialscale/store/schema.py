@@ -1,0 +1,175 @@
+"""Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+The pattern is llm's: `@migration` appends to MIGRATIONS; `migrate(db)` applies the ones a
+database has not seen. A database whose user_version is higher than len(MIGRATIONS) was
+written by a newer socialscale and is refused rather than altered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from socialscale.errors import DatabaseError
+
+Migration = Callable[[sqlite_utils.Database], None]
+MIGRATIONS: list[Migration] = []
+migration = MIGRATIONS.append
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    url TEXT,
+    redirected_to TEXT,              -- set after a permanent redirect (301/308)
+    etag TEXT,
+    last_modified TEXT,
+    cursor TEXT,                     -- JSON: the incremental position of an API source
+    last_fetch_at TEXT,
+    last_ok_at TEXT,
+    last_status TEXT,                -- ok | not_modified | error
+    last_http_status INTEGER,
+    last_error TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS items (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    guid TEXT NOT NULL,
+    url TEXT,
+    canonical_url TEXT,
+    title TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    text TEXT NOT NULL DEFAULT '',
+    published_at TEXT,
+    first_seen_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    start_at TEXT NOT NULL,          -- published_at when present and not later than first_seen_at, else first_seen_at
+    lane TEXT,
+    lanes TEXT NOT NULL DEFAULT '[]',
+    tags TEXT NOT NULL DEFAULT '[]',
+    rules TEXT NOT NULL DEFAULT '[]',
+    rules_version TEXT,              -- fingerprint of the rule set that last tagged the item
+    owner TEXT,
+    owner_set_by TEXT,               -- 'rule' | 'lane' | a person (assign); a person's choice survives re-tagging
+    status TEXT NOT NULL DEFAULT 'open',
+    responded_at TEXT,
+    responded_by TEXT,
+    response_via TEXT,
+    response_url TEXT,               -- the reply that answered it, when seen automatically
+    closed_at TEXT,
+    duplicate_of INTEGER REFERENCES items(id),
+    in_reply_to TEXT,
+    ours TEXT,                       -- the team member who wrote it, when it is one of ours
+    content_hash TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    UNIQUE (source, guid)
+);
+CREATE INDEX IF NOT EXISTS items_backlog ON items (status, lane, start_at, owner, source)
+    WHERE duplicate_of IS NULL AND ours IS NULL;
+CREATE INDEX IF NOT EXISTS items_responded ON items (responded_at, lane, start_at, first_seen_at, response_via, owner, source)
+    WHERE responded_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_canonical ON items (canonical_url);
+CREATE INDEX IF NOT EXISTS items_in_reply_to ON items (in_reply_to);
+CREATE INDEX IF NOT EXISTS items_first_seen ON items (first_seen_at);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES items(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- created|tagged|assigned|responded|closed|ignored|reopened|noted
+    actor TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_item ON events (item_id, at);
+CREATE TABLE IF NOT EXISTS fetches (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    duration_ms INTEGER,
+    http_status INTEGER,
+    items_seen INTEGER NOT NULL DEFAULT 0,
+    items_new INTEGER NOT NULL DEFAULT 0,
+    items_updated INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS fetches_source ON fetches (source, started_at);
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    not_before TEXT NOT NULL,        -- do not ask this host again before this time (Retry-After)
+    reason TEXT
+);
+CREATE TABLE IF NOT EXISTS lanes (
+    name TEXT PRIMARY KEY,           -- a copy of the config's lanes, so SQL views know the SLAs
+    sla_s INTEGER,
+    owner TEXT,
+    respond INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS alerts (
+    id INTEGER PRIMARY KEY,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,              -- new | breach | digest | test
+    key TEXT NOT NULL,               -- item id, or the digest's date
+    status TEXT NOT NULL,            -- sent | failed
+    at TEXT NOT NULL,
+    error TEXT,
+    UNIQUE (target, kind, key)
+);
+CREATE TABLE IF NOT EXISTS state (
+    key TEXT PRIMARY KEY,
+    value TEXT
+);
+"""
+
+VIEWS = {
+    # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
+    "backlog": """
+SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at,
+       CAST(strftime('%s', 'now') - strftime('%s', i.start_at) AS INTEGER) AS age_s,
+       l.sla_s,
+       CASE WHEN l.sla_s IS NOT NULL
+             AND strftime('%s', 'now') - strftime('%s', i.start_at) > l.sla_s THEN 1 ELSE 0 END AS breached
+FROM items i LEFT JOIN lanes l ON l.name = i.lane
+WHERE i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL AND COALESCE(l.respond, 1) = 1
+""",
+    # One row per answered item with its first-response latency and detection lag, in seconds.
+    "first_responses": """
+SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at,
+       CAST(strftime('%s', i.responded_at) - strftime('%s', i.start_at) AS INTEGER) AS latency_s,
+       CAST(strftime('%s', i.first_seen_at) - strftime('%s', i.start_at) AS INTEGER) AS detection_lag_s,
+       l.sla_s,
+       CASE WHEN l.sla_s IS NULL THEN NULL
+            WHEN strftime('%s', i.responded_at) - strftime('%s', i.start_at) <= l.sla_s THEN 1 ELSE 0 END AS within_sla,
+       CASE WHEN i.response_via IN ('dm', 'email', 'phone', 'meeting') THEN 1 ELSE 0 END AS handoff
+FROM items i LEFT JOIN lanes l ON l.name = i.lane
+WHERE i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL
+""",
+}
+
+
+@migration
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db.conn.executescript(SCHEMA)
+    db["items"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
+    for name, sql in VIEWS.items():
+        db.create_view(name, sql.strip(), replace=True)
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(db: sqlite_utils.Database, path: str = "") -> None:
+    """Bring the database up to this version's schema, or refuse one from a newer version."""
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        raise DatabaseError(
+            f"{path or 'database'}: schema version {current} was written by a newer socialscale "
+            f"(this one knows up to {len(MIGRATIONS)}); upgrade socialscale, the file was not changed"
+        )
+    # Each step is idempotent (IF NOT EXISTS, replace=True) rather than one transaction:
+    # executescript and sqlite-utils' FTS setup commit on their own. A step cut short is
+    # simply run again, because user_version is only raised after it completes.
+    for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
+        step(db)
+        db.execute(f"PRAGMA user_version = {number}")
