@@ -62,7 +62,8 @@ def out_console() -> Console:
 
 
 def err_console() -> Console:
-    return Console(stderr=True, emoji=False, highlight=False, no_color=_colour_off())
+    # soft_wrap: an error stays one line however narrow the terminal, so grep and cron mail see it whole.
+    return Console(stderr=True, emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=True)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,10 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str 
     t = Table(title=title, header_style="bold", expand=False)
     for col in columns:
         justify = "right" if col.kind in ("duration", "number") else col.justify
-        t.add_column(col.header, max_width=col.max_width, justify=justify, overflow="ellipsis",  # type: ignore[arg-type]
-                     no_wrap=col.max_width is not None)
+        if col.kind == "text":  # free text takes the room that is left, wrapping inside its cell
+            t.add_column(col.header, max_width=col.max_width, justify=justify, overflow="fold", ratio=1)  # type: ignore[arg-type]
+        else:  # short values (ids, statuses, numbers, times) keep their width and never wrap
+            t.add_column(col.header, justify=justify, no_wrap=True, min_width=len(col.header))  # type: ignore[arg-type]
     for row in rows:
         t.add_row(*[_display(row.get(col.key), col.kind) for col in columns])
     return t

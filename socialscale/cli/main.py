@@ -99,9 +99,9 @@ def main(
 
 def _register() -> None:
     # One line per command module; each module's register() adds its commands.
-    from socialscale.cli import items
+    from socialscale.cli import items, pull
 
-    for module in (items,):
+    for module in (pull, items):
         module.register(app)
 
 

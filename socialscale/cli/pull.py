@@ -1,0 +1,154 @@
+"""`pull` and `sources`: bring sources into the store, and show their health."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from socialscale.cli.state import Format, FormatOption, JsonOption, output_format, state
+from socialscale.render import Column
+
+if TYPE_CHECKING:
+    from socialscale.pipeline import PullSummary
+
+PULL_COLUMNS = (
+    Column("name", "source", max_width=28),
+    Column("status", "status", "plain"),
+    Column("http_status", "http", "number"),
+    Column("new", "new", "number"),
+    Column("updated", "updated", "number"),
+    Column("unchanged", "unchanged", "number"),
+    Column("time", "time", "plain", justify="right"),
+    Column("message", "error / note", max_width=80),
+)
+SOURCE_COLUMNS = (
+    Column("name", "source", max_width=28),
+    Column("type", "type", "plain"),
+    Column("last_ok_at", "last success", "plain"),
+    Column("consecutive_failures", "failures", "number"),
+    Column("items", "items", "number"),
+    Column("last_error", "last error", max_width=70),
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("pull")(pull)
+    app.command("sources")(sources)
+
+
+def pull(
+    ctx: typer.Context,
+    names: Annotated[list[str] | None, typer.Argument(metavar="[SOURCE]...", help="Only these sources (always fetched, even if not due).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Fetch every source, even those not due yet (`every:`).")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="If another pull is running, wait up to this many seconds.")] = 0.0,
+    fmt: FormatOption = Format.table,
+    as_json: JsonOption = False,
+) -> None:
+    """Fetch all (or the named) sources concurrently, store new and changed items, tag them.
+
+    Exit 0 when every source worked, 1 when some failed (the rest are stored), 2 on a config error.
+
+    Example: socialscale pull --quiet        (cron)   |   socialscale pull blog-comments --format json
+    """
+    from socialscale import pipeline
+    from socialscale.errors import ExitCode
+    from socialscale.store.lock import pull_lock
+    from socialscale.timeutil import now_utc
+
+    st = state(ctx)
+    config = st.config()
+    db = st.db()
+    out = output_format(fmt, as_json)
+    with pull_lock(config.database, wait), _progress(st.quiet or out != "table") as progress:
+        summary = pipeline.pull(db, config, names=names or (), force=force, now=now_utc(), progress=progress)
+    if out == "table":
+        if not st.quiet:
+            _print_table(summary)
+        _print_errors(summary)
+    else:
+        from socialscale.render import emit
+
+        data = summary.to_json()
+        emit(out, rows=data["sources"], columns=PULL_COLUMNS, data=data,
+             csv_keys=("name", "status", "http_status", "seen", "new", "updated", "duration_ms", "error"))
+        _print_errors(summary)
+    if summary.failed:
+        raise typer.Exit(int(ExitCode.PARTIAL))
+
+
+def _progress(disabled: bool):  # type: ignore[no-untyped-def]
+    """A rich progress bar on stderr while sources complete; nothing when not on a terminal."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def bar():  # type: ignore[no-untyped-def]
+        if disabled or not sys.stderr.isatty():
+            yield None
+            return
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        from socialscale.render import err_console
+
+        with Progress(TextColumn("pulling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err_console(), transient=True) as prog:
+            task = prog.add_task("", total=None)
+
+            def advance(result):  # type: ignore[no-untyped-def]
+                prog.update(task, advance=1, description=result.name[:40])
+
+            yield advance
+
+    return bar()
+
+
+def _print_table(summary: PullSummary) -> None:
+    from socialscale.render import out_console, table
+
+    rows = []
+    for s in summary.sources:
+        note = s.error or "; ".join(s.warnings)
+        rows.append({"name": s.name, "status": s.status, "http_status": s.http_status, "new": s.new,
+                     "updated": s.updated, "unchanged": max(0, s.seen - s.new - s.updated),
+                     "time": f"{s.duration_ms / 1000:.1f}s" if s.status != "skipped" else "", "message": note})
+    t = summary.totals()
+    title = (f"{t['sources']} sources: {t['ok']} ok, {t['errors']} failed · {t['new']} new, "
+             f"{t['updated']} updated")
+    out_console().print(table(rows, PULL_COLUMNS, title=title))
+
+
+def _print_errors(summary: PullSummary) -> None:
+    """Failures go to stderr as one line each, also with --quiet (cron mails stderr)."""
+    from socialscale.render import clean, err_console
+
+    console = err_console()
+    for s in summary.sources:
+        if s.status == "error":
+            console.print(f"error: {clean(s.name)}: {clean(s.error)}", markup=False, highlight=False)
+    for message in summary.notify_errors:
+        console.print(f"error: notify: {clean(message)}", markup=False, highlight=False)
+
+
+def sources(
+    ctx: typer.Context,
+    fmt: FormatOption = Format.table,
+    as_json: JsonOption = False,
+) -> None:
+    """Each source's health: last success, last error, consecutive failures, items stored.
+
+    Example: socialscale sources --format json | jq '.[] | select(.consecutive_failures > 3)'
+    """
+    from socialscale.render import emit
+    from socialscale.store.sources import source_health
+
+    st = state(ctx)
+    config = st.config()
+    health = {row["name"]: row for row in source_health(st.db())}
+    rows = []
+    for source in config.sources:
+        h = health.get(source.name, {})
+        rows.append({"name": source.name, "type": source.type, "url": source.url or source.options.get("instance"),
+                     "last_ok_at": h.get("last_ok_at"), "last_error": h.get("last_error"),
+                     "consecutive_failures": h.get("consecutive_failures", 0), "items": h.get("items", 0)})
+    emit(output_format(fmt, as_json), rows=rows, columns=SOURCE_COLUMNS)

@@ -1,0 +1,214 @@
+"""One pull, start to end: due sources -> fetch -> parse (process pool) -> store -> tag -> link -> notify.
+
+The CLI and the demo call `pull()`; it returns a summary as data and never prints. Each source
+is stored in its own transaction as soon as it is fetched, so a crash loses only the sources
+still in flight, and a failing source never stops the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlite_utils
+
+from socialscale import sources as kinds
+from socialscale.errors import SocialscaleError, UsageError
+from socialscale.fetch import Fetcher, RateLimited
+from socialscale.models import Config, Source
+from socialscale.parsepool import ParsePool
+from socialscale.sources.base import Collected, SourceContext
+from socialscale.store.db import transaction
+from socialscale.store.items import upsert_items
+from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
+from socialscale.timeutil import parse_iso, utc_iso
+
+
+@dataclass
+class SourceResult:
+    """One source's outcome; the fields of design.md's `pull` JSON plus warnings."""
+
+    name: str
+    status: str  # ok | not_modified | skipped | error
+    http_status: int | None = None
+    seen: int = 0
+    new: int = 0
+    updated: int = 0
+    duration_ms: int = 0
+    error: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    new_ids: list[int] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class PullSummary:
+    sources: list[SourceResult]
+    notify_errors: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(s.status == "error" for s in self.sources) or bool(self.notify_errors)
+
+    def totals(self) -> dict[str, int]:
+        return {
+            "sources": len(self.sources),
+            "ok": sum(s.status in ("ok", "not_modified") for s in self.sources),
+            "errors": sum(s.status == "error" for s in self.sources),
+            "new": sum(s.new for s in self.sources),
+            "updated": sum(s.updated for s in self.sources),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        keys = ("name", "status", "http_status", "seen", "new", "updated", "duration_ms", "error", "warnings")
+        return {"sources": [{k: asdict(s)[k] for k in keys} for s in self.sources], "totals": self.totals()}
+
+
+Progress = Callable[[SourceResult], None]
+
+
+def select_sources(config: Config, db: sqlite_utils.Database, names: Sequence[str], force: bool,
+                   now: datetime) -> tuple[list[Source], list[SourceResult]]:
+    """The sources to fetch now, and `skipped` results for those not yet due (`every:`)."""
+    if names:
+        unknown = [n for n in names if config.source(n) is None]
+        if unknown:
+            known = ", ".join(s.name for s in config.sources) or "none configured"
+            raise UsageError(f"unknown source {', '.join(map(repr, unknown))} (sources: {known})")
+        return [s for s in config.sources if s.name in names], []
+    if not config.sources:
+        where = config.path or "socialscale.yaml"
+        raise UsageError(f"{where}: no sources configured (add some under `sources:`; see config.example.yaml)")
+    states = source_states(db)
+    due, skipped = [], []
+    for source in config.sources:
+        last = (states.get(source.name) or {}).get("last_fetch_at")
+        if not force and source.every_s and last:
+            next_at = parse_iso(last) + timedelta(seconds=source.every_s)
+            if next_at > now:
+                skipped.append(SourceResult(source.name, "skipped", error=f"not due until {utc_iso(next_at)}"))
+                continue
+        due.append(source)
+    return due, skipped
+
+
+def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = (), force: bool = False,
+         now: datetime, progress: Progress | None = None, workers: int | None = None,
+         notify: bool = True) -> PullSummary:
+    """Fetch the due (or named) sources concurrently and store what they hold."""
+    due, skipped = select_sources(config, db, names, force, now)
+    results = list(skipped)
+    if due:
+        results += asyncio.run(_pull_async(db, config, due, now, progress, workers))
+    order = {s.name: i for i, s in enumerate(config.sources)}
+    results.sort(key=lambda r: order.get(r.name, 0))
+    summary = PullSummary(results)
+    new_ids = [i for r in results for i in r.new_ids]
+    if notify and new_ids and config.notify:
+        summary.notify_errors = _notify_new(db, config, new_ids, now)
+    return summary
+
+
+async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Source], now: datetime,
+                      progress: Progress | None, workers: int | None) -> list[SourceResult]:
+    states = source_states(db)
+    tagger = _tagger(config)
+    pool = ParsePool(workers)
+    results: list[SourceResult] = []
+    try:
+        async with Fetcher(config.fetch, not_before=host_waits(db, now)) as fetcher:
+            tasks = [asyncio.create_task(_collect(source, config, fetcher, pool, states.get(source.name) or {}, now))
+                     for source in due]
+            for done in asyncio.as_completed(tasks):
+                source, collected, error, elapsed_ms = await done
+                result = _store(db, config, tagger, source, collected, error, elapsed_ms, now)
+                results.append(result)
+                if progress:
+                    progress(result)
+            with transaction(db):
+                save_host_waits(db, {h: fetcher.not_before[h] for h in fetcher.changed_hosts})
+    finally:
+        pool.close()
+    return results
+
+
+async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: ParsePool, state: dict[str, Any],
+                   now: datetime) -> tuple[Source, Collected | None, SocialscaleError | None, int]:
+    loop = asyncio.get_running_loop()
+    timeout = source.timeout_s or config.fetch.timeout_s
+    started = time.monotonic()
+    ctx = SourceContext(source=source, config=config, fetcher=fetcher, parser=pool, state=state, now=now,
+                        deadline=loop.time() + timeout)
+    try:
+        collected = await asyncio.wait_for(kinds.KINDS[source.type].collect(ctx), timeout)
+        return source, collected, None, _ms(started)
+    except asyncio.TimeoutError:
+        error: SocialscaleError = SocialscaleError(
+            f"gave up after {timeout:.0f}s (the source's total time budget, fetch.timeout)")
+    except SocialscaleError as exc:
+        error = exc
+    return source, None, error, _ms(started)
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected | None,
+           error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
+    stamp = utc_iso(now)
+    if collected is None:
+        message = str(error)
+        status = "skipped" if isinstance(error, RateLimited) and "skipped" in message else "error"
+        with transaction(db):
+            record_fetch(db, source, now=stamp, status=status, http_status=None, error=message,
+                         duration_ms=elapsed_ms, seen=0, new=0, updated=0)
+        return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
+    status = "not_modified" if collected.not_modified else "ok"
+    with transaction(db):
+        upserted = upsert_items(db, source.name, collected.items, stamp)
+        changed = upserted.new_ids + upserted.updated_ids
+        if changed and tagger is not None:
+            tagger.apply(db, changed, stamp)
+        if changed:
+            _link_replies(db, config, changed, stamp)
+        record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
+                     duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
+                     updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
+                     cursor=collected.cursor, redirected_to=collected.permanent_redirect)
+    warnings = list(collected.warnings)
+    if collected.permanent_redirect:
+        warnings.append(f"moved permanently to {collected.permanent_redirect}; will fetch that from now on")
+    if collected.waited_s >= 1:
+        warnings.append(f"waited {collected.waited_s:.0f}s for the server (retries / Retry-After)")
+    return SourceResult(source.name, status, http_status=collected.http_status, seen=len(collected.items),
+                        new=len(upserted.new_ids), updated=len(upserted.updated_ids), duration_ms=elapsed_ms,
+                        warnings=warnings, new_ids=upserted.new_ids)
+
+
+def _tagger(config: Config) -> Any:
+    try:
+        from socialscale.tagging import Tagger
+    except ImportError:
+        return None
+    return Tagger(config)
+
+
+def _link_replies(db: sqlite_utils.Database, config: Config, item_ids: list[int], now: str) -> None:
+    """Automatic response tracking (issue 5) hooks in here once socialscale.replies exists."""
+    try:
+        from socialscale import replies
+    except ImportError:
+        return
+    replies.link(db, config, item_ids, now)
+
+
+def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:
+    try:
+        from socialscale import notify
+    except ImportError:
+        return []
+    return list(notify.send_new(db, config, new_ids, now))

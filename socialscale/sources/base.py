@@ -1,0 +1,114 @@
+"""What every source kind shares: the context it runs in, what it returns, and item normalising."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from socialscale.errors import ParseError
+from socialscale.models import Config, Item, Source
+from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text
+
+if TYPE_CHECKING:
+    from socialscale.fetch import Fetcher, FetchResult
+    from socialscale.parsepool import ParsePool
+
+MAX_AUTHOR = 300
+
+
+@dataclass
+class Collected:
+    """What one source produced in one pull."""
+
+    items: list[Item] = field(default_factory=list)
+    http_status: int | None = None
+    not_modified: bool = False
+    etag: str | None = None
+    last_modified: str | None = None
+    cursor: Any = None  # None leaves the stored cursor as it is
+    permanent_redirect: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    waited_s: float = 0.0
+
+
+@dataclass
+class SourceContext:
+    """Everything a kind's `collect()` may use; the deadline is the source's total time budget."""
+
+    source: Source
+    config: Config
+    fetcher: Fetcher
+    parser: ParsePool
+    state: dict[str, Any]  # the source's row in `sources` (etag, last_modified, cursor, redirected_to ...)
+    now: datetime
+    deadline: float
+
+    @property
+    def max_bytes(self) -> int:
+        return self.source.max_bytes or self.config.fetch.max_bytes
+
+    async def get(self, url: str, **kwargs: Any) -> FetchResult:
+        kwargs.setdefault("max_bytes", self.max_bytes)
+        return await self.fetcher.get(url, deadline=self.deadline, **kwargs)
+
+    async def parse(self, target: str, *args: Any) -> Any:
+        """Run `module:function(*args)` in the parser pool (memory and time limited)."""
+        return await self.parser.run(target, *args)
+
+    @property
+    def cursor(self) -> Any:
+        raw = self.state.get("cursor")
+        if not raw:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return None
+
+
+def load_json(body: bytes, where: str) -> Any:
+    """Decode a JSON payload; invalid or absurdly nested JSON is a ParseError naming `where`."""
+    if not body.strip():
+        raise ParseError(f"{where}: empty response where JSON was expected")
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ParseError(f"{where}: JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"{where}: invalid JSON ({exc})") from None
+
+
+def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: Any = None, author: Any = None,
+              published_at: str | None = None, in_reply_to: Any = None, extra: dict[str, Any] | None = None,
+              html: bool = True) -> Item:
+    """An Item from raw strings: plain text, bounded lengths, canonical URL, a guid that is never empty."""
+    extra = dict(extra or {})
+    to_text = html_to_text if html else (lambda v: " ".join(str(v).split()) if v else "")
+    clean_title, cut_title = clip(to_text(str(title)) if title else "", MAX_TITLE)
+    clean_text, cut_text = clip(to_text(str(text)) if text else "", MAX_TEXT)
+    if cut_title or cut_text:
+        extra["truncated"] = [name for name, cut in (("title", cut_title), ("text", cut_text)) if cut]
+    link = str(url).strip() if url else None
+    name = clip(" ".join(str(author).split()), MAX_AUTHOR)[0] if author else None
+    guid_text = str(guid).strip() if guid not in (None, "") else ""
+    if not guid_text:
+        guid_text = link or "sha1:" + hashlib.sha1(f"{clean_title}\n{published_at}".encode(),
+                                                   usedforsecurity=False).hexdigest()
+    return Item(source=source, guid=guid_text[:2000], title=clean_title, text=clean_text, url=link, author=name,
+                published_at=published_at, in_reply_to=str(in_reply_to) if in_reply_to not in (None, "") else None,
+                extra=extra, canonical_url=canonical_url(link))
+
+
+def dedupe(items: list[Item]) -> tuple[list[Item], int]:
+    """Keep the first item of each guid; return how many repeats were dropped."""
+    seen: set[str] = set()
+    out: list[Item] = []
+    for item in items:
+        if item.guid in seen:
+            continue
+        seen.add(item.guid)
+        out.append(item)
+    return out, len(items) - len(out)

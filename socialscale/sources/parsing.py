@@ -1,0 +1,146 @@
+"""Feed parsing, run inside the parser pool's child processes (see socialscale.parsepool).
+
+The format is detected from the content, never trusted from Content-Type: JSON Feed by its
+own small reader (feedparser does not read it), RSS 0.9x/1.0/2.0 and Atom by feedparser.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import json
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+
+from socialscale.errors import ParseError
+from socialscale.models import Item
+from socialscale.sources.base import dedupe, make_item
+from socialscale.timeutil import parse_iso, utc_iso
+
+feedparser.SANITIZE_HTML = False  # we keep plain text only: the sanitizer is wasted work
+feedparser.RESOLVE_RELATIVE_URIS = False
+# Complaints about the Content-Type or a declared-vs-detected encoding are not problems of the feed's content.
+_HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+
+
+def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
+    """Items and warnings from a feed document of any supported format."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        raise ParseError("empty response: no feed in it")
+    if head[:1] in (b"{", b"["):
+        return _json_feed(body, source, base_url)
+    return _xml_feed(body, source, base_url)
+
+
+def _utc(struct: Any) -> str | None:
+    """feedparser's *_parsed tuples are UTC: calendar.timegm, never time.mktime."""
+    if not struct:
+        return None
+    try:
+        return utc_iso(datetime.fromtimestamp(calendar.timegm(struct), tz=timezone.utc))
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
+
+
+def _xml_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
+                              response_headers={"content-location": base_url})
+    warnings: list[str] = []
+    if not parsed.get("version") and not parsed.entries:
+        head = body[:1024].lower()
+        if b"<html" in head or b"<!doctype html" in head:
+            raise ParseError("not a feed: the server sent an HTML page (is the URL the feed's, not the site's?)")
+        reason = parsed.get("bozo_exception")
+        raise ParseError(f"not an RSS, Atom or JSON feed{f' ({reason})' if reason else ''}")
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS):
+        warnings.append(f"feed is malformed but readable ({parsed.get('bozo_exception')})")
+    items = []
+    for entry in parsed.entries:
+        link = entry.get("link")
+        if link:
+            link = urljoin(base_url, link)
+        content = entry.get("content")
+        text = content[0].get("value", "") if content else entry.get("summary", "")
+        extra: dict[str, Any] = {}
+        if entry.get("tags"):
+            extra["categories"] = [t.get("term") for t in entry["tags"] if t.get("term")][:50]
+        reply_to = entry.get("thr_in-reply-to")
+        if isinstance(reply_to, dict):
+            reply_to = reply_to.get("ref") or reply_to.get("href")
+        items.append(make_item(
+            source, guid=entry.get("id") or link, title=entry.get("title", ""), text=text, url=link,
+            author=entry.get("author") or (entry.get("author_detail") or {}).get("name"),
+            published_at=_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
+            in_reply_to=reply_to, extra=extra))
+    items, repeats = dedupe(items)
+    if repeats:
+        warnings.append(f"{repeats} entries repeated a guid; kept the first of each")
+    return items, warnings
+
+
+def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
+    try:
+        doc = json.loads(body)
+    except RecursionError:
+        raise ParseError("JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"invalid JSON ({exc})") from None
+    version = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(version, str) or "jsonfeed.org" not in version:
+        hint = ""
+        if isinstance(doc, dict) and ("error" in doc or "message" in doc):
+            hint = f": the server answered with an error ({str(doc.get('error') or doc.get('message'))[:200]})"
+        raise ParseError(f"a JSON document but not a JSON Feed (no jsonfeed.org version){hint}")
+    entries = doc.get("items")
+    if not isinstance(entries, list):
+        raise ParseError("JSON Feed without an `items` list")
+    warnings: list[str] = []
+    items = []
+    feed_author = _json_author(doc)
+    skipped = 0
+    for entry in entries:
+        if not isinstance(entry, dict):
+            skipped += 1
+            continue
+        link = entry.get("url") if isinstance(entry.get("url"), str) else None
+        if link:
+            link = urljoin(base_url, link)
+        html = entry.get("content_html")
+        text = html if isinstance(html, str) else entry.get("content_text") or entry.get("summary") or ""
+        items.append(make_item(
+            source, guid=entry.get("id") if isinstance(entry.get("id"), (str, int)) else None,
+            title=entry.get("title") if isinstance(entry.get("title"), str) else "", text=text, url=link,
+            author=_json_author(entry) or feed_author,
+            published_at=_json_date(entry.get("date_published") or entry.get("date_modified")),
+            extra={"tags": entry["tags"][:50]} if isinstance(entry.get("tags"), list) else None,
+            html=isinstance(html, str)))
+    if skipped:
+        warnings.append(f"{skipped} items were not objects and were skipped")
+    items, repeats = dedupe(items)
+    if repeats:
+        warnings.append(f"{repeats} items repeated an id; kept the first of each")
+    return items, warnings
+
+
+def _json_author(obj: dict[str, Any]) -> str | None:
+    authors = obj.get("authors")
+    if isinstance(authors, list) and authors and isinstance(authors[0], dict):
+        name = authors[0].get("name")
+        return name if isinstance(name, str) else None
+    author = obj.get("author")  # JSON Feed 1.0
+    if isinstance(author, dict) and isinstance(author.get("name"), str):
+        return str(author["name"])
+    return None
+
+
+def _json_date(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return utc_iso(parse_iso(value))
+    except (ValueError, OverflowError):
+        return None

@@ -1,0 +1,122 @@
+"""Untrusted text from the web: HTML to plain text, accent folding, canonical URLs, redaction."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MAX_TITLE = 2_000  # characters; longer titles are truncated with a note in `extra`
+MAX_TEXT = 100_000
+_WS = re.compile(r"\s+")
+_TAG_HINT = re.compile(r"<[A-Za-z!/?]|&[#A-Za-z0-9]+;")
+_BLOCK = {"p", "br", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "tr",
+          "table", "section", "article", "header", "footer", "hr"}
+_SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "math"}
+_TRACKING_PREFIXES = ("utm_",)
+_SAFE_SCHEMES = ("http", "https")
+_SECRET_KEYS = re.compile(r"(token|key|secret|password|passwd|sig|signature|auth|session|access)", re.IGNORECASE)
+# Control characters that have no business in stored text (tabs and newlines are folded later).
+_STORE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class _TextExtractor(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _SKIP:
+            self.skip += 1
+        elif tag in _BLOCK:
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _SKIP and self.skip:
+            self.skip -= 1
+        elif tag in _BLOCK:
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data)
+
+
+def fold_ws(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def html_to_text(value: str | None) -> str:
+    """Plain text from HTML: tags dropped (script/style contents too), entities decoded, whitespace folded."""
+    if not value:
+        return ""
+    value = _STORE_CONTROLS.sub("", value)
+    if not _TAG_HINT.search(value):
+        return fold_ws(value)
+    parser = _TextExtractor()
+    try:
+        parser.feed(value)
+        parser.close()
+    except (AssertionError, ValueError):  # HTMLParser gives up on some malformed markup
+        return fold_ws(html.unescape(re.sub(r"<[^>]*>", " ", value)))
+    return fold_ws("".join(parser.parts))
+
+
+def clip(text: str, limit: int) -> tuple[str, bool]:
+    """`text` cut to `limit` characters (with an ellipsis) and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    return text[: limit - 1] + "…", True
+
+
+def strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def canonical_url(url: str | None) -> str | None:
+    """design.md: scheme and host lower-cased, fragment and utm_* parameters removed.
+
+    Idempotent: canonical_url(canonical_url(u)) == canonical_url(u). None for non-http(s) URLs.
+    """
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in _SAFE_SCHEMES or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    default_port = {"http": 80, "https": 443}[scheme]
+    netloc = host if port in (None, default_port) else f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not k.lower().startswith(_TRACKING_PREFIXES)]
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def safe_link(url: str | None) -> str | None:
+    """The URL if it may be rendered as a link (http/https only); javascript:, data: and others are not."""
+    if not url:
+        return None
+    scheme = url.strip().split(":", 1)[0].lower() if ":" in url else ""
+    return url.strip() if scheme in _SAFE_SCHEMES else None
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for messages and logs: no user:password, secret-looking query values masked."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<invalid URL>"
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    query = [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
+    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
