@@ -93,9 +93,12 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str 
     t = Table(title=title, header_style="bold", expand=False)
     for col in columns:
         justify = "right" if col.kind in ("duration", "number") else col.justify
-        if col.kind == "text":  # free text takes the room that is left, wrapping inside its cell
-            t.add_column(col.header, max_width=col.max_width, justify=justify, overflow="fold", ratio=1)  # type: ignore[arg-type]
-        else:  # short values (ids, statuses, numbers, times) keep their width and never wrap
+        if col.kind == "text" and col.max_width:  # bounded free text: one line, cut with an ellipsis
+            t.add_column(col.header, max_width=col.max_width, justify=justify, no_wrap=True,  # type: ignore[arg-type]
+                         overflow="ellipsis", ratio=1)
+        elif col.kind == "text":  # free text takes the room that is left, wrapping inside its cell
+            t.add_column(col.header, justify=justify, overflow="fold", ratio=1)  # type: ignore[arg-type]
+        else:  # short values (names, ids, statuses, numbers, times) keep their width and never wrap
             t.add_column(col.header, justify=justify, no_wrap=True, min_width=len(col.header))  # type: ignore[arg-type]
     for row in rows:
         t.add_row(*[_display(row.get(col.key), col.kind) for col in columns])

@@ -99,9 +99,9 @@ def main(
 
 def _register() -> None:
     # One line per command module; each module's register() adds its commands.
-    from socialscale.cli import items, pull
+    from socialscale.cli import items, pull, setup
 
-    for module in (pull, items):
+    for module in (setup, pull, items):
         module.register(app)
 
 

@@ -14,17 +14,16 @@ if TYPE_CHECKING:
     from socialscale.pipeline import PullSummary
 
 PULL_COLUMNS = (
-    Column("name", "source", max_width=28),
+    Column("name", "source", "plain"),
     Column("status", "status", "plain"),
     Column("http_status", "http", "number"),
     Column("new", "new", "number"),
     Column("updated", "updated", "number"),
     Column("unchanged", "unchanged", "number"),
     Column("time", "time", "plain", justify="right"),
-    Column("message", "error / note", max_width=80),
 )
 SOURCE_COLUMNS = (
-    Column("name", "source", max_width=28),
+    Column("name", "source", "plain"),
     Column("type", "type", "plain"),
     Column("last_ok_at", "last success", "plain"),
     Column("consecutive_failures", "failures", "number"),
@@ -106,16 +105,26 @@ def _progress(disabled: bool):  # type: ignore[no-untyped-def]
 def _print_table(summary: PullSummary) -> None:
     from socialscale.render import out_console, table
 
+    from rich.text import Text
+
+    from socialscale.render import clean
+
     rows = []
+    notes = []
     for s in summary.sources:
-        note = s.error or "; ".join(s.warnings)
         rows.append({"name": s.name, "status": s.status, "http_status": s.http_status, "new": s.new,
                      "updated": s.updated, "unchanged": max(0, s.seen - s.new - s.updated),
-                     "time": f"{s.duration_ms / 1000:.1f}s" if s.status != "skipped" else "", "message": note})
+                     "time": f"{s.duration_ms / 1000:.1f}s" if s.status != "skipped" else ""})
+        if s.status == "skipped" and s.error:
+            notes.append(f"{s.name}: {s.error}")
+        notes += [f"{s.name}: {w}" for w in s.warnings]
     t = summary.totals()
     title = (f"{t['sources']} sources: {t['ok']} ok, {t['errors']} failed · {t['new']} new, "
              f"{t['updated']} updated")
-    out_console().print(table(rows, PULL_COLUMNS, title=title))
+    console = out_console()
+    console.print(table(rows, PULL_COLUMNS, title=title))
+    for note in notes:  # errors follow on stderr; notes (warnings, skips) are for the person reading
+        console.print(Text("note: " + clean(note)), soft_wrap=True)
 
 
 def _print_errors(summary: PullSummary) -> None:

@@ -47,8 +47,9 @@ def _utc(struct: Any) -> str | None:
 
 
 def _xml_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
-    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False,
-                              response_headers={"content-location": base_url})
+    # No base URL is given to feedparser: it would rewrite permalink guids against it, and a guid
+    # must not change when a feed moves. Links are resolved below, by us.
+    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
     warnings: list[str] = []
     if not parsed.get("version") and not parsed.entries:
         head = body[:1024].lower()

@@ -1,0 +1,58 @@
+"""`socialscale demo`: the real commands, run one after another against the bundled feeds."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from socialscale.demo import config_yaml, serve
+
+
+def _step(args: list[str], config: Path, quiet: bool) -> int:
+    """Run one socialscale command in this process, showing it as a user would type it."""
+    from socialscale.cli.main import app
+
+    if not quiet:
+        sys.stdout.write(f"\n$ socialscale {' '.join(args)}\n")
+        sys.stdout.flush()
+    base = ["--config", str(config)] + (["--quiet"] if quiet else [])
+    try:
+        code = app(base + args, prog_name="socialscale", standalone_mode=False)
+    except SystemExit as exc:  # typer may still exit on --help-like paths
+        code = exc.code if isinstance(exc.code, int) else 1
+    return int(code or 0)
+
+
+def _has(command: str) -> bool:
+    from socialscale.cli.main import app
+
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name or "" for g in app.registered_groups}
+    return command in names
+
+
+def run_demo(workdir: Path, database: Path, quiet: bool = False) -> int:
+    """Serve the sample feeds, pull them, play the team's part, and show the results. Returns an exit code."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    config = workdir / "socialscale.yaml"
+    with serve(now) as base_url:
+        config.write_text(config_yaml(base_url, str(database)), encoding="utf-8")
+        if not quiet:
+            sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster. Eight sample sources are served from "
+                             f"{base_url}; one of them is broken on purpose.\nConfig: {config}\n")
+        code = _step(["pull", "--force"], config, quiet)
+        if code not in (0, 1):
+            return code
+    from socialscale.demo.team import play_team
+
+    played = play_team(config, now)
+    if not quiet and played:
+        sys.stdout.write(f"\n(The demo team answered {played} items, as `socialscale respond` would record.)\n")
+    _step(["items", "--lane", "customer_service", "--status", "open", "--limit", "8"], config, quiet)
+    if _has("report"):
+        _step(["report", "backlog", "--by", "lane"], config, quiet)
+        _step(["report", "latency", "--by", "lane", "--since", "14d"], config, quiet)
+    if _has("why"):
+        _step(["why", "1"], config, quiet)
+    return 0
