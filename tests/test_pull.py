@@ -238,3 +238,21 @@ def test_unknown_source_name_is_a_usage_error(server, cli, write_config):
     write_config({"sources": [{"name": "ok", "url": server.add("/ok", rss([]))}]})
     result = cli("pull", "nope")
     assert result.exit_code == 2 and "unknown source 'nope'" in result.stderr
+
+
+def test_same_canonical_url_from_two_sources_is_one_conversation(server, cli, write_config, tmp_path):
+    write_config({"sources": [
+        {"name": "first", "url": server.add("/1", rss([{"title": "x", "guid": "1",
+                                                       "link": "https://Shop.example/p?id=3&amp;utm_source=a#top"}]))},
+    ]})
+    cli("pull")
+    write_config({"sources": [
+        {"name": "first", "url": server.url("/1")},
+        {"name": "second", "url": server.add("/2", rss([{"title": "x again", "guid": "2",
+                                                         "link": "https://shop.example/p?id=3&amp;utm_medium=b"}]))},
+    ]})
+    cli("pull")
+    got = rows(tmp_path / "test.db", "SELECT source, id, duplicate_of FROM items ORDER BY id")
+    assert got == [("first", 1, None), ("second", 2, 1)]
+    detail = rows(tmp_path / "test.db", "SELECT detail FROM events WHERE item_id = 2 AND kind = 'created'")[0][0]
+    assert json.loads(detail) == {"source": "second", "duplicate_of": 1}

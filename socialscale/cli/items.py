@@ -48,7 +48,7 @@ def items(
     from socialscale.errors import UsageError
     from socialscale.models import STATUSES
     from socialscale.render import emit, err_console
-    from socialscale.store.items import ItemFilter, count_items, query_items
+    from socialscale.store.items import ITEM_COLUMNS, ItemFilter, count_items, query_items
     from socialscale.timeutil import now_utc, parse_since, utc_iso
 
     if status and status not in STATUSES:
@@ -63,7 +63,7 @@ def items(
                    since=utc_iso(parse_since(since, now)) if since else None,
                    until=utc_iso(parse_since(until, now)) if until else None, search=search, limit=limit or None)
     rows = query_items(db, f)
-    emit(out, rows=rows, columns=ITEM_TABLE)
+    emit(out, rows=rows, columns=ITEM_TABLE, csv_keys=ITEM_COLUMNS)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
         total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
         if total > limit:
@@ -98,7 +98,7 @@ def show(
     head.add_column(style="bold")
     head.add_column()
     for key in ("id", "source", "title", "author", "url", "published_at", "first_seen_at", "lane", "lanes", "tags",
-                "owner", "status", "responded_at", "responded_by", "response_via", "duplicate_of", "in_reply_to"):
+                "owner", "status", "responded_at", "responded_by", "response_via", "closed_at", "duplicate_of", "in_reply_to"):
         value = item.get(key)
         if value in (None, [], ""):
             continue

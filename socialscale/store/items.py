@@ -28,9 +28,10 @@ class UpsertResult:
 
 
 def content_hash(item: Item) -> str:
-    payload = json.dumps([item.title, item.text, item.url, item.author, item.published_at, item.in_reply_to,
-                          item.extra], sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha1(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+    parts = [item.title, item.text, item.url or "", item.author or "", item.published_at or "", item.in_reply_to or ""]
+    if item.extra:
+        parts.append(json.dumps(item.extra, sort_keys=True, ensure_ascii=False, default=str))
+    return hashlib.sha1("\x1f".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def start_of(published_at: str | None, first_seen_at: str) -> str:
@@ -40,48 +41,81 @@ def start_of(published_at: str | None, first_seen_at: str) -> str:
     return first_seen_at
 
 
+def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
 def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], now: str) -> UpsertResult:
     """Insert new items and update changed ones; call inside `transaction(db)`.
 
-    first_seen_at never moves; updated_at moves only when the content changed.
+    first_seen_at never moves; updated_at moves only when the content changed. Reads and writes
+    are batched per source: a pull of a thousand feeds spends its time parsing, not here.
     """
     result = UpsertResult()
     conn = db.conn
+    items = list(items)
+    existing: dict[str, tuple[int, str, str]] = {}
+    for chunk in _chunks([i.guid for i in items]):
+        marks = ",".join("?" * len(chunk))
+        for guid, item_id, digest, first_seen in conn.execute(
+                f"SELECT guid, id, content_hash, first_seen_at FROM items WHERE source = ? AND guid IN ({marks})",
+                [source, *chunk]):
+            existing[guid] = (item_id, digest, first_seen)
+    fresh: list[tuple[Item, str]] = []
+    updates = []
     for item in items:
         digest = content_hash(item)
-        row = conn.execute("SELECT id, content_hash, first_seen_at FROM items WHERE source = ? AND guid = ?",
-                           (source, item.guid)).fetchone()
-        extra = json.dumps(item.extra, ensure_ascii=False, default=str)
-        if row is None:
-            duplicate_of = None
-            if item.canonical_url:
-                dup = conn.execute(
-                    "SELECT id FROM items WHERE canonical_url = ? AND source != ? AND duplicate_of IS NULL "
-                    "ORDER BY id LIMIT 1", (item.canonical_url, source)).fetchone()
-                duplicate_of = dup[0] if dup else None
-            cur = conn.execute(
-                "INSERT INTO items (source, guid, url, canonical_url, title, author, text, published_at, "
-                "first_seen_at, updated_at, start_at, status, duplicate_of, in_reply_to, content_hash, extra) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-                (source, item.guid, item.url, item.canonical_url, item.title, item.author, item.text,
-                 item.published_at, now, now, start_of(item.published_at, now), duplicate_of, item.in_reply_to,
-                 digest, extra))
-            item_id = int(cur.lastrowid or 0)
-            detail = {"source": source}
-            if duplicate_of:
-                detail["duplicate_of"] = duplicate_of
-            add_event(db, item_id, now, "created", None, detail)
-            result.new_ids.append(item_id)
-        elif row[1] != digest:
-            conn.execute(
-                "UPDATE items SET url = ?, canonical_url = ?, title = ?, author = ?, text = ?, published_at = ?, "
-                "start_at = ?, in_reply_to = ?, content_hash = ?, extra = ?, updated_at = ? WHERE id = ?",
-                (item.url, item.canonical_url, item.title, item.author, item.text, item.published_at,
-                 start_of(item.published_at, row[2]), item.in_reply_to, digest, extra, now, row[0]))
-            result.updated_ids.append(int(row[0]))
+        found = existing.get(item.guid)
+        if found is None:
+            fresh.append((item, digest))
+        elif found[1] != digest:
+            updates.append((item.url, item.canonical_url, item.title, item.author, item.text, item.published_at,
+                            start_of(item.published_at, found[2]), item.in_reply_to, digest, _extra(item), now,
+                            found[0]))
+            result.updated_ids.append(found[0])
         else:
             result.unchanged += 1
+    if updates:
+        conn.executemany(
+            "UPDATE items SET url = ?, canonical_url = ?, title = ?, author = ?, text = ?, published_at = ?, "
+            "start_at = ?, in_reply_to = ?, content_hash = ?, extra = ?, updated_at = ? WHERE id = ?", updates)
+    if fresh:
+        duplicates = _earlier_copies(conn, source, [i.canonical_url for i, _ in fresh if i.canonical_url])
+        conn.executemany(
+            "INSERT INTO items (source, guid, url, canonical_url, title, author, text, published_at, "
+            "first_seen_at, updated_at, start_at, status, duplicate_of, in_reply_to, content_hash, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
+            [(source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now, now,
+              start_of(i.published_at, now), duplicates.get(i.canonical_url or ""), i.in_reply_to, digest, _extra(i))
+             for i, digest in fresh])
+        ids: dict[str, int] = {}
+        for chunk in _chunks([i.guid for i, _ in fresh]):
+            marks = ",".join("?" * len(chunk))
+            ids.update(conn.execute(f"SELECT guid, id FROM items WHERE source = ? AND guid IN ({marks})",
+                                    [source, *chunk]).fetchall())
+        result.new_ids = [ids[i.guid] for i, _ in fresh]
+        plain = json.dumps({"source": source})
+        conn.executemany(
+            "INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, 'created', NULL, ?)",
+            [(ids[i.guid], now, plain if not i.canonical_url or i.canonical_url not in duplicates else
+              json.dumps({"source": source, "duplicate_of": duplicates[i.canonical_url]})) for i, _ in fresh])
     return result
+
+
+def _extra(item: Item) -> str:
+    return json.dumps(item.extra, ensure_ascii=False, default=str) if item.extra else "{}"
+
+
+def _earlier_copies(conn: Any, source: str, urls: list[str]) -> dict[str, int]:
+    """canonical URL -> the id of the first item another source stored with it (design.md: duplicates)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(sorted(set(urls))):
+        marks = ",".join("?" * len(chunk))
+        found.update(conn.execute(
+            f"SELECT canonical_url, MIN(id) FROM items WHERE canonical_url IN ({marks}) AND source != ? "
+            "AND duplicate_of IS NULL GROUP BY canonical_url", [*chunk, source]).fetchall())
+    return found
 
 
 def add_event(db: sqlite_utils.Database, item_id: int, at: str, kind: str, actor: str | None,

@@ -1,0 +1,35 @@
+"""`socialscale demo`: the whole job offline, as a new user first sees it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+
+def test_demo_runs_offline_and_keeps_its_database(cli, tmp_path):
+    db = tmp_path / "demo.db"
+    result = cli("demo", "--db", str(db))
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    assert "$ socialscale pull" in out
+    assert "8 sources: 7 ok, 1 failed" in out
+    assert "error: partner-feed: not a feed" in result.stderr  # the broken feed, in one line
+    assert "What next" in result.stderr and "socialscale init" in result.stderr
+    with sqlite3.connect(db) as conn:
+        total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+        sources = conn.execute("SELECT COUNT(DISTINCT source) FROM items").fetchone()[0]
+    assert total >= 250 and sources == 7
+
+
+def test_demo_as_a_user_runs_it(tmp_path):
+    """The console script in a subprocess: no traceback, exit 0, items in the kept database."""
+    db = tmp_path / "kept.db"
+    proc = subprocess.run([sys.executable, "-m", "socialscale", "demo", "--db", str(db)], capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    out = subprocess.run([sys.executable, "-m", "socialscale", "--db", str(db), "items", "--format", "json",
+                          "--limit", "0"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert len(json.loads(out.stdout)) >= 250
