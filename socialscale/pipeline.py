@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -117,20 +118,27 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     states = source_states(db)
     tagger = _tagger(config)
     pool = ParsePool(workers)
-    results: list[SourceResult] = []
+    loop = asyncio.get_running_loop()
+    # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
+    # and feeding the parser processes while a finished source is being stored.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
+
+    async def fetch_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
+        _, collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
+                                                         states.get(source.name) or {}, now)
+        result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,
+                                            elapsed_ms, now)
+        if progress:
+            progress(result)
+        return result
+
     try:
         async with Fetcher(config.fetch, not_before=host_waits(db, now)) as fetcher:
-            tasks = [asyncio.create_task(_collect(source, config, fetcher, pool, states.get(source.name) or {}, now))
-                     for source in due]
-            for done in asyncio.as_completed(tasks):
-                source, collected, error, elapsed_ms = await done
-                result = _store(db, config, tagger, source, collected, error, elapsed_ms, now)
-                results.append(result)
-                if progress:
-                    progress(result)
-            with transaction(db):
-                save_host_waits(db, {h: fetcher.not_before[h] for h in fetcher.changed_hosts})
+            results = list(await asyncio.gather(*(fetch_and_store(source, fetcher) for source in due)))
+        with transaction(db):
+            save_host_waits(db, {h: fetcher.not_before[h] for h in fetcher.changed_hosts})
     finally:
+        writer.shutdown(wait=True)
         pool.close()
     return results
 
