@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -72,16 +73,19 @@ class Column:
 
     key: str
     header: str
-    kind: str = "text"  # text (untrusted) | duration | number | plain
+    kind: str = "text"  # text (untrusted) | duration | number | time | plain
     max_width: int | None = None
     justify: str = "left"
+    min_width: int | None = None
 
 
-def _display(value: Any, kind: str) -> Text | str:
+def _display(value: Any, kind: str, tz: str | None = None) -> Text | str:
     if kind == "duration":
         return format_duration(value)
     if value is None:
         return "-"
+    if kind == "time":
+        return local_time(value, tz)
     if kind == "number":
         return f"{value:.0%}" if isinstance(value, float) and 0 <= value <= 1 else str(value)
     if isinstance(value, (list, tuple)):
@@ -89,19 +93,43 @@ def _display(value: Any, kind: str) -> Text | str:
     return cell(value)
 
 
-def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None) -> Table:
-    t = Table(title=title, header_style="bold", expand=False)
+def _cut(value: Any, limit: int | None) -> Any:
+    if limit and isinstance(value, str) and len(value) > limit:
+        return value[: limit - 1] + "…"
+    return value
+
+
+def local_time(value: str, tz: str | None) -> str:
+    """A stored UTC timestamp as `YYYY-MM-DD HH:MM` in the configured time zone, for tables."""
+    from zoneinfo import ZoneInfo
+
+    from socialscale.timeutil import parse_iso
+
+    try:
+        moment = parse_iso(value)
+    except ValueError:
+        return clean(value)
+    local = moment.astimezone(ZoneInfo(tz or "UTC"))
+    # The year is noise in a listing of this year's talk; older items show it.
+    return local.strftime("%m-%d %H:%M" if local.year == datetime.now(local.tzinfo).year else "%Y-%m-%d %H:%M")
+
+
+def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None,
+          tz: str | None = None) -> Table:
+    from rich import box
+
+    # A light box leaves the room to the data; text columns are the ones that wrap when the
+    # terminal is narrow, so ids, times and statuses stay whole.
+    t = Table(title=title, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False)
     for col in columns:
         justify = "right" if col.kind in ("duration", "number") else col.justify
-        if col.kind == "text" and col.max_width:  # bounded free text: one line, cut with an ellipsis
-            t.add_column(col.header, max_width=col.max_width, justify=justify, no_wrap=True,  # type: ignore[arg-type]
-                         overflow="ellipsis", ratio=1)
-        elif col.kind == "text":  # free text takes the room that is left, wrapping inside its cell
-            t.add_column(col.header, justify=justify, overflow="fold", ratio=1)  # type: ignore[arg-type]
-        else:  # short values (names, ids, statuses, numbers, times) keep their width and never wrap
+        if col.kind == "text":
+            t.add_column(col.header, justify=justify, overflow="fold",  # type: ignore[arg-type]
+                         min_width=col.min_width or min(len(col.header), 8))
+        else:
             t.add_column(col.header, justify=justify, no_wrap=True, min_width=len(col.header))  # type: ignore[arg-type]
     for row in rows:
-        t.add_row(*[_display(row.get(col.key), col.kind) for col in columns])
+        t.add_row(*[_display(_cut(row.get(col.key), col.max_width), col.kind, tz) for col in columns])
     return t
 
 
@@ -131,7 +159,7 @@ def _csv_value(value: Any) -> Any:
 
 def emit(fmt: str, *, rows: list[dict[str, Any]], columns: Sequence[Column], data: Any = None,
          title: str | None = None, csv_keys: Sequence[str] | None = None,
-         table_view: Callable[[], Any] | None = None) -> None:
+         table_view: Callable[[], Any] | None = None, tz: str | None = None) -> None:
     """Print a result in the chosen format: `data` for json (default: rows), `rows` for ndjson/csv,
     and a table of `columns` (or `table_view()`) for people."""
     if fmt == "json":
@@ -144,4 +172,4 @@ def emit(fmt: str, *, rows: list[dict[str, Any]], columns: Sequence[Column], dat
         for row in rows:
             sys.stdout.write(f"{row['id']}\n")
     else:
-        out_console().print(table_view() if table_view else table(rows, columns, title))
+        out_console().print(table_view() if table_view else table(rows, columns, title, tz))

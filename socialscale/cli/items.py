@@ -12,13 +12,13 @@ from socialscale.render import Column
 
 ITEM_TABLE = (
     Column("id", "id", "plain"),
-    Column("start_at", "when", "plain"),
-    Column("source", "source", max_width=18),
+    Column("start_at", "when", "time"),
+    Column("source", "source", "plain"),
     Column("lane", "lane", "plain"),
     Column("status", "status", "plain"),
     Column("owner", "owner", "plain"),
-    Column("author", "author", max_width=18),
-    Column("title", "title", max_width=70),
+    Column("author", "author", max_width=16),
+    Column("title", "title", max_width=120, min_width=24),
 )
 TABLE_DEFAULT_LIMIT = 50
 
@@ -63,7 +63,10 @@ def items(
                    since=utc_iso(parse_since(since, now)) if since else None,
                    until=utc_iso(parse_since(until, now)) if until else None, search=search, limit=limit or None)
     rows = query_items(db, f)
-    emit(out, rows=rows, columns=ITEM_TABLE, csv_keys=ITEM_COLUMNS)
+    # A column the filter holds constant says nothing: leave it out of the table.
+    fixed = {key for key, value in (("lane", lane), ("status", status), ("owner", owner), ("source", source)) if value}
+    columns = [c for c in ITEM_TABLE if c.key not in fixed]
+    emit(out, rows=rows, columns=columns, csv_keys=ITEM_COLUMNS, tz=st.config().timezone)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
         total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
         if total > limit:
