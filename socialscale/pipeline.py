@@ -68,7 +68,7 @@ class PullSummary:
         return {"sources": [{k: asdict(s)[k] for k in keys} for s in self.sources], "totals": self.totals()}
 
 
-Progress = Callable[[SourceResult], None]
+Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
 
 def select_sources(config: Config, db: sqlite_utils.Database, names: Sequence[str], force: bool,
@@ -122,14 +122,16 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
+    done: list[SourceResult] = []
 
     async def fetch_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
         _, collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
                                                          states.get(source.name) or {}, now)
         result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,
                                             elapsed_ms, now)
+        done.append(result)
         if progress:
-            progress(result)
+            progress(result, len(done), len(due))
         return result
 
     try:

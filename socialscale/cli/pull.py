@@ -94,8 +94,8 @@ def _progress(disabled: bool):  # type: ignore[no-untyped-def]
                       TextColumn("{task.description}"), console=err_console(), transient=True) as prog:
             task = prog.add_task("", total=None)
 
-            def advance(result):  # type: ignore[no-untyped-def]
-                prog.update(task, advance=1, description=result.name[:40])
+            def advance(result, done, total):  # type: ignore[no-untyped-def]
+                prog.update(task, completed=done, total=total, description=result.name[:40])
 
             yield advance
 
