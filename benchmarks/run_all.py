@@ -14,6 +14,7 @@ QUICK = {
     "bench_pull.py": ["--feeds", "100", "--items", "20"],
     "bench_rules.py": ["--items", "20000"],
     "bench_reports.py": ["--items", "20000", "--responded", "2000"],
+    "bench_replies.py": ["--items", "20000"],
 }
 
 

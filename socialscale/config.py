@@ -30,13 +30,14 @@ from socialscale.models import (
     Rule,
     Source,
 )
+from socialscale.rules import term_problem
 from socialscale.timeutil import parse_duration
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
             "sources", "rules", "notify")
 FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
-              "retries", "max_retry_after")
+              "retries", "max_retry_after", "parse_timeout", "parse_memory")
 SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes")
 RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
 LANE_KEYS = ("sla", "owner", "respond")
@@ -212,12 +213,41 @@ def load_config(path: Path | None, db_override: str | Path | None = None) -> Con
             raise ConfigError([f"{file}: cannot read ({exc})"]) from None
         try:
             data = yaml.safe_load(raw)
+        except RecursionError:
+            raise ConfigError([f"{file}: invalid YAML (nested too deeply)"]) from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
             reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise ConfigError([f"{file}: {where}invalid YAML ({reason})"]) from None
+        if _expanded_size(data, {}) > MAX_EXPANDED_NODES:
+            raise ConfigError([f"{file}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} values "
+                               "(an alias bomb?); refused"])
     return validate(data, file=file, base=base, db_override=db_override, path=path)
+
+
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def _expanded_size(value: Any, memo: dict[int, int]) -> int:
+    """How many values `value` holds once YAML aliases are expanded (as repr() or a walk would).
+
+    safe_load shares aliased nodes, so the parsed object is small, but nine nested aliases of nine
+    make anything that walks it (an error message's repr) take 9**9 steps. Memoised per node.
+    """
+    if not isinstance(value, (dict, list)):
+        return 1
+    key = id(value)
+    if key not in memo:
+        memo[key] = MAX_EXPANDED_NODES + 1  # a self-referencing alias counts as too big
+        children = value.items() if isinstance(value, dict) else ((None, v) for v in value)
+        total = 1
+        for k, v in children:
+            total += _expanded_size(k, memo) + _expanded_size(v, memo)
+            if total > MAX_EXPANDED_NODES:
+                break
+        memo[key] = total
+    return memo[key]
 
 
 def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None = None,
@@ -271,6 +301,8 @@ def _fetch(c: _Checker, value: Any) -> FetchSettings:
         retries=c.integer(d.get("retries"), "fetch.retries", defaults.retries, 0),
         max_retry_after_s=float(c.duration(d.get("max_retry_after"), "fetch.max_retry_after")
                                 or defaults.max_retry_after_s),
+        parse_timeout_s=float(c.duration(d.get("parse_timeout"), "fetch.parse_timeout") or defaults.parse_timeout_s),
+        parse_memory=c.size(d.get("parse_memory"), "fetch.parse_memory") or defaults.parse_memory,
     )
 
 
@@ -441,6 +473,8 @@ def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
             for j, term in enumerate(terms[key]):
                 if not term.strip(" *"):
                     c.problem(f"{label}.{key}[{j}]", "an empty term matches nothing")
+                elif (why := term_problem(term)) is not None:
+                    c.problem(f"{label}.{key}[{j}]", why)
         for j, pattern in enumerate(terms["regex"]):
             try:
                 re.compile(pattern)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import random
+import socket
+import ssl
 import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,7 +22,7 @@ import httpx
 from socialscale import USER_AGENT
 from socialscale.errors import FetchError
 from socialscale.models import FetchSettings
-from socialscale.text import redact_url
+from socialscale.text import has_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -182,13 +184,24 @@ class Fetcher:
                 raise FetchError(f"{shown}: redirect loop or more than {MAX_REDIRECTS} redirects") from None
             except httpx.UnsupportedProtocol as exc:
                 raise FetchError(f"{shown}: cannot follow ({exc})") from None
+            except httpx.RemoteProtocolError as exc:
+                if "location header" in str(exc).lower():
+                    raise FetchError(f"{shown}: cannot follow a redirect ({exc})") from None
+                problem = _transport_problem(exc)
             except httpx.TransportError as exc:
                 problem = _transport_problem(exc)
                 if "certificate" in problem.lower() or "ssl" in problem.lower():
                     raise FetchError(f"{shown}: TLS error ({problem})") from None
+            except (httpx.InvalidURL, httpx.DecodingError, ValueError, UnicodeError) as exc:
+                # The configured URL or a redirect's Location is not a URL httpx can request.
+                raise FetchError(f"{shown}: invalid URL or redirect ({_clip(exc)})") from None
             else:
                 result.attempts, result.waited_s = attempt, waited
-                if result.status < 400 or result.not_modified:
+                if result.not_modified:
+                    return result
+                if 300 <= result.status < 400:  # httpx follows redirects; one left over had no usable Location
+                    raise FetchError(f"{shown}: HTTP {result.status}{_reason(result)} without a Location to follow")
+                if result.status < 400:
                     return result
                 if result.status not in RETRY_STATUSES:
                     if raise_for_status:
@@ -234,7 +247,8 @@ class Fetcher:
         async with self.client.stream("GET", url, params=params, headers=headers) as resp:
             final_url = str(resp.url)
             permanent = None
-            if resp.history and all(r.status_code in (301, 308) for r in resp.history):
+            # A permanent move is remembered in the database, so never one whose URL carries a secret.
+            if resp.history and all(r.status_code in (301, 308) for r in resp.history) and not has_secrets(final_url):
                 permanent = final_url
             base = FetchResult(url=url, final_url=final_url, status=resp.status_code,
                                headers={k.lower(): v for k, v in resp.headers.items()}, permanent_redirect=permanent)
@@ -262,6 +276,11 @@ class Fetcher:
             return base
 
 
+def _clip(exc: BaseException, limit: int = 200) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _backoff(attempt: int) -> float:
     """Exponential backoff with full jitter: 0.5s, 1s, 2s ... capped, times a random factor in [0.5, 1)."""
     base = min(MAX_BACKOFF_S, 0.5 * 2 ** (attempt - 1))
@@ -285,8 +304,26 @@ def _transport_problem(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.PoolTimeout):
         return "timed out waiting for a connection"
     if isinstance(exc, httpx.ConnectError):
+        # anyio reports "All connection attempts failed"; the reason is further down the chain.
+        for cause in _causes(exc):
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(cause, ssl.SSLError):
+                return f"SSL: {cause.reason or cause}"
+            if isinstance(cause, socket.gaierror):
+                return f"cannot resolve the host name ({cause.strerror or cause})"
         text = str(exc) or "connection failed"
         if "refused" in text.lower():
             return "connection refused"
         return text
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what caused it, outermost first (bounded: chains can be cyclic)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 10 and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain

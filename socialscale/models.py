@@ -48,6 +48,8 @@ class FetchSettings:
     max_bytes: int = 10 * 1024 * 1024
     retries: int = 3
     max_retry_after_s: float = 3600.0  # a Retry-After beyond this is capped (and reported)
+    parse_timeout_s: float = 30.0  # one payload's parsing in the parser pool; an overrunning worker is killed
+    parse_memory: int = 1024 * 1024 * 1024  # address space a parser worker may add (RLIMIT_AS)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,8 @@ def _worker(conn: Connection, memory_budget: int) -> None:
             module, _, name = target.partition(":")
             reply: tuple[str, Any] = ("ok", getattr(importlib.import_module(module), name)(*args))
         except MemoryError:
-            reply = ("error", f"needed more than the {memory_budget // 2**20} MiB memory limit for parsing")
+            reply = ("memory", f"needed more than the {memory_budget // 2**20} MiB memory limit for parsing "
+                               "(fetch.parse_memory)")
         except RecursionError:
             reply = ("error", "nested too deeply to parse")
         except ParseError as exc:
@@ -118,16 +119,19 @@ class ParsePool:
             status, value = await self._exchange(worker, target, args)
         except asyncio.TimeoutError:
             worker = self._replace(worker)
-            raise ParseError(f"parsing took longer than {self.time_limit_s:.0f}s; stopped") from None
+            raise ParseError(f"parsing took longer than {self.time_limit_s:.0f}s; stopped (fetch.parse_timeout)") from None
         except (EOFError, OSError):
             worker = self._replace(worker)
             raise ParseError("the parser process died on this payload (memory limit?)") from None
         except BaseException:
             worker = self._replace(worker)  # cancelled mid-task: its answer must not reach the next caller
             raise
+        else:
+            if status == "memory":  # a heap that hit its limit may stay fragmented: start afresh
+                worker = self._replace(worker)
         finally:
             self._idle.put_nowait(worker)
-        if status == "error":
+        if status in ("error", "memory"):
             raise ParseError(value)
         return value
 

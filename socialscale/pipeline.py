@@ -108,7 +108,8 @@ def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = ()
     results.sort(key=lambda r: order.get(r.name, 0))
     summary = PullSummary(results)
     new_ids = [i for r in results for i in r.new_ids]
-    if notify and new_ids and config.notify:
+    if notify and config.notify and any(t.on for t in config.notify):
+        # Also with nothing new: alerts held by quiet hours or a failed send go out as soon as they can.
         summary.notify_errors = _notify_new(db, config, new_ids, now)
     return summary
 
@@ -117,7 +118,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
                       progress: Progress | None, workers: int | None) -> list[SourceResult]:
     states = source_states(db)
     tagger = _tagger(config)
-    pool = ParsePool(workers)
+    pool = ParsePool(workers, time_limit_s=config.fetch.parse_timeout_s, memory_budget=config.fetch.parse_memory)
     loop = asyncio.get_running_loop()
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
@@ -160,6 +161,10 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
             f"gave up after {timeout:.0f}s (the source's total time budget, fetch.timeout)")
     except SocialscaleError as exc:
         error = exc
+    except (RecursionError, MemoryError) as exc:
+        error = SocialscaleError(f"payload too deep or too large to handle ({type(exc).__name__})")
+    except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
+        error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
     return source, None, error, _ms(started)
 
 
@@ -181,7 +186,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     with transaction(db):
         upserted = upsert_items(db, source.name, collected.items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
-        if changed and tagger is not None:
+        if changed:
             tagger.apply(db, changed, stamp)
         if changed:
             _link_replies(db, config, changed, stamp)
@@ -200,25 +205,19 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
 
 
 def _tagger(config: Config) -> Any:
-    try:
-        from socialscale.tagging import Tagger
-    except ImportError:
-        return None
+    from socialscale.tagging import Tagger
+
     return Tagger(config)
 
 
 def _link_replies(db: sqlite_utils.Database, config: Config, item_ids: list[int], now: str) -> None:
-    """Automatic response tracking (issue 5) hooks in here once socialscale.replies exists."""
-    try:
-        from socialscale import replies
-    except ImportError:
-        return
+    """Automatic response tracking: mark our own items, and the items our replies answer."""
+    from socialscale import replies
+
     replies.link(db, config, item_ids, now)
 
 
 def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:
-    try:
-        from socialscale import notify
-    except ImportError:
-        return []
+    from socialscale import notify  # Apprise is heavy: imported only when targets are configured
+
     return list(notify.send_new(db, config, new_ids, now))

@@ -59,7 +59,10 @@ def _colour_off() -> bool:
 
 def out_console() -> Console:
     # emoji=False: ":smiley:" in a title must print as typed; markup is not parsed for Text cells.
-    return Console(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False)
+    # Piped to a file or a pager there is no terminal width to respect: use a wide one rather than
+    # rich's fallback of 80, which would cut report columns.
+    width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
+    return Console(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False, width=width)
 
 
 def err_console() -> Console:
@@ -126,28 +129,43 @@ def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str 
         if col.kind == "text":
             t.add_column(col.header, justify=justify, overflow="fold",  # type: ignore[arg-type]
                          min_width=col.min_width or min(len(col.header), 8))
-        else:
-            t.add_column(col.header, justify=justify, no_wrap=True, min_width=len(col.header))  # type: ignore[arg-type]
+        else:  # durations such as "23h 59m" keep their room too
+            width = max(len(col.header), 7 if col.kind == "duration" else 0)
+            t.add_column(col.header, justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
     for row in rows:
         t.add_row(*[_display(_cut(row.get(col.key), col.max_width), col.kind, tz) for col in columns])
     return t
 
 
+# Outside strings JSON is plain ASCII, so these can only sit inside strings, where a \u escape
+# decodes to the same text: the data stays exact and a terminal never sees the raw character.
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+
+def _dumps(data: Any, **kwargs: Any) -> str:
+    text = json.dumps(data, ensure_ascii=False, default=str, **kwargs)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def write_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.write(_dumps(data, indent=2) + "\n")
 
 
 def write_ndjson(rows: Iterable[Any]) -> None:
     for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(_dumps(row) + "\n")
 
 
 def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
+    # With "\n" as the line end the csv module leaves a bare "\r" unquoted, which splits the row
+    # for every reader: such rows are written fully quoted.
+    quoted = csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(keys)
     for row in rows:
-        writer.writerow([_csv_value(row.get(k)) for k in keys])
+        values = [_csv_value(row.get(k)) for k in keys]
+        (quoted if any(isinstance(v, str) and "\r" in v for v in values) else writer).writerow(values)
     sys.stdout.write(buf.getvalue())
 
 

@@ -19,7 +19,11 @@ _TRACKING_PREFIXES = ("utm_",)
 _SAFE_SCHEMES = ("http", "https")
 _SECRET_KEYS = re.compile(r"(token|key|secret|password|passwd|sig|signature|auth|session|access)", re.IGNORECASE)
 # Control characters that have no business in stored text (tabs and newlines are folded later).
-_STORE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 (tab and newlines are folded instead), DEL and C1: none has a use in stored text, and a C1
+# 0x9b is a terminal's CSI. Bidi marks stay (right-to-left text needs them); renderers strip them.
+_STORE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_MESSAGE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class _TextExtractor(HTMLParser):
@@ -53,16 +57,24 @@ def html_to_text(value: str | None) -> str:
     """Plain text from HTML: tags dropped (script/style contents too), entities decoded, whitespace folded."""
     if not value:
         return ""
-    value = _STORE_CONTROLS.sub("", value)
     if not _TAG_HINT.search(value):
-        return fold_ws(value)
+        return plain_text(value)
     parser = _TextExtractor()
     try:
-        parser.feed(value)
+        parser.feed(_STORE_CONTROLS.sub("", value))
         parser.close()
+        text = "".join(parser.parts)
     except (AssertionError, ValueError):  # HTMLParser gives up on some malformed markup
-        return fold_ws(html.unescape(re.sub(r"<[^>]*>", " ", value)))
-    return fold_ws("".join(parser.parts))
+        text = html.unescape(re.sub(r"<[^>]*>", " ", value))
+    # Again after decoding: "&#27;" is an escape character once unescaped.
+    return plain_text(text)
+
+
+def plain_text(value: object) -> str:
+    """Untrusted plain text for storage: control characters dropped, whitespace folded to single spaces."""
+    if value is None:
+        return ""
+    return fold_ws(_STORE_CONTROLS.sub("", str(value)))
 
 
 def clip(text: str, limit: int) -> tuple[str, bool]:
@@ -70,6 +82,15 @@ def clip(text: str, limit: int) -> tuple[str, bool]:
     if len(text) <= limit:
         return text, False
     return text[: limit - 1] + "…", True
+
+
+def one_line(value: object, limit: int = 200) -> str:
+    """Untrusted text for a message outside the terminal (alerts, HTML): no controls, escapes or
+    bidi overrides, whitespace folded to one line, clipped. render.clean does the same for rich."""
+    if value is None:
+        return ""
+    text = _MESSAGE_CONTROLS.sub("", _ESCAPES.sub("", str(value)))
+    return clip(fold_ws(text), limit)[0]
 
 
 def strip_accents(text: str) -> str:
@@ -120,3 +141,14 @@ def redact_url(url: str) -> str:
     netloc = parts.netloc.rsplit("@", 1)[-1]
     query = [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)]
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
+
+
+def has_secrets(url: str) -> bool:
+    """Whether `url` carries credentials redact_url would hide (user:password, token-like query keys)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return True
+    if "@" in parts.netloc:
+        return True
+    return any(_SECRET_KEYS.search(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True))

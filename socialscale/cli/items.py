@@ -66,6 +66,8 @@ def items(
     # A column the filter holds constant says nothing: leave it out of the table.
     fixed = {key for key, value in (("lane", lane), ("status", status), ("owner", owner), ("source", source)) if value}
     columns = [c for c in ITEM_TABLE if c.key not in fixed]
+    if status == "responded":  # who answered, and the reply that did when it was seen automatically
+        columns += [Column("responded_by", "by", "plain"), Column("response_url", "reply", max_width=60)]
     emit(out, rows=rows, columns=columns, csv_keys=ITEM_COLUMNS, tz=st.config().timezone)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
         total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
@@ -101,7 +103,8 @@ def show(
     head.add_column(style="bold")
     head.add_column()
     for key in ("id", "source", "title", "author", "url", "published_at", "first_seen_at", "lane", "lanes", "tags",
-                "owner", "status", "responded_at", "responded_by", "response_via", "closed_at", "duplicate_of", "in_reply_to"):
+                "owner", "status", "responded_at", "responded_by", "response_via", "response_url", "closed_at",
+                "duplicate_of", "in_reply_to", "ours"):
         value = item.get(key)
         if value in (None, [], ""):
             continue

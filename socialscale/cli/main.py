@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import sys
 from typing import Annotated, Any
 
@@ -32,6 +33,14 @@ class SocialscaleGroup(TyperGroup):
         except KeyboardInterrupt:
             _err("interrupted; what was already stored is kept")
             raise typer.Exit(130) from None
+        except sqlite3.DatabaseError as exc:  # damaged pages show up on first read, not on open
+            if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
+                raise
+            from socialscale.store.db import describe
+
+            config = getattr(ctx.obj, "_config", None)
+            _err(describe(exc, getattr(config, "database", None) or getattr(ctx.obj, "db_path", None), "database error"))
+            raise typer.Exit(int(ExitCode.PARTIAL)) from None
         except Exception as exc:
             if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
                 raise
@@ -45,7 +54,11 @@ class SocialscaleGroup(TyperGroup):
 def _err(message: str) -> None:
     from socialscale.render import clean, err_console
 
-    err_console().print(f"[red]error:[/red] {clean(message, single_line=False)}", markup=True, highlight=False)
+    from rich.markup import escape
+
+    # escape(): a message may quote a config key or a server's words, and a stray "[/]" would make rich raise.
+    err_console().print(f"[red]error:[/red] {escape(clean(message, single_line=False))}", markup=True,
+                        highlight=False)
 
 
 def _report(exc: SocialscaleError) -> None:
@@ -99,10 +112,11 @@ def main(
 
 def _register() -> None:
     # One line per command module; each module's register() adds its commands.
-    from socialscale.cli import items, pull, setup
+    from socialscale.cli import datasette, items, notify, pull, report, setup, workflow
 
-    for module in (setup, pull, items):
+    for module in (setup, pull, items, notify, datasette, workflow, report):
         module.register(app)
+    __import__("socialscale.cli.rules", fromlist=["register"]).register(app)  # issue 3: tag, why, rules
 
 
 _register()

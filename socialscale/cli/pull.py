@@ -150,6 +150,7 @@ def sources(
     """
     from socialscale.render import emit
     from socialscale.store.sources import source_health
+    from socialscale.text import redact_url
 
     st = state(ctx)
     config = st.config()
@@ -157,7 +158,8 @@ def sources(
     rows = []
     for source in config.sources:
         h = health.get(source.name, {})
-        rows.append({"name": source.name, "type": source.type, "url": source.url or source.options.get("instance"),
+        url = source.url or source.options.get("instance")
+        rows.append({"name": source.name, "type": source.type, "url": redact_url(str(url)) if url else None,
                      "last_ok_at": h.get("last_ok_at"), "last_error": h.get("last_error"),
                      "consecutive_failures": h.get("consecutive_failures", 0), "items": h.get("items", 0)})
     emit(output_format(fmt, as_json), rows=rows, columns=SOURCE_COLUMNS)

@@ -15,6 +15,12 @@ from types import ModuleType
 
 _MODULES = {
     "feed": "socialscale.sources.feed",
+    "mastodon": "socialscale.sources.mastodon",
+    "reddit": "socialscale.sources.reddit",
+    "hackernews": "socialscale.sources.hackernews",
+    "stackexchange": "socialscale.sources.stackexchange",
+    "github": "socialscale.sources.github",
+    "json": "socialscale.sources.jsonapi",
 }
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from socialscale.errors import ParseError
 from socialscale.models import Config, Item, Source
-from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text
+from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
 
 if TYPE_CHECKING:
     from socialscale.fetch import Fetcher, FetchResult
@@ -86,13 +86,13 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
               html: bool = True) -> Item:
     """An Item from raw strings: plain text, bounded lengths, canonical URL, a guid that is never empty."""
     extra = dict(extra or {})
-    to_text = html_to_text if html else (lambda v: " ".join(str(v).split()) if v else "")
+    to_text = html_to_text if html else plain_text
     clean_title, cut_title = clip(to_text(str(title)) if title else "", MAX_TITLE)
     clean_text, cut_text = clip(to_text(str(text)) if text else "", MAX_TEXT)
     if cut_title or cut_text:
         extra["truncated"] = [name for name, cut in (("title", cut_title), ("text", cut_text)) if cut]
-    link = str(url).strip() if url else None
-    name = clip(" ".join(str(author).split()), MAX_AUTHOR)[0] if author else None
+    link = plain_text(url) or None if url else None
+    name = clip(plain_text(author), MAX_AUTHOR)[0] or None if author else None
     guid_text = str(guid).strip() if guid not in (None, "") else ""
     if not guid_text:
         guid_text = link or "sha1:" + hashlib.sha1(f"{clean_title}\n{published_at}".encode(),

@@ -24,16 +24,22 @@ feedparser.SANITIZE_HTML = False  # we keep plain text only: the sanitizer is wa
 feedparser.RESOLVE_RELATIVE_URIS = False
 # Complaints about the Content-Type or a declared-vs-detected encoding are not problems of the feed's content.
 _HARMLESS = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+MIN_YEAR = 1990
 
 
 def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
     """Items and warnings from a feed document of any supported format."""
-    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not head:
+    first = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if not first:
         raise ParseError("empty response: no feed in it")
-    if head[:1] in (b"{", b"["):
-        return _json_feed(body, source, base_url)
-    return _xml_feed(body, source, base_url)
+    if first in (b"{", b"["):
+        items, warnings = _json_feed(body, source, base_url)
+    else:
+        items, warnings = _xml_feed(body, source, base_url)
+    cut = sum(1 for item in items if item.extra.get("truncated"))
+    if cut:
+        warnings.append(f"{cut} entries had an over-long title or text, truncated (noted in extra.truncated)")
+    return items, warnings
 
 
 def _utc(struct: Any) -> str | None:
@@ -41,15 +47,36 @@ def _utc(struct: Any) -> str | None:
     if not struct:
         return None
     try:
-        return utc_iso(datetime.fromtimestamp(calendar.timegm(struct), tz=timezone.utc))
+        return _plausible(datetime.fromtimestamp(calendar.timegm(struct), tz=timezone.utc))
     except (OverflowError, ValueError, OSError, TypeError):
         return None
+
+
+def _plausible(when: datetime) -> str | None:
+    """A publication date, or None for one no web post can have: before 1990 (epoch-zero and
+    year-100 bugs) it would make an item decades old and breach every SLA. Future dates are
+    kept: an item's start is never later than when it was first seen (design.md)."""
+    if when.year < MIN_YEAR:
+        return None
+    return utc_iso(when)
+
+
+def _date_of(entry: dict[str, Any]) -> Any:
+    # dict.get: FeedParserDict.get("updated_parsed") falls back to published_parsed with a warning.
+    return dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
 
 
 def _xml_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
     # No base URL is given to feedparser: it would rewrite permalink guids against it, and a guid
     # must not change when a feed moves. Links are resolved below, by us.
-    parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), sanitize_html=False, resolve_relative_uris=False)
+    except RecursionError:
+        raise ParseError("XML nested too deeply to parse") from None
+    except (MemoryError, ParseError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - feedparser's loose parser has its own failure modes
+        raise ParseError(f"not a readable feed ({type(exc).__name__}: {exc})") from None
     warnings: list[str] = []
     if not parsed.get("version") and not parsed.entries:
         head = body[:1024].lower()
@@ -75,7 +102,7 @@ def _xml_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list
         items.append(make_item(
             source, guid=entry.get("id") or link, title=entry.get("title", ""), text=text, url=link,
             author=entry.get("author") or (entry.get("author_detail") or {}).get("name"),
-            published_at=_utc(entry.get("published_parsed") or entry.get("updated_parsed")),
+            published_at=_utc(_date_of(entry)),
             in_reply_to=reply_to, extra=extra))
     items, repeats = dedupe(items)
     if repeats:
@@ -117,7 +144,7 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
             title=entry.get("title") if isinstance(entry.get("title"), str) else "", text=text, url=link,
             author=_json_author(entry) or feed_author,
             published_at=_json_date(entry.get("date_published") or entry.get("date_modified")),
-            extra={"tags": entry["tags"][:50]} if isinstance(entry.get("tags"), list) else None,
+            extra={"tags": _strings(entry["tags"])} if isinstance(entry.get("tags"), list) else None,
             html=isinstance(html, str)))
     if skipped:
         warnings.append(f"{skipped} items were not objects and were skipped")
@@ -125,6 +152,11 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
     if repeats:
         warnings.append(f"{repeats} items repeated an id; kept the first of each")
     return items, warnings
+
+
+def _strings(values: list[Any], limit: int = 50) -> list[str]:
+    """Only the strings: a hostile list may hold objects nested deep enough to break json.dumps later."""
+    return [v[:200] for v in values if isinstance(v, str)][:limit]
 
 
 def _json_author(obj: dict[str, Any]) -> str | None:
@@ -142,6 +174,6 @@ def _json_date(value: Any) -> str | None:
     if not isinstance(value, str):
         return None
     try:
-        return utc_iso(parse_iso(value))
+        return _plausible(parse_iso(value))
     except (ValueError, OverflowError):
         return None

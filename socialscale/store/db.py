@@ -11,9 +11,10 @@ from pathlib import Path
 import sqlite_utils
 
 from socialscale.errors import DatabaseError
-from socialscale.store.schema import migrate
+from socialscale.store.schema import MIGRATIONS, migrate, schema_version
 
 BUSY_TIMEOUT_MS = 30_000
+_DAMAGED = ("malformed", "not a database", "file is encrypted", "disk i/o error", "corrupt")
 
 
 def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
@@ -21,25 +22,66 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseError(f"{path}: no database here (run `socialscale init` or `socialscale pull` first)")
+    conn: sqlite3.Connection | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             # Owner-only from the first byte: the database holds what the team said and to whom.
+            # SQLite gives the -wal and -shm files the same mode as the database file.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
                                check_same_thread=False)
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db = sqlite_utils.Database(conn)
+        if schema_version(db) > len(MIGRATIONS):
+            migrate(db, str(path))  # refuses, before a single byte (even the journal mode) is changed
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        db = sqlite_utils.Database(conn)
         migrate(db, str(path))
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{path}: cannot use this database ({exc})") from exc
+        _close(conn)
+        raise DatabaseError(describe(exc, path)) from exc
     except OSError as exc:
+        _close(conn)
         raise DatabaseError(f"{path}: cannot open ({exc.strerror or exc})") from exc
+    except BaseException:
+        _close(conn)
+        raise
     return db
+
+
+def _close(conn: sqlite3.Connection | None) -> None:
+    if conn is not None:
+        conn.close()
+
+
+def describe(exc: sqlite3.Error, path: Path | str | None, doing: str = "cannot use this database") -> str:
+    """One line for an SQLite failure that names the file and says what to do about it."""
+    where = str(path) if path else "database"
+    text = " ".join(str(exc).split()) or type(exc).__name__  # SQLite may quote a multi-line schema
+    lowered = text.lower()
+    if any(word in lowered for word in _DAMAGED):
+        return (f"{where}: {doing}: the file is damaged or not a socialscale database ({text}); "
+                f"restore a backup, or try `sqlite3 {where} .recover`")
+    if "full" in lowered:
+        return f"{where}: {doing}: {text} (free some space)"
+    if "readonly" in lowered or "read-only" in lowered:
+        return f"{where}: {doing}: the file or its directory cannot be written ({text})"
+    if "locked" in lowered or "busy" in lowered:
+        return (f"{where}: {doing}: still locked by another process after {BUSY_TIMEOUT_MS // 1000}s "
+                f"({text})")
+    return f"{where}: {doing} ({text})"
+
+
+def db_path(db: sqlite_utils.Database) -> str | None:
+    """The file behind a connection, for messages (None for an in-memory database)."""
+    try:
+        row = db.conn.execute("PRAGMA database_list").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[2]) if row and row[2] else None
 
 
 @contextmanager
@@ -47,23 +89,30 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers wait instead of failing.
 
     Plain BEGIN upgrades to a write lock late and loses writes to "database is locked" under
-    contention; IMMEDIATE takes the lock first and waits for it under the busy timeout.
+    contention; IMMEDIATE takes the lock first and waits for it under the busy timeout. On any
+    failure the whole transaction is rolled back: nothing of it is half-written.
     """
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
-        raise DatabaseError(f"database is busy or read-only: {exc}") from exc
+        raise DatabaseError(describe(exc, db_path(db), "could not start writing")) from exc
     try:
         yield db
     except sqlite3.DatabaseError as exc:
-        conn.execute("ROLLBACK")
-        raise DatabaseError(f"could not save to the database, nothing of this step was written: {exc}") from exc
+        _rollback(conn)
+        raise DatabaseError(describe(exc, db_path(db), "could not save, nothing of this step was written")) from exc
     except BaseException:
-        conn.execute("ROLLBACK")
+        _rollback(conn)
         raise
     try:
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
+        _rollback(conn)
+        raise DatabaseError(describe(exc, db_path(db), "could not save, nothing of this step was written")) from exc
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    # SQLite may already have rolled back on its own (SQLITE_FULL, IOERR): then there is nothing to undo.
+    if conn.in_transaction:
         conn.execute("ROLLBACK")
-        raise DatabaseError(f"could not save to the database: {exc}") from exc

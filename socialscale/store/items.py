@@ -15,7 +15,7 @@ from socialscale.models import Item
 ITEM_COLUMNS = (
     "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
     "first_seen_at", "updated_at", "start_at", "lane", "lanes", "tags", "owner", "status", "responded_at",
-    "responded_by", "response_via", "closed_at", "duplicate_of", "in_reply_to", "extra",
+    "responded_by", "response_via", "response_url", "closed_at", "duplicate_of", "in_reply_to", "extra",
 )
 JSON_COLUMNS = ("lanes", "tags", "extra", "rules")
 

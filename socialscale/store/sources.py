@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.models import Source
+from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
 
 STATE_COLUMNS = ("name", "kind", "url", "redirected_to", "etag", "last_modified", "cursor", "last_fetch_at",
@@ -29,12 +30,13 @@ def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status:
     A changed URL in the config resets the validators and the redirect, since they belonged to the old URL.
     """
     conn = db.conn
+    url = redact_url(source.url) if source.url else None  # a token in the URL's query never reaches the file
     row = conn.execute("SELECT url FROM sources WHERE name = ?", (source.name,)).fetchone()
     if row is None:
-        conn.execute("INSERT INTO sources (name, kind, url) VALUES (?, ?, ?)", (source.name, source.type, source.url))
-    elif row[0] != source.url:
+        conn.execute("INSERT INTO sources (name, kind, url) VALUES (?, ?, ?)", (source.name, source.type, url))
+    elif row[0] != url:
         conn.execute("UPDATE sources SET url = ?, kind = ?, etag = NULL, last_modified = NULL, redirected_to = NULL, "
-                     "cursor = NULL WHERE name = ?", (source.url, source.type, source.name))
+                     "cursor = NULL WHERE name = ?", (url, source.type, source.name))
     ok = status in ("ok", "not_modified")
     sets = ["kind = ?", "last_fetch_at = ?", "last_status = ?", "last_http_status = ?", "last_error = ?"]
     params: list[Any] = [source.type, now, status, http_status, error]

@@ -1,0 +1,129 @@
+"""Benchmark: `report backlog` and `report latency` over 1,000,000 items, 100,000 of them answered.
+
+Run: python benchmarks/bench_reports.py [--items N] [--responded N] [--dir DIR] [--runs N]
+
+The database is built once (direct INSERTs in one transaction, FTS triggers included) and kept in
+--dir, so later runs only time the reports. Each figure is the wall time of a whole `socialscale`
+process (interpreter start, imports, config, opening the database, the query, rendering), the
+median of --runs runs. Target (issue 4): each under 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from socialscale.store.db import open_db, transaction
+from socialscale.timeutil import utc_iso
+
+NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
+LANES = [("listening", 50), ("customer_service", 15), ("client_relations", 10), ("social_marketing", 10),
+         ("sales_prospecting", 10), ("publishing", 5)]
+TEAM = ["alice", "bob", "carol", "dan", "erin"]
+SOURCES = [f"source-{n}" for n in range(20)]
+CONFIG = """database: bench.db
+timezone: Europe/London
+team: {alice: {}, bob: {}, carol: {}, dan: {}, erin: {}}
+lanes:
+  listening: {respond: false}
+  customer_service: {sla: 2h, owner: alice}
+  client_relations: {sla: 4h, owner: bob}
+  social_marketing: {sla: 1d}
+  sales_prospecting: {sla: 1d, owner: carol}
+  publishing: {sla: 3d}
+business_hours: {days: [mon, tue, wed, thu, fri], hours: ["09:00-12:30", "13:30-17:30"]}
+"""
+
+
+def build(path: Path, items: int, responded: int, seed: int = 4) -> None:
+    rng = random.Random(seed)
+    lane_names = [name for name, _ in LANES]
+    weights = [w for _, w in LANES]
+    answered = set(rng.sample(range(items), responded))
+    db = open_db(path)
+    rows = []
+    for n in range(items):
+        start = NOW - timedelta(seconds=rng.randrange(365 * 86400))
+        seen = start + timedelta(seconds=rng.randrange(1800))
+        lane = rng.choices(lane_names, weights)[0]
+        owner = rng.choice([*TEAM, None, None])
+        status, responded_at, by, via = "open", None, None, None
+        if n in answered:
+            status = "responded"
+            responded_at = utc_iso(min(NOW, start + timedelta(seconds=int(rng.expovariate(1 / 20000)))))
+            by, via = rng.choice(TEAM), rng.choice(["reply"] * 7 + ["dm", "email", "phone"])
+        elif lane != "listening":
+            status = rng.choices(["open", "closed", "ignored"], [30, 60, 10])[0]
+        rows.append((rng.choice(SOURCES), f"guid-{n}", f"title {n}", "", utc_iso(start), utc_iso(seen), utc_iso(seen),
+                     utc_iso(start), lane, f'["{lane}"]', owner, status, responded_at, by, via, f"h{n}"))
+    with transaction(db):
+        db.conn.executemany(
+            "INSERT INTO items (source, guid, title, text, published_at, first_seen_at, updated_at, start_at, lane, "
+            "lanes, owner, status, responded_at, responded_by, response_via, content_hash) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    db.conn.close()
+
+
+def timed(args: list[str], cwd: Path, runs: int) -> tuple[float, float]:
+    command = [sys.executable, "-m", "socialscale", *args]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+        if done.returncode not in (0, 3):
+            raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return statistics.median(times), min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--responded", type=int, default=100_000)
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "socialscale-bench-reports")
+    parser.add_argument("--runs", type=int, default=5)
+    opts = parser.parse_args()
+    work = opts.dir / f"{opts.items}-{opts.responded}"
+    work.mkdir(parents=True, exist_ok=True)
+    (work / "socialscale.yaml").write_text(CONFIG, encoding="utf-8")
+    db_path = work / "bench.db"
+    if not db_path.exists():
+        t0 = time.perf_counter()
+        partial = work / "bench.db.part"
+        for leftover in work.glob("bench.db.part*"):
+            leftover.unlink()
+        build(partial, opts.items, opts.responded)
+        partial.rename(db_path)
+        for suffix in ("-wal", "-shm"):
+            Path(str(partial) + suffix).unlink(missing_ok=True)
+        print(f"built {opts.items:,} items ({opts.responded:,} answered) in {time.perf_counter() - t0:.1f} s: {db_path}")
+    now = ["--now", utc_iso(NOW)]
+    cases = [
+        ("socialscale --help", ["--help"]),
+        ("report backlog", ["report", "backlog", *now]),
+        ("report backlog --format json", ["report", "backlog", *now, "--format", "json"]),
+        ("report backlog --by owner", ["report", "backlog", "--by", "owner", *now]),
+        ("report latency", ["report", "latency", *now]),
+        ("report latency --format json", ["report", "latency", *now, "--format", "json"]),
+        ("report latency --since 365d (all answers)", ["report", "latency", "--since", "365d", *now]),
+        ("report latency --by week --since 365d", ["report", "latency", "--by", "week", "--since", "365d", *now]),
+        ("report latency --business-hours", ["report", "latency", "--business-hours", *now]),
+        ("report breaches --limit 50", ["report", "breaches", "--limit", "50", *now]),
+        ("report volume", ["report", "volume", *now]),
+        ("report summary --no-remember", ["report", "summary", "--no-remember", *now]),
+    ]
+    print(f"{opts.items:,} items, {opts.responded:,} answered; whole process, median (min) of {opts.runs} runs")
+    for label, args in cases:
+        median, best = timed(args, work, opts.runs)
+        print(f"  {label:<45} {median * 1000:7.0f} ms  ({best * 1000:.0f} ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""`report html`: the self-contained HTML report with SVG charts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from socialscale.cli.state import NowOption, state
+
+
+def register(report_app: typer.Typer) -> None:
+    report_app.command("html")(html_cmd)
+
+
+def html_cmd(
+    ctx: typer.Context,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    since: Annotated[str, typer.Option("--since", help="Activity window for volume and latency: a duration (30d) "
+                                                       "or an ISO-8601 date.")] = "30d",
+    now: NowOption = None,
+) -> None:
+    """Write one self-contained HTML file: volume, backlog by age, first response against the SLA, breaches.
+
+    No scripts, fonts or images from elsewhere: it works offline and as a mail attachment, on a phone, and on paper.
+
+    Example: socialscale report html -o report.html --since 30d
+    """
+    import os
+    import sys
+    import tempfile
+
+    from socialscale.errors import UsageError
+    from socialscale.html import render
+    from socialscale.render import err_console
+    from socialscale.timeutil import now_utc, parse_at
+
+    st = state(ctx)
+    config = st.config()
+    when = parse_at(now, now=now_utc(), tz=config.timezone, what="--now") if now else now_utc()
+    text = render(st.db(), config, now=when, since=since)
+    if output is None or str(output) == "-":
+        sys.stdout.write(text)
+        return
+    # Written beside the target and renamed over it, so a mail job never attaches half a report.
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, output)
+    except OSError as exc:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    if not st.quiet:
+        err_console().print(f"wrote {output}", markup=False, highlight=False)

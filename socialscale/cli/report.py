@@ -1,0 +1,293 @@
+"""`report backlog|latency|breaches|volume|summary`: what waits and how fast the team answers.
+
+Tables show durations as `1h 20m`; json, ndjson and csv give whole seconds. The numbers come from
+socialscale.reports (plain data); this module only parses options and renders.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import typer
+
+from socialscale.cli.state import AppState, Format, FormatOption, JsonOption, NowOption, output_format, state
+from socialscale.render import Column
+
+report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume and the daily summary.",
+                         no_args_is_help=True, rich_markup_mode=None)
+
+LaneOption = Annotated[str | None, typer.Option("--lane", help="Only this lane.")]
+OwnerOption = Annotated[str | None, typer.Option("--owner", help="Only items owned by this team member.")]
+SourceOption = Annotated[str | None, typer.Option("--source", help="Only items from this source.")]
+SinceOption = Annotated[str, typer.Option("--since", help="How far back: a duration (30d) or an ISO-8601 date.")]
+
+BUCKET_COLUMNS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
+BACKLOG_COLUMNS = (
+    Column("group", "group", "plain"), Column("open", "open", "number"),
+    Column("unassigned", "unassigned", "number"),
+    *(Column(b, b, "number") for b in BUCKET_COLUMNS),
+    Column("oldest_age_s", "oldest", "duration"), Column("breached", "breached", "number"),
+)
+OLDEST_COLUMNS = (
+    Column("group", "group", "plain"), Column("id", "id", "plain"), Column("age_s", "age", "duration"),
+    Column("owner", "owner", "plain"), Column("title", "title", max_width=70),
+)
+LATENCY_COLUMNS = (
+    Column("group", "group", "plain"), Column("responded", "responded", "number"),
+    Column("median_s", "median", "duration"), Column("p90_s", "p90", "duration"), Column("max_s", "max", "duration"),
+    # Short headers keep the table whole at 80 columns; docs/reports.md spells each one out.
+    Column("within_sla", "in SLA", "number"), Column("handoff_share", "handoff", "number"),
+    Column("median_detection_lag_s", "lag", "duration"),
+)
+BREACH_COLUMNS = (
+    Column("id", "id", "plain"), Column("lane", "lane", "plain"), Column("owner", "owner", "plain"),
+    Column("age_s", "age", "duration"), Column("sla_s", "SLA", "duration"), Column("over_s", "over by", "duration"),
+    Column("title", "title", max_width=70),
+)
+BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s")
+LANE_MARKS = ("█", "▓", "▒", "░", "▚", "▞", "▖", "▗")
+LANE_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
+
+
+class BacklogBy(str, Enum):
+    lane = "lane"
+    owner = "owner"
+    source = "source"
+
+
+class LatencyBy(str, Enum):
+    lane = "lane"
+    owner = "owner"
+    source = "source"
+    week = "week"
+
+
+class VolumeBy(str, Enum):
+    day = "day"
+    week = "week"
+
+
+class SummaryFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    ndjson = "ndjson"
+    csv = "csv"
+
+
+def register(app: typer.Typer) -> None:
+    from socialscale.cli import html_report  # `report html` (issue 7) lives in its own module
+
+    html_report.register(report_app)
+    app.add_typer(report_app, name="report")
+
+
+def _now(st: AppState, text: str | None) -> datetime:
+    from socialscale.timeutil import now_utc, parse_at
+
+    now = now_utc()
+    return parse_at(text, now=now, tz=st.config().timezone, what="--now") if text else now
+
+
+def _filters(st: AppState, lane: str | None, owner: str | None, source: str | None) -> dict[str, str | None]:
+    """The filters, refusing a name that is neither configured nor on any item (most likely a typo)."""
+    import difflib
+
+    from socialscale.errors import UsageError
+    from socialscale.store.reports import known_value
+
+    config = st.config()
+    known = {"lane": list(config.lanes), "owner": list(config.team), "source": [s.name for s in config.sources]}
+    given = {"lane": lane, "owner": owner, "source": source}
+    for key, value in given.items():
+        if value is None or value in known[key] or known_value(st.db(), key, value):
+            continue
+        hint = difflib.get_close_matches(value, known[key], n=1)
+        raise UsageError(f"--{key} {value!r}: no such {key}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+    return given
+
+
+def _label(value: Any, by: str) -> str:
+    if value is not None:
+        return str(value)
+    return "(unassigned)" if by == "owner" else "(none)"
+
+
+@report_app.command("backlog")
+def backlog_cmd(
+    ctx: typer.Context,
+    by: Annotated[BacklogBy, typer.Option("--by", help="Group by lane, owner or source.")] = BacklogBy.lane,
+    fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 3 when any item is past its SLA (for cron).")] = False,
+    lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
+    now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
+) -> None:
+    """Open items waiting for an answer: count, unassigned, age buckets, oldest, SLA breaches.
+
+    Example: socialscale report backlog --by owner --fail-on-breach
+    """
+    from socialscale import reports
+    from socialscale.render import emit, out_console, table
+
+    st = state(ctx)
+    data = reports.backlog(st.db(), st.config(), now=_now(st, now), by=by.value, **_filters(st, lane, owner, source))
+    out = output_format(fmt, as_json)
+    flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
+             "oldest_age_s": g["oldest_age_s"], "breached": g["breached"]} for g in data["groups"]]
+    if out == "table":
+        rows = [{**r, "group": _label(r["group"], by.value)} for r in flat]
+        rows.append({"group": "total", **{k: v for k, v in data["total"].items() if k != "buckets"},
+                     **data["total"]["buckets"]})
+        console = out_console()
+        console.print(table(rows, BACKLOG_COLUMNS, title=f"backlog by {by.value} at {data['now']}"))
+        oldest = [{**item, "group": _label(g["group"], by.value)} for g in data["groups"] for item in g["oldest"]]
+        if oldest:
+            console.print(table(oldest, OLDEST_COLUMNS, title="oldest waiting"))
+    elif out == "ndjson":
+        emit(out, rows=data["groups"], columns=BACKLOG_COLUMNS)
+    else:
+        emit(out, rows=flat, columns=BACKLOG_COLUMNS, data=data)
+    if fail_on_breach and data["total"]["breached"]:
+        from socialscale.errors import ExitCode
+
+        raise typer.Exit(int(ExitCode.BREACH))
+
+
+@report_app.command("latency")
+def latency_cmd(
+    ctx: typer.Context,
+    by: Annotated[LatencyBy, typer.Option("--by", help="Group by lane, owner, source or week.")] = LatencyBy.lane,
+    since: SinceOption = "30d",
+    business_hours: Annotated[bool, typer.Option("--business-hours", help="Count only configured business hours.")] = False,
+    lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
+    now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
+) -> None:
+    """First-response time of answers given since --since: median, p90, max, within SLA, handoffs, detection lag.
+
+    Example: socialscale report latency --by week --since 90d --business-hours
+    """
+    from socialscale import reports
+    from socialscale.render import emit
+
+    st = state(ctx)
+    data = reports.latency(st.db(), st.config(), now=_now(st, now), by=by.value, since=since,
+                           business_hours=business_hours, **_filters(st, lane, owner, source))
+    out = output_format(fmt, as_json)
+    rows = data["groups"]
+    if out == "table":
+        rows = [{**g, "group": _label(g["group"], by.value)} for g in rows] + [{"group": "total", **data["total"]}]
+    hours = " (business hours)" if business_hours else ""
+    emit(out, rows=rows, columns=LATENCY_COLUMNS, data=data,
+         title=f"first response by {by.value} since {data['since']}{hours}",
+         csv_keys=("group", *(c.key for c in LATENCY_COLUMNS[1:])))
+
+
+@report_app.command("breaches")
+def breaches_cmd(
+    ctx: typer.Context,
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many (oldest first).")] = None,
+    lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
+    now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
+) -> None:
+    """Items now past their lane's SLA, oldest first, with owner, age and how far past.
+
+    Example: socialscale report breaches --owner alice --format csv
+    """
+    from socialscale import reports
+    from socialscale.render import emit
+
+    st = state(ctx)
+    rows = reports.breaches(st.db(), st.config(), now=_now(st, now), limit=limit, **_filters(st, lane, owner, source))
+    emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
+         title=f"{len(rows)} past their SLA")
+
+
+@report_app.command("volume")
+def volume_cmd(
+    ctx: typer.Context,
+    by: Annotated[VolumeBy, typer.Option("--by", help="Per day or per ISO week (configured timezone).")] = VolumeBy.day,
+    since: SinceOption = "30d",
+    lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
+    now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
+) -> None:
+    """Items per lane per day or week, as a bar chart (numbers in json/csv).
+
+    Example: socialscale report volume --by week --since 90d
+    """
+    from socialscale import reports
+    from socialscale.render import emit, write_csv
+
+    st = state(ctx)
+    data = reports.volume(st.db(), st.config(), now=_now(st, now), by=by.value, since=since,
+                          **_filters(st, lane, owner, source))
+    out = output_format(fmt, as_json)
+    lanes = list(data["periods"][0]["lanes"]) if data["periods"] else []
+    if out == "csv":
+        write_csv([{"period": p["period"], **p["lanes"]} for p in data["periods"]], ["period", *lanes])
+    elif out == "table":
+        _volume_chart(data, lanes)
+    else:
+        emit(out, rows=data["periods"], columns=(), data=data)
+
+
+def _volume_chart(data: dict[str, Any], lanes: list[str]) -> None:
+    """One stacked bar per period; each lane has its own character (and colour), so the chart reads
+    the same with NO_COLOR."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from socialscale.render import clean, out_console
+
+    console = out_console()
+    marks = [(LANE_MARKS[i % len(LANE_MARKS)], LANE_STYLES[i % len(LANE_STYLES)]) for i in range(len(lanes))]
+    width = max(10, console.width - 30)
+    peak = max((sum(p["lanes"].values()) for p in data["periods"]), default=0) or 1
+    console.print(Text(f"items per {data['by']} since {data['since']}", style="bold"))
+    chart = Table(header_style="bold", box=None)
+    chart.add_column(data["by"], no_wrap=True)
+    chart.add_column("items", justify="right", no_wrap=True)
+    chart.add_column("", no_wrap=True)
+    for period in data["periods"]:
+        counts = period["lanes"]
+        bar = Text()
+        for name, (mark, style) in zip(lanes, marks, strict=True):
+            bar.append(mark * round(counts[name] * width / peak), style=style)
+        chart.add_row(period["period"], str(sum(counts.values())), bar)
+    console.print(chart)
+    legend = Text()
+    for name, (mark, style) in zip(lanes, marks, strict=True):
+        total = sum(p["lanes"][name] for p in data["periods"])
+        legend.append(f"{mark}{mark} ", style=style)
+        legend.append(f"{clean(name)} {total}   ")
+    console.print(legend)
+
+
+@report_app.command("summary")
+def summary_cmd(
+    ctx: typer.Context,
+    remember: Annotated[bool, typer.Option("--remember/--no-remember",
+                                           help="Remember this run, so the next summary counts new items from here.")] = True,
+    now: NowOption = None,
+    fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format; markdown for mail.")] = SummaryFormat.table,
+    as_json: JsonOption = False,
+) -> None:
+    """The daily digest: new items since the last summary, backlog and breaches, latency this week
+    against last week, the oldest waiting items.
+
+    Example: socialscale report summary --format markdown | mail -s "socialscale" team@example.com
+    """
+    from socialscale import reports
+    from socialscale.cli.report_summary import markdown, per_lane_rows, print_table
+    from socialscale.render import emit
+
+    st = state(ctx)
+    data = reports.summary(st.db(), st.config(), now=_now(st, now), remember=remember)
+    out = "json" if as_json else fmt.value
+    if out == "markdown":
+        print(markdown(data), end="")
+    elif out == "table":
+        print_table(data)
+    else:
+        rows = per_lane_rows(data)
+        emit(out, rows=rows, columns=(), data=data, csv_keys=list(rows[0]) if rows else ["lane"])

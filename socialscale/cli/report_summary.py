@@ -1,0 +1,119 @@
+"""Rendering the daily summary: a terminal view, Markdown for mail, and one flat row per lane for csv/ndjson."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from socialscale.render import clean
+from socialscale.timeutil import format_duration
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
+
+
+def md(text: Any) -> str:
+    """Untrusted text for Markdown: cleaned of controls, every character Markdown would act on escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", clean(text))
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _lanes(data: dict[str, Any]) -> list[str]:
+    seen: list[str] = []
+    for name in [*data["new"]["lanes"], *(g["group"] for g in data["backlog"]["groups"]),
+                 *(g["group"] for g in data["latency"]["current"]["groups"])]:
+        name = "(none)" if name is None else name
+        if name not in seen:
+            seen.append(name)
+    return seen
+
+
+def _by_group(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {"(none)" if g["group"] is None else g["group"]: g for g in groups}
+
+
+def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per lane: new items, backlog, and latency this week and the week before (seconds)."""
+    backlog = _by_group(data["backlog"]["groups"])
+    current = _by_group(data["latency"]["current"]["groups"])
+    previous = _by_group(data["latency"]["previous"]["groups"])
+    rows = []
+    for lane in _lanes(data):
+        b, c, p = backlog.get(lane, {}), current.get(lane, {}), previous.get(lane, {})
+        rows.append({"lane": lane, "new": data["new"]["lanes"].get(lane, 0), "open": b.get("open"),
+                     "unassigned": b.get("unassigned"), "breached": b.get("breached"),
+                     "oldest_age_s": b.get("oldest_age_s"),
+                     "responded_7d": c.get("responded", 0), "median_s_7d": c.get("median_s"),
+                     "p90_s_7d": c.get("p90_s"), "within_sla_7d": c.get("within_sla"),
+                     "responded_prev_7d": p.get("responded", 0), "median_s_prev_7d": p.get("median_s"),
+                     "p90_s_prev_7d": p.get("p90_s"), "within_sla_prev_7d": p.get("within_sla")})
+    return rows
+
+
+def _trend(now: int | None, before: int | None) -> str:
+    text = format_duration(now)
+    if now is None or before is None:
+        return text
+    return f"{text} (was {format_duration(before)})"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    total = data["backlog"]["total"]
+    new = data["new"]
+    lines = [f"# socialscale summary, {data['now']}", ""]
+    parts = ", ".join(f"{md(lane)} {n}" for lane, n in new["lanes"].items() if n)
+    lines += [f"**New since {data['since']}:** {new['total']}" + (f" ({parts})" if parts else ""), ""]
+    lines += [f"## Backlog: {total['open']} waiting, {total['breached']} past SLA", "",
+              "| lane | open | unassigned | breached | oldest |", "|---|---:|---:|---:|---:|"]
+    for g in data["backlog"]["groups"]:
+        lines.append(f"| {md(g['group'] or '(none)')} | {g['open']} | {g['unassigned']} | {g['breached']} | "
+                     f"{format_duration(g['oldest_age_s'])} |")
+    lines += ["", "## First response, last 7 days (the 7 days before in brackets)", "",
+              "| lane | responded | median | p90 | within SLA |", "|---|---:|---:|---:|---:|"]
+    for row in per_lane_rows(data):
+        if not row["responded_7d"] and not row["responded_prev_7d"]:
+            continue
+        lines.append(f"| {md(row['lane'])} | {row['responded_7d']} ({row['responded_prev_7d']}) | "
+                     f"{_trend(row['median_s_7d'], row['median_s_prev_7d'])} | "
+                     f"{_trend(row['p90_s_7d'], row['p90_s_prev_7d'])} | "
+                     f"{_share(row['within_sla_7d'])} ({_share(row['within_sla_prev_7d'])}) |")
+    lines += ["", "## Oldest waiting", ""]
+    if not data["oldest"]:
+        lines.append("Nothing is waiting.")
+    for n, item in enumerate(data["oldest"], start=1):
+        title = md(item["title"] or "(no title)")
+        url = item.get("url") or ""
+        link = f"[{title}](<{url}>)" if url.startswith(("http://", "https://")) and not re.search(r"[\s<>]", url) \
+            else title
+        late = ", **past SLA**" if item["breached"] else ""
+        lines.append(f"{n}. #{item['id']} {link}: {md(item['lane'] or '(none)')}, "
+                     f"{md(item['owner'] or 'unassigned')}, waiting {format_duration(item['age_s'])}{late}")
+    return "\n".join(lines) + "\n"
+
+
+def print_table(data: dict[str, Any]) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from socialscale.render import Column, cell, out_console, table
+
+    console = out_console()
+    new = data["new"]
+    console.print(Text(f"new since {data['since']}: {new['total']}  "
+                       + "  ".join(f"{clean(k)} {v}" for k, v in new["lanes"].items() if v)))
+    columns = (Column("lane", "lane", "plain"), Column("new", "new", "number"), Column("open", "open", "number"),
+               Column("breached", "breached", "number"), Column("oldest_age_s", "oldest", "duration"),
+               Column("responded_7d", "answered 7d", "number"), Column("median_s_7d", "median 7d", "duration"),
+               Column("median_s_prev_7d", "median prev 7d", "duration"),
+               Column("within_sla_7d", "within SLA 7d", "number"))
+    console.print(table(per_lane_rows(data), columns, title=f"summary at {data['now']}"))
+    oldest = Table(title="oldest waiting", header_style="bold")
+    for name in ("id", "lane", "owner", "waiting", "title"):
+        oldest.add_column(name)
+    for item in data["oldest"]:
+        mark = " (past SLA)" if item["breached"] else ""
+        oldest.add_row(str(item["id"]), cell(item["lane"] or "-"), cell(item["owner"] or "unassigned"),
+                       format_duration(item["age_s"]) + mark, cell(item["title"]))
+    console.print(oldest)

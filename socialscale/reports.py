@@ -1,0 +1,293 @@
+"""Backlog, latency, breaches, volume and the daily summary, as plain data (the JSON shapes of design.md).
+
+Definitions (design.md, followed exactly):
+- start of an item = `start_at` (published_at when present and not later than first_seen_at, else first_seen_at);
+- first-response latency = responded_at - start; detection lag = first_seen_at - start;
+- median = statistics.median, p90 = statistics.quantiles(values, n=10, method="inclusive")[8] (one value: itself);
+- backlog = open items, not duplicates, not our own posts, in lanes with `respond: true`; age = now - start;
+  breached = age > the lane's SLA.
+Counting happens in SQL (socialscale.store.reports); this module turns the counts into the report shapes.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import statistics
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.errors import UsageError
+from socialscale.models import Config
+from socialscale.store import reports as sql
+from socialscale.store.db import transaction
+from socialscale.store.reports import Filters
+from socialscale.timeutil import BusinessClock, parse_iso, parse_since, period_start, periods, utc_iso
+
+BUCKETS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
+BUCKET_EDGES_S = (3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400)  # lower bound of each bucket after the first
+OLDEST_PER_GROUP = 3
+SUMMARY_OLDEST = 5
+SUMMARY_STATE_KEY = "summary.last_at"
+NO_LANE = "(none)"  # the `lanes` key in volume for items not tagged yet
+BACKLOG_BY = ("lane", "owner", "source")
+LATENCY_BY = ("lane", "owner", "source", "week")
+VOLUME_BY = ("day", "week")
+
+
+def _utc(now: datetime) -> datetime:
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return now.astimezone(timezone.utc).replace(microsecond=0)
+
+
+def _seconds(value: float | None) -> int | None:
+    """Whole seconds, halves rounded up (a median can fall between two values)."""
+    return None if value is None else int(math.floor(value + 0.5))
+
+
+def _share(part: int, whole: int) -> float | None:
+    return None if not whole else round(part / whole, 4)
+
+
+def _check_by(by: str, allowed: Sequence[str]) -> None:
+    if by not in allowed:
+        raise UsageError(f"--by {by!r}: expected one of {', '.join(allowed)}")
+
+
+def _since(since: str | datetime, now: datetime) -> datetime:
+    return _utc(since) if isinstance(since, datetime) else parse_since(since, now)
+
+
+def _quiet_lanes(config: Config) -> list[str]:
+    return [lane.name for lane in config.lanes.values() if not lane.respond]
+
+
+def _breach_before(config: Config, now: datetime) -> dict[str, str]:
+    """Per lane with an SLA: an item that started before this instant is breached (age > SLA)."""
+    return {lane.name: utc_iso(now - timedelta(seconds=lane.sla_s)) for lane in config.lanes.values()
+            if lane.respond and lane.sla_s is not None}
+
+
+def _slas(config: Config) -> dict[str, int]:
+    return {lane.name: lane.sla_s for lane in config.lanes.values() if lane.sla_s is not None}
+
+
+def _expected_groups(config: Config, by: str, filters: Filters, *, backlog: bool) -> list[str]:
+    """Groups listed even when empty: the configured lanes / team / sources (narrowed by the filters)."""
+    if by == "lane":
+        names = [lane.name for lane in config.lanes.values() if lane.respond or not backlog]
+    elif by == "owner":
+        names = list(config.team)
+    elif by == "source":
+        names = [s.name for s in config.sources]
+    else:
+        return []
+    wanted = getattr(filters, by)
+    return [n for n in names if wanted is None or n == wanted]
+
+
+def _ordered(expected: Sequence[str], found: Iterable[Any]) -> list[Any]:
+    """Configured groups in config order, then others by name, then the group of items without a value."""
+    rest = {g for g in found if g not in expected}
+    return [*expected, *sorted(g for g in rest if g is not None), *([None] if None in rest else [])]
+
+
+def _age(now: datetime, start_at: str) -> int:
+    return int((now - parse_iso(start_at)).total_seconds())
+
+
+# --- backlog -------------------------------------------------------------------------------------------
+
+def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
+            lane: str | None = None, owner: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few."""
+    _check_by(by, BACKLOG_BY)
+    now = _utc(now)
+    filters = Filters(lane, owner, source)
+    lanes = sql.waiting_lanes(db, _quiet_lanes(config), filters)
+    younger_than = [utc_iso(now - timedelta(seconds=s)) for s in BUCKET_EDGES_S]
+    counts: dict[Any, dict[str, Any]] = {}
+    present: dict[str | None, dict[Any, int]] = {}
+    for row in sql.backlog_counts(db, by=by, lanes=lanes, younger_than=younger_than,
+                                  breach_before=_breach_before(config, now), filters=filters):
+        group = row["group"]
+        counts[group] = sql.merge_counts(counts[group], row) if group in counts else row
+        present.setdefault(row["lane"], {})[group] = row["open"]
+    oldest: dict[Any, list[dict[str, Any]]] = {}
+    for item in sql.backlog_oldest(db, by=by, present=present, filters=filters, per_group=OLDEST_PER_GROUP):
+        oldest.setdefault(item.pop("group"), []).append(_waiting(item, config, now))
+    groups = [{"group": name, **_backlog_figures(counts.get(name), now), "oldest": oldest.get(name, [])}
+              for name in _ordered(_expected_groups(config, by, filters, backlog=True), counts)]
+    total_row = functools.reduce(sql.merge_counts, counts.values()) if counts else None
+    return {"now": utc_iso(now), "by": by, "groups": groups, "total": _backlog_figures(total_row, now)}
+
+
+def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    if row is None:
+        return {"open": 0, "unassigned": 0, "buckets": dict.fromkeys(BUCKETS, 0), "oldest_age_s": None,
+                "breached": 0}
+    # `younger[k]` counts items younger than edge k; a bucket is the difference of neighbours.
+    bounds = [*row["younger"], row["open"]]
+    buckets = {BUCKETS[0]: bounds[0]}
+    for k in range(1, len(BUCKETS)):
+        buckets[BUCKETS[k]] = bounds[k] - bounds[k - 1]
+    return {"open": row["open"], "unassigned": row["unassigned"], "buckets": buckets,
+            "oldest_age_s": _age(now, row["oldest_start"]), "breached": row["breached"]}
+
+
+def _waiting(item: dict[str, Any], config: Config, now: datetime) -> dict[str, Any]:
+    lane = config.lanes.get(item["lane"] or "")
+    sla = lane.sla_s if lane else None
+    age = _age(now, item["start_at"])
+    return {**item, "age_s": age, "sla_s": sla, "breached": sla is not None and age > sla}
+
+
+def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: str | None = None,
+             owner: str | None = None, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """The waiting items now past their lane's SLA, oldest first, with age and how far past (`over_s`)."""
+    now = _utc(now)
+    filters = Filters(lane, owner, source)
+    cuts = _breach_before(config, now)
+    rows = sql.waiting_items(db, lanes={name: cuts[name] for name in cuts if lane is None or name == lane},
+                             filters=filters, limit=limit)
+    out = []
+    for row in rows:
+        item = _waiting(row, config, now)
+        item.pop("breached")
+        item["over_s"] = item["age_s"] - item["sla_s"]
+        out.append(item)
+    return out
+
+
+# --- latency -------------------------------------------------------------------------------------------
+
+def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", since: str | datetime = "30d",
+            business_hours: bool = False, lane: str | None = None, owner: str | None = None,
+            source: str | None = None) -> dict[str, Any]:
+    """First-response time per group for responses since `since`: median, p90, max, share within SLA,
+    handoff share, median detection lag. `business_hours` counts only configured working time."""
+    _check_by(by, LATENCY_BY)
+    now = _utc(now)
+    return _latency(db, config, by=by, since=_since(since, now), until=now + timedelta(seconds=1), now=now,
+                    business_hours=business_hours, filters=Filters(lane, owner, source))
+
+
+def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datetime, until: datetime,
+             now: datetime, business_hours: bool, filters: Filters) -> dict[str, Any]:
+    """Latency of first responses in [since, until)."""
+    spans = [(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in periods(since, until, "week", config.timezone)] \
+        if by == "week" else []
+    kwargs: dict[str, Any] = {"by": by, "since": utc_iso(since), "until": utc_iso(until), "filters": filters,
+                              "periods": spans}
+    if business_hours:
+        stats = _business_stats(sql.latency_items(db, slas=_slas(config), **kwargs), config)
+    else:
+        stats = {row["group"]: row for row in sql.latency_groups(db, slas=_slas(config), **kwargs)}
+    expected = [label for label, _, _ in spans] if by == "week" else _expected_groups(config, by, filters, backlog=False)
+    groups = [{"group": name, **_latency_figures(stats.get(name))}
+              for name in (expected if by == "week" else _ordered(expected, stats))]
+    total = None
+    if stats:
+        rows = list(stats.values())
+        total = {"responded": sum(r["responded"] for r in rows), "max_s": max(r["max_s"] for r in rows),
+                 "within": sum(r["within"] for r in rows), "with_sla": sum(r["with_sla"] for r in rows),
+                 "handoffs": sum(r["handoffs"] for r in rows),
+                 "values": sorted(v for r in rows for v in r["values"]),
+                 "lags": sorted(v for r in rows for v in r["lags"])}
+    return {"now": utc_iso(now), "by": by, "since": utc_iso(since), "groups": groups,
+            "total": _latency_figures(total)}
+
+
+def _business_stats(rows: Iterable[tuple[Any, ...]], config: Config) -> dict[Any, dict[str, Any]]:
+    """The per-group figures of latency_counts/latency_values, with latency in business seconds."""
+    clock = BusinessClock(config.business_hours, config.timezone)
+    stats: dict[Any, dict[str, Any]] = {}
+    for grp, start, responded, lag, sla, handoff in rows:
+        lat = clock.between(int(start), int(responded))
+        s = stats.setdefault(grp, {"group": grp, "responded": 0, "max_s": lat, "within": 0, "with_sla": 0,
+                                   "handoffs": 0, "values": [], "lags": []})
+        s["responded"] += 1
+        s["max_s"] = max(s["max_s"], lat)
+        if sla is not None:
+            s["with_sla"] += 1
+            s["within"] += lat <= sla
+        s["handoffs"] += bool(handoff)
+        s["values"].append(lat)
+        s["lags"].append(lag)
+    for s in stats.values():
+        s["values"].sort()
+        s["lags"].sort()
+    return stats
+
+
+def _p90(values: list[int]) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[8]
+
+
+def _latency_figures(s: dict[str, Any] | None) -> dict[str, Any]:
+    if not s or not s["responded"]:
+        return {"responded": 0, "median_s": None, "p90_s": None, "max_s": None, "within_sla": None,
+                "handoff_share": None, "median_detection_lag_s": None}
+    return {"responded": s["responded"], "median_s": _seconds(statistics.median(s["values"])),
+            "p90_s": _seconds(_p90(s["values"])), "max_s": s["max_s"],
+            "within_sla": _share(s["within"], s["with_sla"]), "handoff_share": _share(s["handoffs"], s["responded"]),
+            "median_detection_lag_s": _seconds(statistics.median(s["lags"]))}
+
+
+# --- volume --------------------------------------------------------------------------------------------
+
+def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "day", since: str | datetime = "30d",
+           lane: str | None = None, owner: str | None = None, source: str | None = None) -> dict[str, Any]:
+    """Items per lane per local day or ISO week, by start; `since` is moved back to the start of its
+    period so that every period but the current one is whole."""
+    _check_by(by, VOLUME_BY)
+    now = _utc(now)
+    first = period_start(_since(since, now), by, config.timezone)
+    spans = periods(first, now + timedelta(seconds=1), by, config.timezone)
+    filters = Filters(lane, owner, source)
+    counts = sql.volume_counts(db, periods=[(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in spans],
+                               filters=filters)
+    lanes = _ordered([n for n in config.lanes if lane is None or n == lane], {row[1] for row in counts})
+    keys = [NO_LANE if name is None else name for name in lanes]
+    table = {(label, NO_LANE if name is None else name): n for label, name, n in counts}
+    return {"by": by, "since": utc_iso(first),
+            "periods": [{"period": label, "lanes": {k: table.get((label, k), 0) for k in keys}}
+                        for label, _, _ in spans]}
+
+
+# --- summary -------------------------------------------------------------------------------------------
+
+def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remember: bool = True) -> dict[str, Any]:
+    """The daily digest: new items since the previous summary (or the last 24 hours the first time),
+    backlog by lane with breaches, latency over the last 7 days against the 7 before, the oldest waiting."""
+    now = _utc(now)
+    previous = sql.get_state(db, SUMMARY_STATE_KEY)
+    # A summary "as of" a time before the remembered one (--now in the past) counts the last 24 hours.
+    since = parse_iso(previous) if previous and previous <= utc_iso(now) else now - timedelta(days=1)
+    new = sql.new_counts(db, after=utc_iso(since), until=utc_iso(now), filters=Filters())
+    lanes = _ordered(list(config.lanes), new)
+    filters = Filters()
+    week = timedelta(days=7)
+    current = _latency(db, config, by="lane", since=now - week, until=now + timedelta(seconds=1), now=now,
+                       business_hours=False, filters=filters)
+    before = _latency(db, config, by="lane", since=now - 2 * week, until=now - week, now=now,
+                      business_hours=False, filters=filters)
+    before["until"] = utc_iso(now - week)
+    waiting = dict.fromkeys(sql.waiting_lanes(db, _quiet_lanes(config), filters))
+    oldest = [_waiting(item, config, now) for item in
+              sql.waiting_items(db, lanes=waiting, filters=filters, limit=SUMMARY_OLDEST)]
+    if remember and (previous is None or previous < utc_iso(now)):
+        with transaction(db):
+            sql.set_state(db, SUMMARY_STATE_KEY, utc_iso(now))
+    return {"now": utc_iso(now), "previous_summary_at": previous, "since": utc_iso(since),
+            "new": {"total": sum(new.values()),
+                    "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes}},
+            "backlog": backlog(db, config, now=now, by="lane"),
+            "latency": {"current": current, "previous": before},
+            "oldest": oldest}

@@ -1,0 +1,211 @@
+"""`type: github` — issues and pull requests from the search API, and a repository's issue comments.
+
+Issues come from `/search/issues` (a `query:`, a `repo:`, or both), oldest first from a
+`created:>=` bound: the newest creation time seen (less a few minutes for the search index), or
+`backfill:` ago on a first pull. With `repo:`, the repository's issue comments are pulled too
+(`/repos/{repo}/issues/comments?since=`), so a team member's comment answers its issue.
+X-RateLimit-Remaining/Reset and secondary-limit Retry-After are honoured.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from socialscale.errors import FetchError
+from socialscale.fetch import FetchResult, parse_retry_after
+from socialscale.models import Item
+from socialscale.sources import api
+from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.text import redact_url
+from socialscale.timeutil import parse_iso, utc_iso
+
+DEFAULT_API = "https://api.github.com"
+PAGE = 100
+SEARCH_LIMIT = 1000  # the search API never returns more than this many results for one query
+OPTION_KEYS: tuple[str, ...] = (*api.COMMON_KEYS, "query", "repo", "comments", "token_env")
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
+    problems = api.validate_common(options, token=True)
+    problems += api.optional_string(options, "query")
+    repo = options.get("repo")
+    if repo is not None and not (isinstance(repo, str) and _REPO.match(repo)):
+        problems.append(("repo", f"expected owner/name, such as acme/widgets, got {repo!r}"))
+    if not options.get("query") and not repo:
+        problems.append(("query", "give a search query, a repo (owner/name), or both"))
+    if options.get("comments") not in (None, True, False):
+        problems.append(("comments", "expected true or false"))
+    if options.get("comments") and not repo:
+        problems.append(("comments", "needs `repo` (comments are listed per repository)"))
+    return problems
+
+
+@api.guarded
+async def collect(ctx: SourceContext) -> Collected:
+    token = api.read_token(ctx)
+    run = api.Run(ctx, secrets=(token,) if token else ())
+    until = run.waiting_until()
+    if until:
+        return run.skipped(until)
+    opts = ctx.source.options
+    headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    base = api.base_url(ctx, DEFAULT_API)
+    repo = str(opts["repo"]) if opts.get("repo") else None
+    with_comments = bool(repo) and opts.get("comments", True) is not False
+    fp = api.fingerprint("github", opts.get("query"), repo, with_comments)
+    prev = run.previous(fp) or {}
+    cursor: dict[str, Any] = {"query": fp}
+    created = await _issues(run, base, headers, opts.get("query"), repo, _since(run, prev.get("created")))
+    if created or isinstance(prev.get("created"), str):
+        cursor["created"] = created or prev["created"]
+    if with_comments and repo and run.not_before is None:
+        newest = await _comments(run, base, headers, repo, _since(run, prev.get("comments")))
+        if newest or isinstance(prev.get("comments"), str):
+            cursor["comments"] = newest or prev["comments"]
+    elif isinstance(prev.get("comments"), str):
+        cursor["comments"] = prev["comments"]
+    return run.finish(cursor)
+
+
+def _since(run: api.Run, stored: Any) -> str:
+    if isinstance(stored, str):
+        try:
+            return utc_iso(parse_iso(stored) - timedelta(seconds=api.INDEX_LAG_S))
+        except ValueError:
+            pass
+    return utc_iso(run.cutoff)
+
+
+async def _get(run: api.Run, url: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[FetchResult, Any] | None:
+    """One API call, waiting out a spent rate limit when it is short; None when we must stop."""
+    for _ in range(3):
+        if not await run.ready():
+            return None
+        res, doc = await run.get_json(url, params=params, headers=headers, error_of=_error, accept_status=(403, 429))
+        _rate_limit(run, res.headers)
+        if res.status not in (403, 429):
+            return res, doc
+        if run.pending is None:
+            retry_after = parse_retry_after(res.headers.get("retry-after"), run.ctx.now)
+            if retry_after is None:  # a plain 403: no access, not a rate limit
+                raise FetchError(api.scrub(f"{redact_url(res.final_url)}: HTTP {res.status} Forbidden"
+                                           f"{f': {_error(doc)}' if _error(doc) else ''}", run.secrets))
+            run.limit_hit(retry_after, "GitHub secondary rate limit (Retry-After)")
+    return None
+
+
+async def _issues(run: api.Run, base: str, headers: dict[str, str], query: Any, repo: str | None,
+                  since: str) -> str | None:
+    q = " ".join(x for x in (str(query) if query else None, f"repo:{repo}" if repo else None,
+                              f"created:>={since}") if x)
+    newest: str | None = None
+    pages = api.max_pages(run.ctx)
+    for page in range(1, pages + 1):
+        got = await _get(run, base + "/search/issues",
+                         {"q": q, "sort": "created", "order": "asc", "per_page": PAGE, "page": page}, headers)
+        if got is None:
+            break
+        res, doc = got
+        where = redact_url(res.final_url)
+        body = api.expect_dict(doc, where, "search results")
+        entries = api.expect_list(body.get("items"), where, "`items`")
+        if body.get("incomplete_results") is True:
+            run.warn("GitHub search timed out and returned incomplete results; the next pull asks again")
+        for entry in entries:
+            item = _issue(run.ctx.source.name, entry)
+            if item is not None:
+                run.items.append(item)
+                if item.published_at and (newest is None or item.published_at > newest):
+                    newest = item.published_at
+        total = api.n(body, "total_count") or 0
+        if len(entries) < PAGE or page * PAGE >= min(total, SEARCH_LIMIT):
+            break
+        if page == pages:
+            run.warn(f"stopped after {pages} pages (max_pages); the next pull continues from here")
+    return newest
+
+
+async def _comments(run: api.Run, base: str, headers: dict[str, str], repo: str, since: str) -> str | None:
+    newest: str | None = None
+    pages = api.max_pages(run.ctx)
+    for page in range(1, pages + 1):
+        got = await _get(run, f"{base}/repos/{repo}/issues/comments",
+                         {"since": since, "sort": "created", "direction": "asc", "per_page": PAGE, "page": page},
+                         headers)
+        if got is None:
+            break
+        res, doc = got
+        entries = api.expect_list(doc, redact_url(res.final_url), "a list of issue comments")
+        for entry in entries:
+            item = _comment(run.ctx.source.name, entry, repo)
+            if item is not None:
+                run.items.append(item)
+                if item.published_at and (newest is None or item.published_at > newest):
+                    newest = item.published_at
+        if len(entries) < PAGE:
+            break
+        if page == pages:
+            run.warn(f"stopped after {pages} pages of comments (max_pages); the next pull continues from here")
+    return newest
+
+
+def _rate_limit(run: api.Run, headers: dict[str, str]) -> None:
+    remaining = headers.get("x-ratelimit-remaining")
+    reset = headers.get("x-ratelimit-reset")
+    if remaining is None or reset is None:
+        return
+    try:
+        if int(remaining) > 0:
+            return
+        seconds = float(reset) - run.ctx.now.timestamp()
+    except ValueError:
+        return
+    run.limit_hit(seconds, "GitHub rate limit (X-RateLimit-Remaining is 0)")
+
+
+def _error(doc: Any) -> str | None:
+    message = api.s(doc, "message")
+    errors = doc.get("errors") if isinstance(doc, dict) else None
+    if isinstance(errors, list):
+        details = [api.s(e, "message") for e in errors[:3]]
+        found = [x for x in details if x]
+        if found:
+            message = f"{message or 'error'}: {'; '.join(found)}"
+    return message
+
+
+def _issue(source: str, entry: Any) -> Item | None:
+    html_url = api.s(entry, "html_url")
+    if not html_url:
+        return None
+    labels = entry.get("labels") if isinstance(entry.get("labels"), list) else []
+    extra: dict[str, Any] = {"number": api.s(entry, "number"), "repo": _repo_of(api.s(entry, "repository_url")),
+                             "kind": "pull_request" if api.d(entry, "pull_request") else "issue",
+                             "labels": [x for x in (api.s(label, "name") for label in labels[:50]) if x]}
+    return make_item(source, guid=html_url, url=html_url, title=api.s(entry, "title") or "",
+                     text=api.s(entry, "body") or "", author=api.s(api.d(entry, "user"), "login"),
+                     published_at=api.from_text(api.s(entry, "created_at")),
+                     extra={k: v for k, v in extra.items() if v not in (None, "", [])}, html=False)
+
+
+def _comment(source: str, entry: Any, repo: str) -> Item | None:
+    html_url = api.s(entry, "html_url")
+    if not html_url:
+        return None
+    parent = html_url.split("#", 1)[0]  # .../issues/5#issuecomment-1 answers .../issues/5 (or /pull/5)
+    return make_item(source, guid=html_url, url=html_url, title="", text=api.s(entry, "body") or "",
+                     author=api.s(api.d(entry, "user"), "login"),
+                     published_at=api.from_text(api.s(entry, "created_at")), in_reply_to=parent,
+                     extra={k: v for k, v in {"repo": repo, "comment_id": api.s(entry, "id"), "kind": "comment"}.items()
+                            if v is not None}, html=False)
+
+
+def _repo_of(repository_url: str | None) -> str | None:
+    if not repository_url or "/repos/" not in repository_url:
+        return None
+    return repository_url.split("/repos/", 1)[1]

@@ -1,0 +1,265 @@
+"""A Datasette `metadata.json` for the database: what each table and column holds, and canned queries.
+
+The canned queries follow design.md's definitions (the same as `socialscale report`): age and latency
+from `start_at`, buckets `<1h 1-4h 4-24h 1-3d 3-7d >7d` (lower bound inclusive), breached = age > SLA,
+median as statistics.median and p90 as statistics.quantiles(n=10, method="inclusive")[8]. Datasette
+evaluates them at the moment of the request ('now'), so they show the live picture.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TABLES: dict[str, dict[str, Any]] = {
+    "items": {
+        "description": "Every post, comment or entry pulled from the sources: one row per source and guid.",
+        "label_column": "title",
+        "sort_desc": "start_at",
+        "facets": ["lane", "status", "source", "owner"],
+        "columns": {
+            "id": "The item's number, as used by `socialscale show ID`.",
+            "source": "The configured source it came from.",
+            "guid": "The source's own id for it (unique per source).",
+            "url": "Link to the item on the web (untrusted: may be any scheme).",
+            "canonical_url": "The URL with scheme/host lower-cased, fragment and utm_* removed; finds duplicates.",
+            "title": "Title as published (plain text, untrusted).",
+            "author": "Author as published (untrusted).",
+            "text": "Body as plain text (HTML removed; untrusted).",
+            "published_at": "When the source says it was published (UTC), if it says.",
+            "first_seen_at": "When socialscale first stored it (UTC).",
+            "updated_at": "When its content last changed (UTC).",
+            "start_at": "The start used by every report: published_at unless later than first_seen_at.",
+            "lane": "Primary lane: that of the first matching rule, else the default lane.",
+            "lanes": "Every lane a rule matched (JSON list).",
+            "tags": "Tags from the matching rules (JSON list).",
+            "rules": "Names of the rules that matched (JSON list).",
+            "rules_version": "Fingerprint of the rule set that last tagged it.",
+            "owner": "Team member responsible for answering it.",
+            "owner_set_by": "Who set the owner: rule, lane, or the person who assigned it.",
+            "status": "open, responded, closed or ignored.",
+            "responded_at": "First response (UTC); latency = responded_at - start_at.",
+            "responded_by": "Team member who responded.",
+            "response_via": "reply, dm, email, phone or meeting.",
+            "response_url": "The reply that answered it, when seen automatically.",
+            "closed_at": "When it was closed or ignored (UTC).",
+            "duplicate_of": "The earlier item with the same canonical URL; duplicates leave the backlog.",
+            "in_reply_to": "The parent (guid in the same source, or URL) when it is a reply.",
+            "ours": "The team member who wrote it, when it is one of ours.",
+            "content_hash": "Hash of the content, to tell an update from a re-fetch.",
+            "extra": "What the source kind knows beyond these columns (JSON object).",
+        },
+    },
+    "events": {
+        "description": "The workflow log: every change to an item, oldest first. Nothing is overwritten without one.",
+        "sort_desc": "at",
+        "facets": ["kind", "actor"],
+        "columns": {
+            "id": "Event number.",
+            "item_id": "The item it concerns.",
+            "at": "When it happened (UTC).",
+            "kind": "created, tagged, assigned, responded, closed, ignored, reopened or noted.",
+            "actor": "Who did it (a team member), or empty for socialscale itself.",
+            "detail": "What changed (JSON or text).",
+        },
+    },
+    "sources": {
+        "description": "Each source's fetch state and health.",
+        "label_column": "name",
+        "columns": {
+            "name": "The source's name in the config.",
+            "kind": "Source type: feed, mastodon, hackernews, ...",
+            "url": "The configured URL.",
+            "redirected_to": "Where a permanent redirect (301/308) moved it.",
+            "etag": "Validator for conditional GET.",
+            "last_modified": "Validator for conditional GET.",
+            "cursor": "Where an API source continues from (JSON).",
+            "last_fetch_at": "Last attempt (UTC).",
+            "last_ok_at": "Last success (UTC).",
+            "last_status": "ok, not_modified, skipped or error.",
+            "last_http_status": "HTTP status of the last attempt.",
+            "last_error": "The last error, if the last attempt failed.",
+            "consecutive_failures": "Failed attempts since the last success.",
+        },
+    },
+    "fetches": {
+        "description": "One row per source per pull: the fetch log.",
+        "sort_desc": "started_at",
+        "facets": ["source", "http_status"],
+        "columns": {
+            "id": "Fetch number.",
+            "source": "The source fetched.",
+            "started_at": "When the pull stored it (UTC).",
+            "duration_ms": "How long the fetch and parse took.",
+            "http_status": "HTTP status (304 = not modified).",
+            "items_seen": "Items in the response.",
+            "items_new": "Items stored for the first time.",
+            "items_updated": "Items whose content changed.",
+            "error": "Why it failed, if it did.",
+        },
+    },
+    "lanes": {
+        "description": "The lanes from the config, with their SLA (copied on every run so SQL can use them).",
+        "label_column": "name",
+        "columns": {
+            "name": "Lane name.",
+            "sla_s": "Service level: an open item older than this many seconds is breached.",
+            "owner": "Default owner of the lane's items.",
+            "respond": "1 when the lane expects a response; 0 for monitoring-only lanes (never in the backlog).",
+        },
+    },
+    "alerts": {
+        "description": "Notifications: what was sent to which target, so each is sent once (see docs/notify.md).",
+        "sort_desc": "at",
+        "facets": ["target", "kind", "status"],
+        "columns": {
+            "id": "Row number.",
+            "target": "The notify target's name in the config (its URL is never stored).",
+            "kind": "new, breach, digest or test.",
+            "key": "The item id (new, breach), the local date (digest), or the time (test).",
+            "status": "queued, sending, sent or failed (failed ones are retried by the next run).",
+            "at": "When the status last changed (UTC).",
+            "error": "Why the last attempt failed (secrets removed).",
+        },
+    },
+    "hosts": {
+        "description": "Hosts that asked to be left alone for a while (Retry-After).",
+        "columns": {
+            "host": "Host name.",
+            "not_before": "No request to it before this time (UTC).",
+            "reason": "Why (the status that asked for the pause).",
+        },
+    },
+    "state": {
+        "description": "Small remembered values, such as when the last summary was made.",
+        "columns": {"key": "Name.", "value": "Value."},
+    },
+    "backlog": {
+        "description": "View: open items waiting for an answer, with their age now and whether the SLA is breached.",
+        "sort_desc": "age_s",
+        "facets": ["lane", "owner", "breached"],
+        "columns": {
+            "id": "Item id.", "source": "Source.", "lane": "Lane.", "owner": "Owner.", "title": "Title (untrusted).",
+            "url": "Link (untrusted).", "start_at": "Start of the item (UTC).", "age_s": "Seconds waiting, now.",
+            "sla_s": "The lane's SLA in seconds.", "breached": "1 when age_s > sla_s.",
+        },
+    },
+    "first_responses": {
+        "description": "View: answered items with their first-response latency and detection lag.",
+        "sort_desc": "responded_at",
+        "facets": ["lane", "owner", "response_via", "within_sla"],
+        "columns": {
+            "id": "Item id.", "source": "Source.", "lane": "Lane.", "owner": "Owner.",
+            "responded_by": "Who answered.", "response_via": "How: reply, dm, email, phone or meeting.",
+            "start_at": "Start of the item (UTC).", "responded_at": "First response (UTC).",
+            "latency_s": "responded_at - start_at, in seconds.",
+            "detection_lag_s": "first_seen_at - start_at, in seconds: how late socialscale saw it.",
+            "sla_s": "The lane's SLA in seconds.", "within_sla": "1 when answered within the SLA.",
+            "handoff": "1 when answered off the platform (dm, email, phone, meeting).",
+        },
+    },
+}
+
+_AGE = "(strftime('%s', 'now') - strftime('%s', start_at))"
+
+BACKLOG_SQL = f"""
+SELECT lane,
+       COUNT(*) AS open,
+       SUM(owner IS NULL) AS unassigned,
+       SUM({_AGE} < 3600) AS "<1h",
+       SUM({_AGE} >= 3600 AND {_AGE} < 14400) AS "1-4h",
+       SUM({_AGE} >= 14400 AND {_AGE} < 86400) AS "4-24h",
+       SUM({_AGE} >= 86400 AND {_AGE} < 259200) AS "1-3d",
+       SUM({_AGE} >= 259200 AND {_AGE} < 604800) AS "3-7d",
+       SUM({_AGE} >= 604800) AS ">7d",
+       MAX({_AGE}) AS oldest_age_s,
+       SUM(breached) AS breached
+FROM backlog
+GROUP BY lane
+ORDER BY breached DESC, open DESC, lane
+""".strip()
+
+BREACHES_SQL = """
+SELECT id, lane, owner, title, url, start_at, age_s, sla_s, age_s - sla_s AS over_by_s
+FROM backlog
+WHERE breached = 1
+ORDER BY start_at, id
+""".strip()
+
+# Window functions give exact ranks, so median and p90 match Python's statistics module:
+# p90 (inclusive) = x[j] + (x[j+1] - x[j]) * d/10 with j = 9(n-1) div 10 and d = 9(n-1) mod 10.
+LATENCY_SQL = """
+WITH answered AS (
+  SELECT f.lane, f.latency_s, f.detection_lag_s, f.within_sla, f.handoff
+  FROM first_responses f JOIN items i ON i.id = f.id
+  WHERE i.status != 'ignored'
+    AND f.responded_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
+),
+ranked AS (
+  SELECT *, ROW_NUMBER() OVER (PARTITION BY lane ORDER BY latency_s) - 1 AS k,
+         COUNT(*) OVER (PARTITION BY lane) AS n
+  FROM answered
+)
+SELECT lane,
+       n AS responded,
+       AVG(CASE WHEN k IN ((n - 1) / 2, n / 2) THEN latency_s END) AS median_s,
+       SUM(CASE WHEN k = 9 * (n - 1) / 10 THEN latency_s * (10 - 9 * (n - 1) % 10)
+                WHEN k = 9 * (n - 1) / 10 + 1 THEN latency_s * (9 * (n - 1) % 10)
+                ELSE 0 END) / 10.0 AS p90_s,
+       MAX(latency_s) AS max_s,
+       AVG(within_sla) AS within_sla,
+       AVG(handoff) AS handoff_share
+FROM ranked
+GROUP BY lane, n
+ORDER BY lane
+""".strip()
+
+VOLUME_SQL = """
+SELECT substr(start_at, 1, 10) AS day, lane, COUNT(*) AS items
+FROM items
+WHERE duplicate_of IS NULL AND ours IS NULL
+  AND start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
+GROUP BY day, lane
+ORDER BY day, lane
+""".strip()
+
+# Named apart from the tables and views: Datasette would serve a canned query in place of a same-named view.
+QUERIES: dict[str, dict[str, str]] = {
+    "backlog_by_lane": {
+        "title": "Backlog by lane",
+        "description": "Open items waiting for an answer per lane: unassigned, age buckets, oldest, breached "
+                       "(as `socialscale report backlog`).",
+        "sql": BACKLOG_SQL,
+    },
+    "breaches": {
+        "title": "Past the SLA",
+        "description": "Open items older than their lane's SLA, oldest first (as `socialscale report breaches`).",
+        "sql": BREACHES_SQL,
+    },
+    "latency_by_lane": {
+        "title": "First-response time by lane",
+        "description": "Answers in the last :days days (default 30), per lane: median and p90 in seconds, max, "
+                       "share within the SLA, share handed off (as `socialscale report latency`).",
+        "sql": LATENCY_SQL,
+    },
+    "volume_by_day": {
+        "title": "Items per lane per day",
+        "description": "Items started per day and lane over the last :days days (default 30).",
+        "sql": VOLUME_SQL,
+    },
+}
+
+
+def metadata(database_name: str, title: str = "socialscale") -> dict[str, Any]:
+    """The metadata.json document for a database Datasette will call `database_name` (the file's stem)."""
+    return {
+        "title": title,
+        "description": "Conversations about us on the social web, sorted into lanes, with the team's "
+                       "backlog and response times. Made by `socialscale datasette`.",
+        "databases": {
+            database_name: {
+                "description": "socialscale database: items, their workflow events, sources and alerts.",
+                "tables": TABLES,
+                "queries": QUERIES,
+            }
+        },
+    }

@@ -1,0 +1,96 @@
+"""SQL for automatic response tracking (socialscale.replies): ours, parents, replies, responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.store.items import add_event
+
+LINK_COLUMNS = ("id", "source", "guid", "url", "canonical_url", "author", "in_reply_to", "published_at",
+                "start_at", "extra", "ours", "status", "responded_at", "responded_by", "response_via",
+                "response_url")
+_SELECT = f"SELECT {', '.join(LINK_COLUMNS)} FROM items"
+_CHUNK = 500
+
+
+def _rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+    out = []
+    for row in db.execute(sql, list(params)).fetchall():
+        item = dict(zip(LINK_COLUMNS, row, strict=True))
+        try:
+            extra = json.loads(item["extra"] or "{}")
+        except ValueError:
+            extra = {}
+        item["extra"] = extra if isinstance(extra, dict) else {}
+        out.append(item)
+    return out
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def items_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        out += _rows(db, f"{_SELECT} WHERE id IN ({_marks(chunk)}) ORDER BY id", chunk)
+    return out
+
+
+def all_item_ids(db: sqlite_utils.Database) -> list[int]:
+    return [int(r[0]) for r in db.execute("SELECT id FROM items ORDER BY id").fetchall()]
+
+
+def stored_kinds(db: sqlite_utils.Database) -> dict[str, str]:
+    """Source name -> kind for sources pulled before (the config may no longer list them)."""
+    return {str(name): str(kind) for name, kind in db.execute("SELECT name, kind FROM sources").fetchall()}
+
+
+def set_ours(db: sqlite_utils.Database, item_id: int, member: str | None) -> None:
+    db.execute("UPDATE items SET ours = ? WHERE id = ? AND ours IS NOT ?", [member, item_id, member])
+
+
+def parents_of(db: sqlite_utils.Database, refs: Iterable[str], same_kind_sources: Sequence[str],
+               canonical_refs: Iterable[str]) -> list[dict[str, Any]]:
+    """Items a reply points at: by guid within sources of the reply's kind, or by canonical URL."""
+    refs, canonical = sorted(set(refs)), sorted(set(canonical_refs))
+    found: dict[int, dict[str, Any]] = {}
+    if refs and same_kind_sources:
+        sources = list(same_kind_sources)
+        for row in _rows(db, f"{_SELECT} WHERE source IN ({_marks(sources)}) AND guid IN ({_marks(refs)})",
+                         [*sources, *refs]):
+            found[row["id"]] = row
+    if canonical:
+        for row in _rows(db, f"{_SELECT} WHERE canonical_url IN ({_marks(canonical)})", canonical):
+            found[row["id"]] = row
+    return list(found.values())
+
+
+def replies_to(db: sqlite_utils.Database, keys: Iterable[str]) -> list[dict[str, Any]]:
+    """Items of ours whose in_reply_to is one of `keys` (a guid or URL of a possible parent)."""
+    values = sorted({k for k in keys if k})
+    if not values:
+        return []
+    return _rows(db, f"{_SELECT} WHERE ours IS NOT NULL AND in_reply_to IN ({_marks(values)})", values)
+
+
+def record_reply(db: sqlite_utils.Database, parent: dict[str, Any], *, at: str, member: str,
+                 reply: dict[str, Any], now: str) -> None:
+    """Set the parent's first response to our reply, with a `responded` event; call inside `transaction(db)`.
+
+    Like `respond` (socialscale.workflow), an open or ignored item becomes `responded`.
+    """
+    db.execute(
+        "UPDATE items SET responded_at = ?, responded_by = ?, response_via = 'reply', response_url = ?, "
+        "status = CASE WHEN status IN ('open', 'ignored') THEN 'responded' ELSE status END WHERE id = ?",
+        [at, member, reply["url"], parent["id"]])
+    detail: dict[str, Any] = {"via": "reply", "first": True, "handoff": False, "url": reply["url"],
+                              "reply_id": reply["id"], "automatic": True, "detected_at": now}
+    if parent.get("responded_at"):
+        detail["replaces"] = parent["responded_at"]
+    add_event(db, int(parent["id"]), at, "responded", member, detail)

@@ -1,0 +1,266 @@
+"""The SQL behind the reports: GROUP BY aggregates over the covering indexes, and sorted values for percentiles.
+
+Times are compared as text: every timestamp is `YYYY-MM-DDTHH:MM:SSZ`, so `start_at < '...'` orders
+exactly like the instants. The caller turns "age > SLA" into "start_at < now - SLA" once per lane, which
+keeps the scans on the index (no date arithmetic per row). Lane settings come in from the config as
+CASE expressions, the same values the `lanes` table (and so the SQL views) holds.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+GROUP_COLUMNS = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}
+# Seconds between two timestamps, as the `first_responses` view computes them (strftime('%s')); unixepoch()
+# gives the same integers and is twice as fast where SQLite has it (3.38+).
+_EPOCH = "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', {})"
+LATENCY_SQL = f"CAST({_EPOCH.format('i.responded_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
+LAG_SQL = f"CAST({_EPOCH.format('i.first_seen_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
+HANDOFF_SQL = "(i.response_via IN ('dm', 'email', 'phone', 'meeting'))"
+ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`--lane --owner --source`: equality filters every report takes."""
+
+    lane: str | None = None
+    owner: str | None = None
+    source: str | None = None
+
+    def sql(self, params: list[Any]) -> str:
+        clauses = []
+        for column in ("lane", "owner", "source"):
+            value = getattr(self, column)
+            if value is not None:
+                clauses.append(f"i.{column} = ?")
+                params.append(value)
+        return "".join(f" AND {c}" for c in clauses)
+
+
+def _lane_case(values: Mapping[str, Any], params: list[Any]) -> str:
+    """`CASE i.lane WHEN 'a' THEN x ... END` (NULL for other lanes), its values bound as parameters."""
+    if not values:
+        return "NULL"
+    parts = []
+    for lane, value in values.items():
+        parts.append("WHEN ? THEN ?")
+        params.extend((lane, value))
+    return f"(CASE i.lane {' '.join(parts)} END)"
+
+
+WAITING_SQL = "i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL"
+
+
+def waiting_lanes(db: sqlite_utils.Database, quiet_lanes: Sequence[str], filters: Filters) -> list[str | None]:
+    """The lanes that have waiting items, except those that expect no response (None: items not tagged yet).
+
+    Found by skipping through the items_backlog index one lane at a time, so that every later query
+    can seek to `status = 'open' AND lane = ?` instead of scanning the open items of quiet lanes too.
+    """
+    if filters.lane is not None:
+        return [] if filters.lane in quiet_lanes else [filters.lane]
+    base = f"SELECT MIN(i.lane) FROM items i WHERE {WAITING_SQL}"
+    lanes: list[str | None] = []
+    lane = db.execute(base).fetchone()[0]
+    while lane is not None:
+        lanes.append(lane)
+        lane = db.execute(f"{base} AND i.lane > ?", [lane]).fetchone()[0]
+    if db.execute(f"SELECT 1 FROM items i WHERE {WAITING_SQL} AND i.lane IS NULL LIMIT 1").fetchone():
+        lanes.append(None)
+    return [name for name in lanes if name not in quiet_lanes]
+
+
+def _segments(lanes: Sequence[str | None]) -> list[tuple[str, list[Any]]]:
+    """WHERE fragments covering these lanes, each one an index seek (`IN` and `IS NULL` do not mix in one)."""
+    named = [name for name in lanes if name is not None]
+    out: list[tuple[str, list[Any]]] = []
+    if named:
+        out.append((f"i.lane IN ({','.join('?' * len(named))})", list(named)))
+    if None in lanes:
+        out.append(("i.lane IS NULL", []))
+    return out
+
+
+def backlog_counts(db: sqlite_utils.Database, *, by: str, lanes: Sequence[str | None], younger_than: Sequence[str],
+                   breach_before: Mapping[str, str], filters: Filters) -> list[dict[str, Any]]:
+    """Per lane and group: open, unassigned, oldest start, breached, and `younger[k]` = items started after
+    `younger_than[k]` (cumulative; the caller turns them into buckets and adds up a group's lanes)."""
+    out = []
+    for segment, segment_params in _segments(lanes):
+        params: list[Any] = []
+        breach = _lane_case(breach_before, params)
+        younger = ", ".join("SUM(i.start_at > ?)" for _ in younger_than)
+        params += [*younger_than, *segment_params]
+        where = f"{WAITING_SQL} AND {segment}{filters.sql(params)}"
+        sql = (f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), SUM(i.owner IS NULL), MIN(i.start_at), "
+               f"COALESCE(SUM(i.start_at < {breach}), 0), {younger} FROM items i WHERE {where} GROUP BY i.lane"
+               + ("" if by == "lane" else ", grp"))  # by lane: the index order, no sorting
+        out += [{"lane": row[0], "group": row[1], "open": row[2], "unassigned": row[3], "oldest_start": row[4],
+                 "breached": row[5], "younger": list(row[6:])} for row in db.execute(sql, params).fetchall()]
+    return out
+
+
+def merge_counts(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
+    """Two backlog_counts rows as one (a group spread over several segments, or the total)."""
+    return {"group": a.get("group"), "open": a["open"] + b["open"], "unassigned": a["unassigned"] + b["unassigned"],
+            "oldest_start": min(a["oldest_start"], b["oldest_start"]), "breached": a["breached"] + b["breached"],
+            "younger": [x + y for x, y in zip(a["younger"], b["younger"], strict=True)]}
+
+
+def _oldest_first(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    ordered = sorted(rows, key=lambda r: (r["start_at"], r["id"]))
+    return ordered if limit is None else ordered[:limit]
+
+
+def waiting_items(db: sqlite_utils.Database, *, lanes: Mapping[str | None, str | None], filters: Filters,
+                  limit: int | None = None) -> list[dict[str, Any]]:
+    """Waiting items of these lanes, oldest first; a lane's value, when given, keeps only items that started
+    before it (now - SLA: the breached ones). One index range per lane, merged here."""
+    rows: list[dict[str, Any]] = []
+    for lane, before in lanes.items():
+        params: list[Any] = []
+        where = f"{WAITING_SQL} AND " + ("i.lane IS NULL" if lane is None else "i.lane = ?")
+        params += [] if lane is None else [lane]
+        if before is not None:
+            where += " AND i.start_at < ?"
+            params.append(before)
+        where += Filters(owner=filters.owner, source=filters.source).sql(params)
+        sql = f"SELECT {', '.join('i.' + f for f in ITEM_FIELDS)} FROM items i WHERE {where} ORDER BY i.start_at, i.id"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        rows += [dict(zip(ITEM_FIELDS, row, strict=True)) for row in db.execute(sql, params).fetchall()]
+    return _oldest_first(rows, limit)
+
+
+def backlog_oldest(db: sqlite_utils.Database, *, by: str, present: Mapping[str | None, Mapping[Any, int]],
+                   filters: Filters, per_group: int) -> list[dict[str, Any]]:
+    """The `per_group` oldest waiting items of each group. `present` says how many items each group has
+    in each lane (from backlog_counts): each lane is read oldest first along the index and left as soon
+    as every group in it has its items, which is usually after a few rows."""
+    found: list[tuple[Any, int]] = []
+    for lane, groups in present.items():
+        need = {group: min(per_group, count) for group, count in groups.items()}
+        params: list[Any] = [] if lane is None else [lane]
+        where = f"{WAITING_SQL} AND " + ("i.lane IS NULL" if lane is None else "i.lane = ?") + filters.sql(params)
+        cursor = db.execute(f"SELECT i.id, {GROUP_COLUMNS[by]} FROM items i WHERE {where} ORDER BY i.start_at, i.id",
+                            params)
+        wanted = sum(need.values())
+        for item_id, group in cursor:
+            if need.get(group, 0) > 0:
+                need[group] -= 1
+                found.append((group, item_id))
+                wanted -= 1
+                if not wanted:
+                    break
+        cursor.close()
+    details = {}
+    for k in range(0, len(found), 500):
+        chunk = [item_id for _, item_id in found[k:k + 500]]
+        rows = db.execute(f"SELECT {', '.join(ITEM_FIELDS)} FROM items WHERE id IN ({','.join('?' * len(chunk))})",
+                          chunk)
+        details.update({row[0]: dict(zip(ITEM_FIELDS, row, strict=True)) for row in rows.fetchall()})
+    by_group: dict[Any, list[dict[str, Any]]] = {}
+    for group, item_id in found:
+        by_group.setdefault(group, []).append(details[item_id])
+    return [{"group": group, **row} for group, rows in by_group.items() for row in _oldest_first(rows, per_group)]
+
+
+# --- latency -------------------------------------------------------------------------------------------
+
+def _latency_rows(by: str, since: str, until: str, slas: Mapping[str, int], filters: Filters,
+                  periods: Sequence[tuple[str, str, str]], params: list[Any]) -> str:
+    """A subquery: one row per first response in [since, until) (not duplicates, not ours, not ignored),
+    with its group, latency, detection lag, lane SLA and whether it was a handoff."""
+    if by == "week":
+        # Each week is its own index range; the weeks already cover exactly [since, until).
+        rows = ", ".join("(?, ?, ?)" for _ in periods) or "(NULL, NULL, NULL)"
+        for period in periods:
+            params.extend(period)
+        with_ = f"WITH periods(label, lo, hi) AS (VALUES {rows}) "
+        from_ = "periods p JOIN items i ON i.responded_at >= p.lo AND i.responded_at < p.hi"
+        group, window = "p.label", ""
+    else:
+        with_, from_, group, window = "", "items i", GROUP_COLUMNS[by], " AND i.responded_at >= ? AND i.responded_at < ?"
+    sla = _lane_case(slas, params)
+    if window:
+        params.extend((since, until))
+    where = ("i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'"
+             + window + filters.sql(params))
+    return (f"{with_}SELECT {group} AS grp, {LATENCY_SQL} AS lat, {LAG_SQL} AS lag, {sla} AS sla, "
+            f"{HANDOFF_SQL} AS handoff, i.start_at, i.responded_at FROM {from_} WHERE {where}")
+
+
+def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
+                   filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> list[dict[str, Any]]:
+    """Per group: responded, max latency, answers within SLA out of those with an SLA, handoffs, and the
+    sorted latencies and detection lags (for medians and percentiles), all in one pass.
+
+    The values travel as one group_concat string per group: materialising 100,000 rows as Python tuples
+    costs more than the query itself.
+    """
+    params: list[Any] = []
+    # LIMIT -1 keeps the subquery a co-routine, so each row's latency is computed once, not once per use.
+    rows = _latency_rows(by, since, until, slas, filters, periods, params) + " LIMIT -1"
+    # `lat <= sla` is NULL without an SLA, and SUM skips NULLs.
+    sql = ("SELECT grp, COUNT(*), MAX(lat), COALESCE(SUM(lat <= sla), 0), COUNT(sla), SUM(handoff), "
+           f"group_concat(lat), group_concat(lag) FROM ({rows}) GROUP BY grp")
+    return [{"group": r[0], "responded": r[1], "max_s": r[2], "within": r[3], "with_sla": r[4], "handoffs": r[5],
+             "values": sorted(map(int, r[6].split(","))), "lags": sorted(map(int, r[7].split(",")))}
+            for r in db.execute(sql, params).fetchall()]
+
+
+def latency_items(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
+                  filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> Iterable[tuple[Any, ...]]:
+    """(group, start, first response, lag, sla, handoff) per first response, the two instants as POSIX
+    seconds, for business-hours latency, which has to be computed response by response."""
+    params: list[Any] = []
+    rows = _latency_rows(by, since, until, slas, filters, periods, params)
+    return db.execute(f"SELECT grp, {_EPOCH.format('start_at')}, {_EPOCH.format('responded_at')}, lag, sla, handoff "
+                      f"FROM ({rows})", params)
+
+
+# --- volume, new items, remembered state ------------------------------------------------------------------
+
+def volume_counts(db: sqlite_utils.Database, *, periods: Sequence[tuple[str, str, str]],
+                  filters: Filters) -> list[tuple[str, str | None, int]]:
+    """(period, lane, items started in it), duplicates and our own posts left out."""
+    if not periods:
+        return []
+    params: list[Any] = [value for period in periods for value in period]
+    rows = ", ".join("(?, ?, ?)" for _ in periods)
+    sql = (f"WITH periods(label, lo, hi) AS (VALUES {rows}) SELECT p.label, i.lane, COUNT(*) FROM periods p JOIN items i "
+           "ON i.start_at >= p.lo AND i.start_at < p.hi "
+           f"WHERE i.duplicate_of IS NULL AND i.ours IS NULL{filters.sql(params)} GROUP BY p.label, i.lane")
+    return [(r[0], r[1], r[2]) for r in db.execute(sql, params).fetchall()]
+
+
+def new_counts(db: sqlite_utils.Database, *, after: str, until: str, filters: Filters) -> dict[str | None, int]:
+    """Items first seen in (after, until], per lane, duplicates and our own posts left out."""
+    params: list[Any] = [after, until]
+    sql = ("SELECT i.lane, COUNT(*) FROM items i WHERE i.first_seen_at > ? AND i.first_seen_at <= ? "
+           f"AND i.duplicate_of IS NULL AND i.ours IS NULL{filters.sql(params)} GROUP BY i.lane")
+    return {r[0]: r[1] for r in db.execute(sql, params).fetchall()}
+
+
+def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+    return None if row is None else row[0]
+
+
+def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
+    """Call inside `transaction(db)`."""
+    db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+               [key, value])
+
+
+def known_value(db: sqlite_utils.Database, column: str, value: str) -> bool:
+    """Whether any item has this lane/owner/source (a filter naming nothing is most likely a typo)."""
+    if column not in GROUP_COLUMNS:
+        raise ValueError(column)
+    return db.execute(f"SELECT 1 FROM items WHERE {column} = ? LIMIT 1", [value]).fetchone() is not None

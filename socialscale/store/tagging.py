@@ -1,0 +1,80 @@
+"""The SQL behind tagging: read items to (re)tag in batches, write lanes/tags/owner and `tagged` events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+# The columns tagging reads, in this order (rows are plain tuples for speed).
+TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
+               "owner_set_by", "status", "rules_version")
+_SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
+_BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
+
+
+def rows_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+    """The tagging columns of these items, in id order."""
+    out: list[tuple[Any, ...]] = []
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), _BATCH_IDS):
+        chunk = unique[start:start + _BATCH_IDS]
+        marks = ",".join("?" * len(chunk))
+        out.extend(db.conn.execute(f"{_SELECT} WHERE id IN ({marks}) ORDER BY id", chunk).fetchall())
+    return out
+
+
+def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: str | None) -> list[tuple[Any, ...]]:
+    """The next `limit` items after `after_id`; only those not tagged by `stale_for` when it is given."""
+    params: tuple[Any, ...]
+    if stale_for is None:
+        sql, params = f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
+    else:
+        sql = f"{_SELECT} WHERE id > ? AND rules_version IS NOT ? ORDER BY id LIMIT ?"
+        params = (after_id, stale_for, limit)
+    return db.conn.execute(sql, params).fetchall()
+
+
+def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
+                  events: Iterable[tuple[Any, ...]]) -> None:
+    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, id); `events`:
+    (item_id, at, detail). Call inside `transaction(db)`."""
+    conn = db.conn
+    conn.executemany("UPDATE items SET lane = ?, lanes = ?, tags = ?, rules = ?, rules_version = ?, owner = ?, "
+                     "owner_set_by = ? WHERE id = ?", updates)
+    conn.executemany("INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, 'tagged', NULL, ?)",
+                     events)
+
+
+def stamp_version(db: sqlite_utils.Database, ids: Sequence[int], version: str) -> None:
+    """Record that these items were checked against `version` and needed no change."""
+    db.conn.executemany("UPDATE items SET rules_version = ? WHERE id = ? AND rules_version IS NOT ?",
+                        ((version, i, version) for i in ids))
+
+
+def stamp_range(db: sqlite_utils.Database, first_id: int, last_id: int, version: str) -> None:
+    """Same as stamp_version for every item with an id in [first_id, last_id] (one statement)."""
+    db.conn.execute("UPDATE items SET rules_version = ? WHERE id BETWEEN ? AND ? AND rules_version IS NOT ?",
+                    (version, first_id, last_id, version))
+
+
+def count_stale(db: sqlite_utils.Database, version: str) -> int:
+    """Items not tagged by the current rules (never tagged, or tagged by an older rule set)."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM items WHERE rules_version IS NOT ?", (version,)).fetchone()[0])
+
+
+def count_items(db: sqlite_utils.Database) -> int:
+    return int(db.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+
+
+def rule_match_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
+    """How many items first seen at or after `since` each rule name matched (as stored)."""
+    rows = db.conn.execute(
+        "SELECT r.value, COUNT(*) FROM items i, json_each(i.rules) r WHERE i.first_seen_at >= ? GROUP BY r.value",
+        (since,)).fetchall()
+    return {str(name): int(n) for name, n in rows}
+
+
+def items_since(db: sqlite_utils.Database, since: str) -> int:
+    return int(db.conn.execute("SELECT COUNT(*) FROM items WHERE first_seen_at >= ?", (since,)).fetchone()[0])

@@ -1,0 +1,295 @@
+"""Tagging: the lane, lanes, tags and owner an item gets from the rules; re-tagging stored items.
+
+`Tagger.apply` runs inside the pull's per-source transaction for new and changed items;
+`Tagger.retag` is `socialscale tag`. Both keep a person's decisions: an item someone
+assigned, or that is no longer open, keeps its owner and status, and only its lane, lanes
+and tags follow the rules (with a `tagged` event saying so).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.models import Config, Rule
+from socialscale.rules import Matcher
+from socialscale.store import tagging as store
+from socialscale.store.db import transaction
+
+# Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
+SEMANTICS = 1
+SYSTEM_OWNERS = ("rule", "lane")  # owner_set_by values tagging may overwrite; anything else is a person
+EXAMPLES = 3
+BATCH = 20_000
+
+
+def rules_version(config: Config) -> str:
+    """A fingerprint of everything that decides tagging: rules, lanes, default lane."""
+    payload = {"semantics": SEMANTICS, "default_lane": config.default_lane,
+               "rules": [asdict(r) for r in config.rules],
+               "lanes": {name: [lane.owner] for name, lane in sorted(config.lanes.items())}}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the rules decide for one item."""
+
+    lane: str
+    lanes: tuple[str, ...]
+    tags: tuple[str, ...]
+    rules: tuple[str, ...]
+    owner: str | None
+    owner_set_by: str | None  # 'rule' | 'lane' | None
+    owner_rule: str | None = None  # the rule that named the owner
+
+
+def decide(config: Config, hits: Sequence[Rule]) -> Outcome:
+    """design.md: the first matching rule's lane (config order), every lane matched, the union of tags;
+    the owner of the first matching rule in that lane that names one, else that lane's owner."""
+    if not hits:
+        lane = config.default_lane
+        owner = _lane_owner(config, lane)
+        return Outcome(lane, (lane,), (), (), owner, "lane" if owner else None)
+    lane = hits[0].lane
+    lanes = tuple(dict.fromkeys(r.lane for r in hits))
+    tags = tuple(dict.fromkeys(t for r in hits for t in r.tags))
+    rule = next((r for r in hits if r.lane == lane and r.owner), None)
+    if rule is not None:
+        return Outcome(lane, lanes, tags, tuple(r.name for r in hits), rule.owner, "rule", rule.name)
+    owner = _lane_owner(config, lane)
+    return Outcome(lane, lanes, tags, tuple(r.name for r in hits), owner, "lane" if owner else None)
+
+
+def _lane_owner(config: Config, lane: str) -> str | None:
+    spec = config.lanes.get(lane)
+    return spec.owner if spec else None
+
+
+def kept_because(status: str | None, owner: str | None, owner_set_by: str | None) -> str | None:
+    """Why re-tagging must leave this item's owner and status alone, or None if it may set them."""
+    if status and status != "open":
+        return f"status is {status}"
+    if owner is not None and owner_set_by not in SYSTEM_OWNERS:
+        return f"assigned by {owner_set_by}" if owner_set_by else "assigned by hand"
+    return None
+
+
+@dataclass
+class TagSummary:
+    """What a tagging run did (or, with dry_run, would do)."""
+
+    version: str
+    dry_run: bool = False
+    checked: int = 0
+    changed: int = 0  # items whose lane, lanes, tags, rules or owner changed (or were tagged first)
+    kept: int = 0  # of those, items whose owner/status a person decided and that kept them
+    moves: dict[tuple[str | None, str], list[Any]] = field(default_factory=dict)  # (from, to) -> [count, ids]
+
+    @property
+    def moved(self) -> int:
+        return sum(v[0] for v in self.moves.values())
+
+    def move_rows(self) -> list[dict[str, Any]]:
+        rows = [{"from": a, "to": b, "count": v[0], "examples": v[1]} for (a, b), v in self.moves.items()]
+        return sorted(rows, key=lambda r: (-r["count"], str(r["from"]), r["to"]))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "rules_version": self.version, "checked": self.checked,
+                "changed": self.changed, "moved": self.moved, "kept_owner": self.kept, "moves": self.move_rows()}
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one per distinct set of matched rules
+class _Prepared:
+    outcome: Outcome
+    lanes: str
+    tags: str
+    rules: str
+
+
+class Tagger:
+    """The rules of one config, compiled once, applied to stored items."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.matcher = Matcher(config.rules)
+        self.version = rules_version(config)
+        self._prepared: dict[tuple[int, ...], _Prepared] = {}
+        self._details: dict[tuple[Any, ...], str] = {}
+
+    def outcome(self, indices: tuple[int, ...]) -> _Prepared:
+        p = self._prepared.get(indices)
+        if p is None:
+            o = decide(self.config, [self.config.rules[i] for i in indices])
+            p = _Prepared(o, _dump(o.lanes), _dump(o.tags), _dump(o.rules))
+            self._prepared[indices] = p
+        return p
+
+    def apply(self, db: sqlite_utils.Database, item_ids: Sequence[int], now: str) -> TagSummary:
+        """Tag these (new or changed) items; call inside the caller's `transaction(db)`."""
+        summary = TagSummary(self.version)
+        rows = store.rows_by_id(db, item_ids)
+        updates, events, unchanged = self._process(rows, now, summary)
+        store.write_tagging(db, updates, events)
+        store.stamp_version(db, unchanged, self.version)
+        return summary
+
+    def retag(self, db: sqlite_utils.Database, *, now: str, all_items: bool = False, dry_run: bool = False,
+              batch: int = BATCH, progress: Callable[[TagSummary], None] | None = None) -> TagSummary:
+        """`socialscale tag`: re-apply the rules to items tagged by other rules (or to all items).
+
+        One transaction per batch, so a pull running meanwhile waits seconds, not minutes;
+        `progress` is called after each batch.
+        """
+        summary = TagSummary(self.version, dry_run=dry_run)
+        stale_for = None if all_items else self.version
+        last = 0
+        while True:
+            if dry_run:
+                rows = store.rows_after(db, last, batch, stale_for)
+                self._process(rows, now, summary)
+            else:
+                with transaction(db):
+                    rows = store.rows_after(db, last, batch, stale_for)
+                    if rows:
+                        updates, events, _ = self._process(rows, now, summary)
+                        store.write_tagging(db, updates, events)
+                        store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
+            if progress is not None:
+                progress(summary)
+            if len(rows) < batch:
+                return summary
+            last = rows[-1][0]
+
+    def _process(self, rows: Sequence[tuple[Any, ...]], now: str,
+                 summary: TagSummary) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
+        match = self.matcher.match_indices
+        outcome = self.outcome
+        version = self.version
+        updates: list[tuple[Any, ...]] = []
+        events: list[tuple[Any, ...]] = []
+        unchanged: list[int] = []
+        moves = summary.moves
+        details = self._details
+        for (item_id, source, title, text, author, url, lane, lanes, tags, rules, owner, owner_set_by, status,
+             old_version) in rows:
+            p = outcome(match(source, title, text, author, url))
+            o = p.outcome
+            # kept_because(), inlined: this loop runs once per stored item on `tag --all`.
+            kept = None
+            if status != "open" or (owner is not None and owner_set_by not in SYSTEM_OWNERS):
+                kept = kept_because(status, owner, owner_set_by)
+            new_owner, new_set_by = (owner, owner_set_by) if kept else (o.owner, o.owner_set_by)
+            if (old_version is not None and lane == o.lane and lanes == p.lanes and tags == p.tags
+                    and rules == p.rules and owner == new_owner and owner_set_by == new_set_by):
+                unchanged.append(item_id)
+                continue
+            summary.changed += 1
+            if kept:
+                summary.kept += 1
+            if lane != o.lane:
+                move = moves.setdefault((lane, o.lane), [0, []])
+                move[0] += 1
+                if len(move[1]) < EXAMPLES:
+                    move[1].append(item_id)
+            updates.append((o.lane, p.lanes, p.tags, p.rules, version, new_owner, new_set_by, item_id))
+            previous = lane if lane is not None and lane != o.lane else None
+            key = (p, previous, new_owner, kept)
+            detail = details.get(key)
+            if detail is None:  # a handful of distinct details cover a whole re-tag
+                detail = details[key] = _detail(o, previous, new_owner, kept)
+            events.append((item_id, now, detail))
+        summary.checked += len(rows)
+        return updates, events, unchanged
+
+
+def _detail(o: Outcome, previous: str | None, owner: str | None, kept: str | None) -> str:
+    """The `tagged` event's detail: the rules and what they decided (and what a person's choice kept)."""
+    detail: dict[str, Any] = {"rules": list(o.rules), "lane": o.lane, "lanes": list(o.lanes), "tags": list(o.tags),
+                              "owner": owner}
+    if previous is not None:
+        detail["previous_lane"] = previous
+    if kept:
+        detail["owner_kept"] = kept
+    return json.dumps(detail, ensure_ascii=False)
+
+
+def _dump(values: tuple[str, ...]) -> str:
+    # Same form as the store's other JSON lists, so a stored value compares equal as text.
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: bool = False,
+          dry_run: bool = False) -> TagSummary:
+    """The function behind `socialscale tag`."""
+    return Tagger(config).retag(db, now=now, all_items=all_items, dry_run=dry_run)
+
+
+# -- what the `rules` and `why` commands show ---------------------------------------------------------
+
+
+def test_item(config: Config, item: dict[str, Any], matcher: Matcher | None = None) -> dict[str, Any]:
+    """design.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]}."""
+    hits = (matcher or Matcher(config.rules)).match(item)
+    o = decide(config, [config.rules[h.index] for h in hits])
+    return {"lane": o.lane, "lanes": list(o.lanes), "owner": o.owner, "tags": list(o.tags),
+            "rules": [{"name": h.name, "lane": h.lane, "terms": list(h.terms)} for h in hits]}
+
+
+def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, Any]:
+    """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin."""
+    from socialscale.errors import UsageError
+    from socialscale.store.items import get_item
+
+    row = get_item(db, item_id)
+    if row is None:
+        raise UsageError(f"no item with id {item_id}")
+    matcher = Matcher(config.rules)
+    explanations = matcher.explain(row)
+    hits = matcher.match(row)
+    o = decide(config, [config.rules[h.index] for h in hits])
+    kept = kept_because(row.get("status"), row.get("owner"), row.get("owner_set_by"))
+    owner = row.get("owner") if kept else o.owner
+    if kept:
+        owner_from = f"kept ({kept}); the rules would say {o.owner or 'nobody'}"
+    elif o.owner_set_by == "rule":
+        owner_from = f"rule {o.owner_rule} names {o.owner}"
+    elif o.owner_set_by == "lane":
+        owner_from = f"the owner of lane {o.lane}"
+    else:
+        owner_from = f"nobody: no matching rule in lane {o.lane} names an owner, and the lane has none"
+    if hits:
+        reason = f"the first matching rule in config order (rule {hits[0].index + 1} of {len(config.rules)})"
+        if len(hits) > 1:
+            reason += "; also matched: " + ", ".join(h.name for h in hits[1:])
+    else:
+        reason = f"no rule matched, so the default lane ({config.default_lane})"
+    version = rules_version(config)
+    return {
+        "id": row["id"], "source": row["source"], "title": row.get("title"), "url": row.get("url"),
+        "stored": {k: row.get(k) for k in ("lane", "lanes", "tags", "rules", "owner", "owner_set_by", "status")}
+        | {"current": row.get("rules_version") == version},
+        "result": {"lane": o.lane, "lanes": list(o.lanes), "tags": list(o.tags), "rules": list(o.rules),
+                   "owner": owner, "owner_from": owner_from},
+        "winner": hits[0].name if hits else None, "winner_reason": reason,
+        "rules": [asdict(e) for e in explanations],
+    }
+
+
+def rule_stats(db: sqlite_utils.Database, config: Config, since: str) -> dict[str, Any]:
+    """Each rule with how many items first seen since `since` it matched (as stored)."""
+    counts = store.rule_match_counts(db, since)
+    rules = []
+    for i, r in enumerate(config.rules):
+        owner = r.owner or _lane_owner(config, r.lane)
+        rules.append({"index": i + 1, "name": r.name, "lane": r.lane, "owner": owner, "any": list(r.any),
+                      "all": list(r.all), "none": list(r.none), "regex": list(r.regex), "fields": list(r.fields),
+                      "sources": list(r.sources), "tags": list(r.tags), "matches": counts.get(r.name, 0)})
+    return {"since": since, "items": store.items_since(db, since),
+            "stale": store.count_stale(db, rules_version(config)), "rules": rules}
