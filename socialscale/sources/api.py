@@ -359,3 +359,12 @@ def same_origin(a: str, b: str) -> bool:
         return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
     except ValueError:
         return False
+
+
+def begin(ctx: SourceContext, *, token: bool = False) -> tuple[Run, str | None, Collected | None]:
+    """Start a pull: the run, the token (when the kind takes one), and a ready `skipped` result
+    when the API asked an earlier pull to wait and the wait is not over."""
+    secret = read_token(ctx) if token else None
+    run = Run(ctx, secrets=(secret,) if secret else ())
+    until = run.waiting_until()
+    return run, secret, run.skipped(until) if until else None

@@ -45,11 +45,9 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    token = api.read_token(ctx)
-    run = api.Run(ctx, secrets=(token,) if token else ())
-    until = run.waiting_until()
-    if until:
-        return run.skipped(until)
+    run, token, skipped = api.begin(ctx, token=True)
+    if skipped:
+        return skipped
     opts = ctx.source.options
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     if token:

@@ -44,10 +44,9 @@ def _tags(options: dict[str, Any]) -> str:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    run = api.Run(ctx)
-    until = run.waiting_until()
-    if until:
-        return run.skipped(until)
+    run, _, skipped = api.begin(ctx)
+    if skipped:
+        return skipped
     opts = ctx.source.options
     query, tags = str(opts.get("query") or ""), _tags(opts)
     fp = api.fingerprint("hackernews", query, tags)

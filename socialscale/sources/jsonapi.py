@@ -87,8 +87,9 @@ def _endpoint(ctx: SourceContext) -> str:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    token = api.read_token(ctx)
-    run = api.Run(ctx, secrets=(token,) if token else ())
+    run, token, skipped = api.begin(ctx, token=True)
+    if skipped:
+        return skipped
     opts = ctx.source.options
     headers: dict[str, str] = {"Accept": "application/json"}
     if token:

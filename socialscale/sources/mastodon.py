@@ -62,11 +62,9 @@ def _host(ctx: SourceContext) -> str:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    token = api.read_token(ctx)
-    run = api.Run(ctx, secrets=(token,) if token else ())
-    until = run.waiting_until()
-    if until:
-        return run.skipped(until)
+    run, token, skipped = api.begin(ctx, token=True)
+    if skipped:
+        return skipped
     opts = ctx.source.options
     mode = _mode(opts)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

@@ -60,10 +60,9 @@ def _endpoint(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    run = api.Run(ctx)
-    until = run.waiting_until()
-    if until:
-        return run.skipped(until)
+    run, _, skipped = api.begin(ctx)
+    if skipped:
+        return skipped
     url, fixed = _endpoint(ctx)
     headers = {"User-Agent": str(ctx.source.options.get("user_agent") or DEFAULT_USER_AGENT)}
     fp = api.fingerprint("reddit", url, fixed)

@@ -50,11 +50,9 @@ def _tagged(value: Any) -> str | None:
 
 @api.guarded
 async def collect(ctx: SourceContext) -> Collected:
-    token = api.read_token(ctx)
-    run = api.Run(ctx, secrets=(token,) if token else ())
-    until = run.waiting_until()
-    if until:
-        return run.skipped(until)
+    run, token, skipped = api.begin(ctx, token=True)
+    if skipped:
+        return skipped
     opts = ctx.source.options
     site, query, tagged = str(opts["site"]), opts.get("query"), _tagged(opts.get("tagged"))
     fp = api.fingerprint("stackexchange", site, query, tagged)
