@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -120,6 +120,19 @@ class _Checker:
                 extra = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(allowed)})"
                 self.problem(_join(path, str(key)), f"unknown key{extra}")
         return value
+
+    def entries(self, value: Any, path: str, what: str, shape: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(index, key path, mapping) for each element of a list of mappings, problems noted."""
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of {what}, got {_kind(value)}")
+            return
+        for i, spec in enumerate(value):
+            if isinstance(spec, dict):
+                yield i, f"{path}[{i}]", spec
+            else:
+                self.problem(f"{path}[{i}]", f"expected a mapping with {shape}, got {_kind(spec)}")
 
     def strings(self, value: Any, path: str) -> tuple[str, ...]:
         if value is None:
@@ -404,18 +417,9 @@ def _business_hours(c: _Checker, value: Any) -> BusinessHours:
 
 
 def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        c.problem("sources", f"expected a list of sources, got {_kind(value)}")
-        return ()
     out: list[Source] = []
     seen: set[str] = set()
-    for i, spec in enumerate(value):
-        path = f"sources[{i}]"
-        if not isinstance(spec, dict):
-            c.problem(path, f"expected a mapping with name, type and url, got {_kind(spec)}")
-            continue
+    for i, path, spec in c.entries(value, "sources", "sources", "name, type and url"):
         kind = spec.get("type", "feed")
         adapter = source_kinds.KINDS.get(kind) if isinstance(kind, str) else None
         if adapter is None:
@@ -447,18 +451,9 @@ def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
 
 def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member],
            source_names: set[str]) -> tuple[Rule, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        c.problem("rules", f"expected a list of rules, got {_kind(value)}")
-        return ()
     out: list[Rule] = []
     names: set[str] = set()
-    for i, spec in enumerate(value):
-        path = f"rules[{i}]"
-        if not isinstance(spec, dict):
-            c.problem(path, f"expected a mapping with name, lane and terms, got {_kind(spec)}")
-            continue
+    for i, path, spec in c.entries(value, "rules", "rules", "name, lane and terms"):
         d = c.mapping(spec, path, RULE_KEYS)
         name = c.string(d.get("name"), f"{path}.name", required=True) or f"rule-{i}"
         label = f"{path} ({name})"
@@ -500,14 +495,8 @@ def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
 
 
 def _notify(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        c.problem("notify", f"expected a list of targets, got {_kind(value)}")
-        return ()
     out = []
-    for i, spec in enumerate(value):
-        path = f"notify[{i}]"
+    for i, path, spec in c.entries(value, "notify", "targets", "url_env and on"):
         d = c.mapping(spec, path, NOTIFY_KEYS)
         url_env = c.string(d.get("url_env"), f"{path}.url_env", required=True) or ""
         on = c.strings(d.get("on"), f"{path}.on") or NOTIFY_EVENTS
