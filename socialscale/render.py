@@ -23,11 +23,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from socialscale.text import strip_controls
 from socialscale.timeutil import format_duration
 
-# ESC-introduced sequences (CSI, OSC ... BEL/ST, and two-byte escapes), then any remaining controls.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
-_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -35,7 +33,7 @@ def clean(value: Any, *, single_line: bool = True) -> str:
     """Untrusted text made safe for a terminal: no escape sequences, controls or bidi overrides."""
     if value is None:
         return ""
-    text = _CONTROLS.sub("", _ANSI.sub("", str(value)))
+    text = strip_controls(str(value))
     if single_line:
         text = " ".join(text.split())
     return text

@@ -84,13 +84,18 @@ def clip(text: str, limit: int) -> tuple[str, bool]:
     return text[: limit - 1] + "…", True
 
 
+def strip_controls(text: str) -> str:
+    """No ANSI/OSC escape sequences, C0/C1 control characters (tab and newline kept) or bidi overrides:
+    what must never reach a terminal, a chat message or a mail from untrusted text."""
+    return _MESSAGE_CONTROLS.sub("", _ESCAPES.sub("", text))
+
+
 def one_line(value: object, limit: int = 200) -> str:
-    """Untrusted text for a message outside the terminal (alerts, HTML): no controls, escapes or
-    bidi overrides, whitespace folded to one line, clipped. render.clean does the same for rich."""
+    """Untrusted text for a message outside the terminal (alerts, HTML): controls stripped,
+    whitespace folded to one line, clipped. render.clean does the same for rich."""
     if value is None:
         return ""
-    text = _MESSAGE_CONTROLS.sub("", _ESCAPES.sub("", str(value)))
-    return clip(fold_ws(text), limit)[0]
+    return clip(fold_ws(strip_controls(str(value))), limit)[0]
 
 
 def strip_accents(text: str) -> str:
