@@ -140,7 +140,12 @@ class ParsePool:
         ready: asyncio.Future[None] = loop.create_future()
         fd = worker.conn.fileno()
         worker.conn.send((target, args))
-        loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+
+        def readable() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        loop.add_reader(fd, readable)
         try:
             await asyncio.wait_for(ready, self.time_limit_s)
         finally:

@@ -18,9 +18,8 @@ _SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "mat
 _TRACKING_PREFIXES = ("utm_",)
 _SAFE_SCHEMES = ("http", "https")
 _SECRET_KEYS = re.compile(r"(token|key|secret|password|passwd|sig|signature|auth|session|access)", re.IGNORECASE)
-# Control characters that have no business in stored text (tabs and newlines are folded later).
-# C0 (tab and newlines are folded instead), DEL and C1: none has a use in stored text, and a C1
-# 0x9b is a terminal's CSI. Bidi marks stay (right-to-left text needs them); renderers strip them.
+# Control characters with no use in stored text: C0 (tab and newlines are folded instead), DEL and
+# C1 (0x9b is a terminal's CSI). Bidi marks stay (right-to-left text needs them); renderers strip them.
 _STORE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _MESSAGE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")

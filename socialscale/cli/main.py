@@ -22,7 +22,7 @@ class SocialscaleGroup(TyperGroup):
     Done here rather than in `run()` so the CliRunner sees exactly what a user sees.
     """
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # typer.Context at run time; typed Any to match click's own Context
         try:
             return super().invoke(ctx)
         except (Exit, Abort, TyperException):
@@ -52,9 +52,9 @@ class SocialscaleGroup(TyperGroup):
 
 
 def _err(message: str) -> None:
-    from socialscale.render import clean, err_console
-
     from rich.markup import escape
+
+    from socialscale.render import clean, err_console
 
     # escape(): a message may quote a config key or a server's words, and a stray "[/]" would make rich raise.
     err_console().print(f"[red]error:[/red] {escape(clean(message, single_line=False))}", markup=True,

@@ -103,11 +103,9 @@ def _progress(disabled: bool):  # type: ignore[no-untyped-def]
 
 
 def _print_table(summary: PullSummary) -> None:
-    from socialscale.render import out_console, table
-
     from rich.text import Text
 
-    from socialscale.render import clean
+    from socialscale.render import clean, out_console, table
 
     rows = []
     notes = []

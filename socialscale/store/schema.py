@@ -152,7 +152,7 @@ WHERE i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL A
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
-    db["items"].enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
+    db.table("items").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
     # sqlite-utils' update trigger re-indexes a row on ANY update; tagging and the workflow update
     # other columns of many rows, so re-index only when title or text change (measured: tagging 200,000
     # items took 17.1 s of UPDATEs with the stock trigger, 1.4 s with this one).
