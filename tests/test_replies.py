@@ -227,3 +227,26 @@ def test_reddit_comment_answers_a_post_from_another_source(server, cli, write_co
     post = item("t3_b2")
     assert (post["responded_by"], post["responded_at"]) == ("bob", "2025-01-10T13:00:00Z")
     assert post["response_url"] == "https://www.reddit.com/r/acme/comments/b2/acme_widget_broke/c1/"
+
+
+def test_tag_relink_applies_changed_handles_to_stored_items(server, cli, write_config, tmp_path):
+    """A handle added after the pull reaches the stored items with `tag --relink`, not before."""
+    import sqlite3
+
+    from conftest import rss
+
+    url = server.add("/blog", rss([{"title": "Thanks all, fixed in 2.1", "guid": "ours", "author": "acme_bob"},
+                                   {"title": "Refund please", "guid": "theirs", "author": "jane"}]))
+    write_config({"team": {"bob": {}}, "sources": [{"name": "blog", "url": url}]})
+    assert cli("pull").exit_code == 0
+    write_config({"team": {"bob": {"handles": ["feed:acme_bob"]}}, "sources": [{"name": "blog", "url": url}]})
+
+    def ours() -> dict[str, object]:
+        with sqlite3.connect(tmp_path / "test.db") as conn:
+            return dict(conn.execute("SELECT guid, ours FROM items").fetchall())
+
+    assert ours() == {"ours": None, "theirs": None}
+    assert cli("tag").exit_code == 0
+    assert ours() == {"ours": None, "theirs": None}  # re-tagging alone leaves links as they were
+    assert cli("tag", "--relink").exit_code == 0
+    assert ours() == {"ours": "bob", "theirs": None}

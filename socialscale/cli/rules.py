@@ -47,6 +47,8 @@ def tag(
     ctx: typer.Context,
     all_items: Annotated[bool, typer.Option("--all", help="Re-check every item, not only those tagged by older rules.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would move between lanes; write nothing.")] = False,
+    relink: Annotated[bool, typer.Option("--relink", help="Also re-derive which items are the team's own and which "
+                                         "replies answered what (after editing team handles).")] = False,
     fmt: FormatOption = Format.table,
     as_json: JsonOption = False,
 ) -> None:
@@ -55,7 +57,7 @@ def tag(
     Items a person assigned or answered keep their owner and status; only lane, lanes and tags follow
     the rules, and every change is a `tagged` event.
 
-    Example: socialscale tag --dry-run   |   socialscale tag --all
+    Example: socialscale tag --dry-run   |   socialscale tag --all   |   socialscale tag --relink
     """
     from socialscale.tagging import Tagger
     from socialscale.timeutil import now_utc, utc_iso
@@ -73,6 +75,14 @@ def tag(
         with err_console().status("re-tagging…") as status:
             summary = tagger.retag(db, now=utc_iso(now_utc()), all_items=all_items, dry_run=dry_run,
                                    progress=lambda s: status.update(f"re-tagging… {s.checked:,} items checked"))
+    if relink and not dry_run:
+        # Handles decide what is "ours" and which replies count as responses; a changed team
+        # list only reaches new pulls unless the stored items are linked again.
+        from socialscale import replies
+        from socialscale.store.db import transaction
+
+        with transaction(db):
+            replies.link_all(db, st.config(), utc_iso(now_utc()))
     if out != "table":
         from socialscale.render import emit
 
