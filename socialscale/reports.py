@@ -188,6 +188,8 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
     else:
         stats = {row["group"]: row for row in sql.latency_groups(db, slas=_slas(config), **kwargs)}
     expected = [label for label, _, _ in spans] if by == "week" else _expected_groups(config, by, filters, backlog=False)
+    if by == "lane":  # a monitoring-only lane is listed only when someone answered there anyway
+        expected = [n for n in expected if n in stats or config.lanes[n].respond]
     groups = [{"group": name, **_latency_figures(stats.get(name))}
               for name in (expected if by == "week" else _ordered(expected, stats))]
     total = None
