@@ -15,6 +15,7 @@ QUICK = {
     "bench_rules.py": ["--items", "20000"],
     "bench_reports.py": ["--items", "20000", "--responded", "2000"],
     "bench_replies.py": ["--items", "20000"],
+    "bench_html.py": ["--items", "20000", "--responded", "2000"],
 }
 
 
