@@ -86,3 +86,10 @@ def test_table_limit_is_announced(server, cli, write_config):
     result = cli("items")
     assert "showing 50 of 60" in result.stderr
     assert len(items_json(cli)) == 60
+
+
+def test_an_empty_listing_says_why(cli, write_config, server, pulled):
+    result = cli("items", "--search", "nothing-like-this")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "no items match these filters" in result.stderr
+    assert cli("items", "--search", "nothing-like-this", "--json").stdout.strip() == "[]"

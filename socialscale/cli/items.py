@@ -68,6 +68,12 @@ def items(
     columns = [c for c in ITEM_TABLE if c.key not in fixed]
     if status == "responded":  # who answered, and the reply that did when it was seen automatically
         columns += [Column("responded_by", "by", "plain"), Column("response_url", "reply", max_width=60)]
+    if out == "table" and not rows:
+        if not st.quiet:
+            stored = count_items(db, ItemFilter())
+            err_console().print("no items match these filters" if stored else
+                                "no items stored yet: `socialscale pull` fetches them", markup=False)
+        return
     emit(out, rows=rows, columns=columns, csv_keys=ITEM_COLUMNS, tz=st.config().timezone)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
         total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
