@@ -75,7 +75,7 @@ app = typer.Typer(
     "track responses and report backlog and response times.\n\nStart with `socialscale demo`.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
     rich_markup_mode=None,
 )
 
@@ -112,11 +112,12 @@ def main(
 
 def _register() -> None:
     # One line per command module; each module's register() adds its commands.
-    from socialscale.cli import datasette, items, notify, pull, report, setup, workflow
+    # The order is the order of `socialscale --help`: getting started, pulling, reading, the
+    # workflow, the rules, reports, alerts and open data.
+    from socialscale.cli import datasette, items, notify, pull, report, rules, setup, workflow
 
-    for module in (setup, pull, items, notify, datasette, workflow, report):
+    for module in (setup, pull, items, workflow, rules, report, notify, datasette):
         module.register(app)
-    __import__("socialscale.cli.rules", fromlist=["register"]).register(app)  # issue 3: tag, why, rules
 
 
 _register()
