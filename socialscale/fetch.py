@@ -1,6 +1,7 @@
 """The HTTP engine: one AsyncClient per pull, politeness, retries, byte caps, conditional GET.
 
-Every source kind fetches through `Fetcher.get`; there is no second HTTP stack.
+Every source kind fetches through `Fetcher.request` (`get`, or `post` for a JSON query such as
+GitHub's GraphQL); there is no second HTTP stack.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from socialscale.text import has_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# A POST is retried only when the server cannot have acted on it: it said so (429, 503), or the
+# connection failed before the request went out. The POSTs we send are read-only queries (GitHub
+# GraphQL searches, never mutations), so even a duplicate would be harmless, but a 500/502/504 or
+# a read timeout may mean the server is still working on it: repeating that only adds load.
+POST_RETRY_STATUSES = frozenset({429, 503})
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_REDIRECTS = 5
 MAX_BACKOFF_S = 30.0
 MAX_INLINE_WAIT_S = 60.0  # a longer Retry-After is not slept through: the host is remembered instead
@@ -122,7 +129,7 @@ def host_of(url: str) -> str:
 
 
 class Fetcher:
-    """Async GETs with a global and a per-host concurrency limit, retries and politeness.
+    """Async requests with a global and a per-host concurrency limit, retries and politeness.
 
     `not_before` maps host -> the time before which it must not be asked (from Retry-After); the
     pipeline loads it from and saves it to the database so separate cron runs respect it too.
@@ -161,14 +168,32 @@ class Fetcher:
                   deadline: float | None = None, raise_for_status: bool = True) -> FetchResult:
         """GET `url` with retries; a 304 comes back as `not_modified`, other 4xx/5xx raise FetchError
         (unless raise_for_status=False, for APIs whose error bodies carry meaning)."""
-        assert self.client is not None, "use `async with Fetcher(...)`"
-        loop = asyncio.get_running_loop()
-        host = host_of(url)
         hdrs = dict(headers or {})
         if etag:
             hdrs["If-None-Match"] = etag
         if last_modified:
             hdrs["If-Modified-Since"] = last_modified
+        return await self.request("GET", url, params=params, headers=hdrs, max_bytes=max_bytes, deadline=deadline,
+                                  raise_for_status=raise_for_status)
+
+    async def post(self, url: str, *, json: Any, headers: dict[str, str] | None = None,
+                   max_bytes: int | None = None, deadline: float | None = None,
+                   raise_for_status: bool = True) -> FetchResult:
+        """POST a JSON body (a read-only query); retried only where it cannot have been acted on."""
+        return await self.request("POST", url, json=json, headers=headers, max_bytes=max_bytes, deadline=deadline,
+                                  raise_for_status=raise_for_status)
+
+    async def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
+                      headers: dict[str, str] | None = None, max_bytes: int | None = None,
+                      deadline: float | None = None, raise_for_status: bool = True) -> FetchResult:
+        """One request with the engine's limits, politeness, retries, Retry-After and byte cap."""
+        assert self.client is not None, "use `async with Fetcher(...)`"
+        loop = asyncio.get_running_loop()
+        method = method.upper()
+        idempotent = method in ("GET", "HEAD")
+        retry_statuses = RETRY_STATUSES if idempotent else POST_RETRY_STATUSES
+        host = host_of(url)
+        hdrs = dict(headers or {})
         cap = max_bytes or self.settings.max_bytes
         waited = 0.0
         shown = redact_url(url)
@@ -179,7 +204,7 @@ class Fetcher:
             retry_after: float | None = None
             try:
                 async with self._global, self._hosts[host]:
-                    result = await self._once(url, params, hdrs, cap)
+                    result = await self._once(method, url, params, json, hdrs, cap)
             except httpx.TooManyRedirects:
                 raise FetchError(f"{shown}: redirect loop or more than {MAX_REDIRECTS} redirects") from None
             except httpx.UnsupportedProtocol as exc:
@@ -188,10 +213,14 @@ class Fetcher:
                 if "location header" in str(exc).lower():
                     raise FetchError(f"{shown}: cannot follow a redirect ({exc})") from None
                 problem = _transport_problem(exc)
+                if not idempotent:
+                    raise FetchError(f"{shown}: {problem} (a {method} is not retried once sent)") from None
             except httpx.TransportError as exc:
                 problem = _transport_problem(exc)
                 if "certificate" in problem.lower() or "ssl" in problem.lower():
                     raise FetchError(f"{shown}: TLS error ({problem})") from None
+                if not idempotent and not isinstance(exc, _UNSENT):
+                    raise FetchError(f"{shown}: {problem} (a {method} is not retried once sent)") from None
             except (httpx.InvalidURL, httpx.DecodingError, ValueError, UnicodeError) as exc:
                 # The configured URL or a redirect's Location is not a URL httpx can request.
                 raise FetchError(f"{shown}: invalid URL or redirect ({_clip(exc)})") from None
@@ -203,7 +232,7 @@ class Fetcher:
                     raise FetchError(f"{shown}: HTTP {result.status}{_reason(result)} without a Location to follow")
                 if result.status < 400:
                     return result
-                if result.status not in RETRY_STATUSES:
+                if result.status not in retry_statuses:
                     if raise_for_status:
                         raise FetchError(f"{shown}: HTTP {result.status}{_reason(result)}")
                     return result
@@ -242,9 +271,10 @@ class Fetcher:
             self.not_before[host] = until
             self.changed_hosts.add(host)
 
-    async def _once(self, url: str, params: dict[str, Any] | None, headers: dict[str, str], cap: int) -> FetchResult:
+    async def _once(self, method: str, url: str, params: dict[str, Any] | None, json: Any, headers: dict[str, str],
+                    cap: int) -> FetchResult:
         assert self.client is not None
-        async with self.client.stream("GET", url, params=params, headers=headers) as resp:
+        async with self.client.stream(method, url, params=params, json=json, headers=headers) as resp:
             final_url = str(resp.url)
             permanent = None
             # A permanent move is remembered in the database, so never one whose URL carries a secret.

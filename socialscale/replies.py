@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 
@@ -113,7 +114,8 @@ def _parents(db: sqlite_utils.Database, reply: dict[str, Any], kinds: dict[str, 
     canonical = canonical_url(ref)
     found = store.parents_of(db, [ref], _same_kind(kinds, kinds.get(reply["source"], "")),
                              [canonical] if canonical else [])
-    return [p for p in found if p["id"] != reply["id"] and not p["ours"]]
+    return [p for p in found if p["id"] != reply["id"] and not p["ours"]
+            and (p["guid"] == ref or _same_anchor(ref, p["url"]))]
 
 
 def _replies(db: sqlite_utils.Database, parent: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]]:
@@ -125,10 +127,21 @@ def _replies(db: sqlite_utils.Database, parent: dict[str, Any], kinds: dict[str,
             continue
         ref = str(reply["in_reply_to"])
         by_guid = ref == parent["guid"] and kinds.get(reply["source"], "") == parent_kind
-        by_url = parent["canonical_url"] is not None and canonical_url(ref) == parent["canonical_url"]
+        by_url = (parent["canonical_url"] is not None and canonical_url(ref) == parent["canonical_url"]
+                  and _same_anchor(ref, parent["url"]))
         if by_guid or by_url:
             out.append(reply)
     return out
+
+
+def _same_anchor(ref: str, url: str | None) -> bool:
+    """Canonical URLs drop the fragment, but a URL with one names a part of a page (a comment, as in
+    `.../issues/5#issuecomment-9`): only a reply to that part answers it, not one to the page."""
+    try:
+        anchor = urlsplit(url or "").fragment
+        return not anchor or urlsplit(ref).fragment == anchor
+    except ValueError:
+        return False
 
 
 def _when(item: dict[str, Any]) -> str:

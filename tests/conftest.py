@@ -68,7 +68,7 @@ class LocalServer:
 
             def do_GET(self) -> None:  # noqa: N802
                 with outer._lock:
-                    outer.requests.append(Seen("GET", self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    outer.requests.append(Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
                 path = self.path.split("?", 1)[0]
                 route = outer.routes.get(self.path) or outer.routes.get(path)
                 if route is None:
@@ -99,6 +99,7 @@ class LocalServer:
                 body = self.rfile.read(length)
                 with outer._lock:
                     outer.posts.append((self.path, body))
+                self.body = body  # for a route handler that answers by what was posted
                 self.do_GET()
 
         self.posts: list[tuple[str, bytes]] = []

@@ -158,6 +158,17 @@ class Run:
                        accept_status: Iterable[int] = ()) -> tuple[FetchResult, Any]:
         """GET and decode JSON; an HTTP error becomes a FetchError carrying the API's own message."""
         res = await self.ctx.get(url, params=params, headers=headers, raise_for_status=False)
+        return self._decode(res, error_of, accept_status)
+
+    async def post_json(self, url: str, body: Any, *, headers: dict[str, str] | None = None,
+                        error_of: Callable[[Any], str | None] | None = None,
+                        accept_status: Iterable[int] = ()) -> tuple[FetchResult, Any]:
+        """POST a JSON query and decode the JSON answer, errors handled as in `get_json`."""
+        res = await self.ctx.post(url, json=body, headers=headers, raise_for_status=False)
+        return self._decode(res, error_of, accept_status)
+
+    def _decode(self, res: FetchResult, error_of: Callable[[Any], str | None] | None,
+                accept_status: Iterable[int]) -> tuple[FetchResult, Any]:
         self.http_status = res.status
         self.waited_s += res.waited_s
         where = redact_url(res.final_url)

@@ -54,6 +54,11 @@ class SourceContext:
         kwargs.setdefault("max_bytes", self.max_bytes)
         return await self.fetcher.get(url, deadline=self.deadline, **kwargs)
 
+    async def post(self, url: str, **kwargs: Any) -> FetchResult:
+        """POST a JSON body (`json=`): a read-only query such as GitHub GraphQL, same engine as `get`."""
+        kwargs.setdefault("max_bytes", self.max_bytes)
+        return await self.fetcher.post(url, deadline=self.deadline, **kwargs)
+
     async def parse(self, target: str, *args: Any) -> Any:
         """Run `module:function(*args)` in the parser pool (memory and time limited)."""
         return await self.parser.run(target, *args)

@@ -4,7 +4,8 @@ Issues come from `/search/issues` (a `query:`, a `repo:`, or both), oldest first
 `created:>=` bound: the newest creation time seen (less a few minutes for the search index), or
 `backfill:` ago on a first pull. With `repo:`, the repository's issue comments are pulled too
 (`/repos/{repo}/issues/comments?since=`), so a team member's comment answers its issue.
-X-RateLimit-Remaining/Reset and secondary-limit Retry-After are honoured.
+With `discussions: true` (and a token), discussions and their comments come from the GraphQL
+API (`github_discussions`). X-RateLimit-Remaining/Reset and secondary-limit Retry-After are honoured.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from socialscale.timeutil import parse_iso, utc_iso
 DEFAULT_API = "https://api.github.com"
 PAGE = 100
 SEARCH_LIMIT = 1000  # the search API never returns more than this many results for one query
-OPTION_KEYS: tuple[str, ...] = (*api.COMMON_KEYS, "query", "repo", "comments", "token_env")
+OPTION_KEYS: tuple[str, ...] = (*api.COMMON_KEYS, "query", "repo", "comments", "discussions", "token_env")
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 
 
@@ -40,6 +41,8 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
         problems.append(("comments", "expected true or false"))
     if options.get("comments") and not repo:
         problems.append(("comments", "needs `repo` (comments are listed per repository)"))
+    if options.get("discussions") not in (None, True, False):
+        problems.append(("discussions", "expected true or false"))
     return problems
 
 
@@ -58,19 +61,29 @@ async def collect(ctx: SourceContext) -> Collected:
     fp = api.fingerprint("github", opts.get("query"), repo, with_comments)
     prev = run.previous(fp) or {}
     cursor: dict[str, Any] = {"query": fp}
-    created = await _issues(run, base, headers, opts.get("query"), repo, _since(run, prev.get("created")))
+    created = await _issues(run, base, headers, opts.get("query"), repo, since_bound(run, prev.get("created")))
     if created or isinstance(prev.get("created"), str):
         cursor["created"] = created or prev["created"]
     if with_comments and repo and run.not_before is None:
-        newest = await _comments(run, base, headers, repo, _since(run, prev.get("comments")))
+        newest = await _comments(run, base, headers, repo, since_bound(run, prev.get("comments")))
         if newest or isinstance(prev.get("comments"), str):
             cursor["comments"] = newest or prev["comments"]
     elif isinstance(prev.get("comments"), str):
         cursor["comments"] = prev["comments"]
+    if opts.get("discussions") is True:
+        from socialscale.sources import github_discussions
+
+        # GraphQL has its own budget: a spent REST search limit does not hold discussions back.
+        rest_pending, run.pending = run.pending, None
+        found = await github_discussions.pull(run, base, token, opts.get("query"), repo, prev.get("discussions"))
+        if found is not None:
+            cursor["discussions"] = found
+        if rest_pending is not None and (run.pending is None or rest_pending[0] > run.pending[0]):
+            run.pending = rest_pending
     return run.finish(cursor)
 
 
-def _since(run: api.Run, stored: Any) -> str:
+def since_bound(run: api.Run, stored: Any) -> str:
     if isinstance(stored, str):
         try:
             return utc_iso(parse_iso(stored) - timedelta(seconds=api.INDEX_LAG_S))
@@ -79,12 +92,18 @@ def _since(run: api.Run, stored: Any) -> str:
     return utc_iso(run.cutoff)
 
 
-async def _get(run: api.Run, url: str, params: dict[str, Any], headers: dict[str, str]) -> tuple[FetchResult, Any] | None:
-    """One API call, waiting out a spent rate limit when it is short; None when we must stop."""
+async def call(run: api.Run, url: str, params: dict[str, Any] | None, headers: dict[str, str], *,
+               body: Any = None) -> tuple[FetchResult, Any] | None:
+    """One API call (a POST of `body` when given), waiting out a spent rate limit when it is short;
+    None when we must stop."""
     for _ in range(3):
         if not await run.ready():
             return None
-        res, doc = await run.get_json(url, params=params, headers=headers, error_of=_error, accept_status=(403, 429))
+        if body is not None:
+            res, doc = await run.post_json(url, body, headers=headers, error_of=_error, accept_status=(403, 429))
+        else:
+            res, doc = await run.get_json(url, params=params, headers=headers, error_of=_error,
+                                          accept_status=(403, 429))
         _rate_limit(run, res.headers)
         if res.status not in (403, 429):
             return res, doc
@@ -104,7 +123,7 @@ async def _issues(run: api.Run, base: str, headers: dict[str, str], query: Any, 
     newest: str | None = None
     pages = api.max_pages(run.ctx)
     for page in range(1, pages + 1):
-        got = await _get(run, base + "/search/issues",
+        got = await call(run, base + "/search/issues",
                          {"q": q, "sort": "created", "order": "asc", "per_page": PAGE, "page": page}, headers)
         if got is None:
             break
@@ -132,7 +151,7 @@ async def _comments(run: api.Run, base: str, headers: dict[str, str], repo: str,
     newest: str | None = None
     pages = api.max_pages(run.ctx)
     for page in range(1, pages + 1):
-        got = await _get(run, f"{base}/repos/{repo}/issues/comments",
+        got = await call(run, f"{base}/repos/{repo}/issues/comments",
                          {"since": since, "sort": "created", "direction": "asc", "per_page": PAGE, "page": page},
                          headers)
         if got is None:
