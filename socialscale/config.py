@@ -6,10 +6,8 @@ each names the file, the key path (`sources[2].url`) and what was expected.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from socialscale import sources as source_kinds
+from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this module's API
+    Checker,
+    join_path,
+    kind_name,
+    parse_clock_range,
+    parse_size,
+    unknown,
+)
 from socialscale.errors import ConfigError
 from socialscale.models import (
     DEFAULT_LANES,
@@ -31,7 +37,6 @@ from socialscale.models import (
     Source,
 )
 from socialscale.rules import term_problem
-from socialscale.timeutil import parse_duration
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
@@ -47,8 +52,6 @@ NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours")
 NOTIFY_EVENTS = ("new", "breach", "digest")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_LANE_SETTINGS = {"listening": {"respond": False}}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
-_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -65,148 +68,6 @@ def find_config(explicit: str | Path | None) -> Path | None:
         if candidate.is_file():
             return candidate
     return None
-
-
-def parse_size(value: Any) -> int:
-    """Bytes in `10MiB`, `512k`, `1048576`."""
-    if isinstance(value, bool):
-        raise ValueError
-    if isinstance(value, int):
-        return value
-    m = _SIZE.match(str(value))
-    if not m:
-        raise ValueError
-    number, unit = float(m.group(1)), (m.group(2) or "b").lower()
-    factor = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
-    return int(number * factor)
-
-
-def parse_clock(value: Any) -> int:
-    """Minutes after midnight in `HH:MM`."""
-    m = _CLOCK.match(str(value).strip())
-    if not m or (int(m.group(1)) == 24 and m.group(2) != "00"):
-        raise ValueError
-    return int(m.group(1)) * 60 + int(m.group(2))
-
-
-def parse_clock_range(value: Any) -> tuple[int, int]:
-    """`09:00-12:30` as minutes after midnight."""
-    start, sep, end = str(value).replace("–", "-").partition("-")
-    if not sep:
-        raise ValueError
-    return parse_clock(start), parse_clock(end)
-
-
-class _Checker:
-    """Collects problems with their key paths while the config is converted."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.problems: list[str] = []
-
-    def problem(self, path: str, message: str) -> None:
-        self.problems.append(f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}")
-
-    def mapping(self, value: Any, path: str, allowed: Iterable[str]) -> dict[str, Any]:
-        if value is None:
-            return {}
-        if not isinstance(value, dict):
-            self.problem(path, f"expected a mapping (key: value), got {_kind(value)}")
-            return {}
-        allowed = tuple(allowed)
-        for key in value:
-            if not isinstance(key, str) or key not in allowed:
-                hint = difflib.get_close_matches(str(key), allowed, n=1)
-                extra = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(allowed)})"
-                self.problem(_join(path, str(key)), f"unknown key{extra}")
-        return value
-
-    def entries(self, value: Any, path: str, what: str, shape: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
-        """(index, key path, mapping) for each element of a list of mappings, problems noted."""
-        if value is None:
-            return
-        if not isinstance(value, list):
-            self.problem(path, f"expected a list of {what}, got {_kind(value)}")
-            return
-        for i, spec in enumerate(value):
-            if isinstance(spec, dict):
-                yield i, f"{path}[{i}]", spec
-            else:
-                self.problem(f"{path}[{i}]", f"expected a mapping with {shape}, got {_kind(spec)}")
-
-    def strings(self, value: Any, path: str) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
-                                                  for v in value):
-            self.problem(path, f"expected a list of strings, got {_kind(value)}")
-            return ()
-        return tuple(str(v) for v in value)
-
-    def string(self, value: Any, path: str, required: bool = False) -> str | None:
-        if value is None:
-            if required:
-                self.problem(path, "is required")
-            return None
-        if not isinstance(value, str) or not value.strip():
-            self.problem(path, f"expected a non-empty string, got {_kind(value)}")
-            return None
-        return value
-
-    def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.problem(path, f"expected a whole number >= {minimum}, got {value!r}")
-            return default
-        return value
-
-    def duration(self, value: Any, path: str) -> int | None:
-        if value is None:
-            return None
-        try:
-            return parse_duration(value)
-        except ValueError:
-            self.problem(path, f"expected a duration such as 30m, 2h or 3d, got {value!r}")
-            return None
-
-    def size(self, value: Any, path: str) -> int | None:
-        if value is None:
-            return None
-        try:
-            size = parse_size(value)
-            if size <= 0:
-                raise ValueError
-            return size
-        except ValueError:
-            self.problem(path, f"expected a size such as 10MiB or 512KiB, got {value!r}")
-            return None
-
-    def boolean(self, value: Any, path: str, default: bool) -> bool:
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.problem(path, f"expected true or false, got {value!r}")
-            return default
-        return value
-
-    def clock_range(self, value: Any, path: str) -> tuple[int, int] | None:
-        try:
-            return parse_clock_range(value)
-        except ValueError:
-            self.problem(path, f"expected a time range such as 09:00-17:30, got {value!r}")
-            return None
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
-
-
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
 
 
 def load_config(path: Path | None, db_override: str | Path | None = None) -> Config:
@@ -266,7 +127,7 @@ def _expanded_size(value: Any, memo: dict[int, int]) -> int:
 def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None = None,
              path: Path | None = None) -> Config:
     """Convert parsed YAML into a Config, raising ConfigError with every problem found."""
-    c = _Checker(file)
+    c = Checker(file)
     if data is None:
         data = {}
     top = c.mapping(data, "", TOP_KEYS)
@@ -300,7 +161,7 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
                   notify=notify)
 
 
-def _fetch(c: _Checker, value: Any) -> FetchSettings:
+def _fetch(c: Checker, value: Any) -> FetchSettings:
     d = c.mapping(value, "fetch", FETCH_KEYS)
     defaults = FetchSettings()
     return FetchSettings(
@@ -319,12 +180,12 @@ def _fetch(c: _Checker, value: Any) -> FetchSettings:
     )
 
 
-def _team(c: _Checker, value: Any) -> dict[str, Member]:
+def _team(c: Checker, value: Any) -> dict[str, Member]:
     team: dict[str, Member] = {}
     if value is None:
         return team
     if not isinstance(value, dict):
-        c.problem("team", f"expected a mapping of member names, got {_kind(value)}")
+        c.problem("team", f"expected a mapping of member names, got {kind_name(value)}")
         return team
     for name, spec in value.items():
         path = f"team.{name}"
@@ -340,11 +201,11 @@ def _team(c: _Checker, value: Any) -> dict[str, Member]:
     return team
 
 
-def _lanes(c: _Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:
+def _lanes(c: Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:
     if value is None:
         value = {name: DEFAULT_LANE_SETTINGS.get(name, {}) for name in DEFAULT_LANES}
     if not isinstance(value, dict):
-        c.problem("lanes", f"expected a mapping of lane names, got {_kind(value)}")
+        c.problem("lanes", f"expected a mapping of lane names, got {kind_name(value)}")
         return {name: Lane(name) for name in DEFAULT_LANES}
     lanes: dict[str, Lane] = {}
     for name, spec in value.items():
@@ -355,21 +216,13 @@ def _lanes(c: _Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:
         d = c.mapping(spec, path, LANE_KEYS)
         owner = c.string(d.get("owner"), f"{path}.owner")
         if owner is not None and owner not in team:
-            c.problem(f"{path}.owner", _unknown("team member", owner, team))
+            c.problem(f"{path}.owner", unknown("team member", owner, team))
         lanes[name] = Lane(name=name, sla_s=c.duration(d.get("sla"), f"{path}.sla"), owner=owner,
                            respond=c.boolean(d.get("respond"), f"{path}.respond", True))
     return lanes
 
 
-def _unknown(what: str, name: str, known: Iterable[str]) -> str:
-    known = list(known)
-    hint = difflib.get_close_matches(name, known, n=1)
-    if hint:
-        return f"unknown {what} {name!r} (did you mean {hint[0]!r}?)"
-    return f"unknown {what} {name!r} (known: {', '.join(known) or 'none'})"
-
-
-def _business_hours(c: _Checker, value: Any) -> BusinessHours:
+def _business_hours(c: Checker, value: Any) -> BusinessHours:
     d = c.mapping(value, "business_hours", BH_KEYS)
     days = c.strings(d.get("days"), "business_hours.days") or WEEKDAYS[:5]
     day_numbers = []
@@ -406,7 +259,7 @@ def _business_hours(c: _Checker, value: Any) -> BusinessHours:
     holidays = set()
     raw_holidays = d.get("holidays") or []
     if not isinstance(raw_holidays, list):
-        c.problem("business_hours.holidays", f"expected a list of dates, got {_kind(raw_holidays)}")
+        c.problem("business_hours.holidays", f"expected a list of dates, got {kind_name(raw_holidays)}")
         raw_holidays = []
     for i, day in enumerate(raw_holidays):
         text = str(day)
@@ -416,14 +269,14 @@ def _business_hours(c: _Checker, value: Any) -> BusinessHours:
     return BusinessHours(blocks=week, holidays=frozenset(holidays))
 
 
-def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
+def _sources(c: Checker, value: Any) -> tuple[Source, ...]:
     out: list[Source] = []
     seen: set[str] = set()
     for i, path, spec in c.entries(value, "sources", "sources", "name, type and url"):
         kind = spec.get("type", "feed")
         adapter = source_kinds.KINDS.get(kind) if isinstance(kind, str) else None
         if adapter is None:
-            c.problem(f"{path}.type", _unknown("source type", str(kind), source_kinds.KINDS))
+            c.problem(f"{path}.type", unknown("source type", str(kind), source_kinds.KINDS))
             option_keys: tuple[str, ...] = tuple(k for k in spec if k not in SOURCE_COMMON_KEYS)
         else:
             option_keys = adapter.OPTION_KEYS
@@ -441,7 +294,7 @@ def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
         options = {k: v for k, v in d.items() if k not in SOURCE_COMMON_KEYS}
         if adapter is not None:
             for key, message in adapter.validate(url, options):
-                c.problem(_join(path, key), message)
+                c.problem(join_path(path, key), message)
         out.append(Source(name=name or f"source-{i}", type=str(kind), url=url,
                           every_s=c.duration(d.get("every"), f"{path}.every"),
                           timeout_s=c.duration(d.get("timeout"), f"{path}.timeout"),
@@ -449,7 +302,7 @@ def _sources(c: _Checker, value: Any) -> tuple[Source, ...]:
     return tuple(out)
 
 
-def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member],
+def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member],
            source_names: set[str]) -> tuple[Rule, ...]:
     out: list[Rule] = []
     names: set[str] = set()
@@ -462,7 +315,7 @@ def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
         names.add(name)
         lane = c.string(d.get("lane"), f"{label}.lane", required=True)
         if lane is not None and lane not in lanes:
-            c.problem(f"{label}.lane", _unknown("lane", lane, lanes))
+            c.problem(f"{label}.lane", unknown("lane", lane, lanes))
         terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
         for key in ("any", "all", "none"):
             for j, term in enumerate(terms[key]):
@@ -480,21 +333,21 @@ def _rules(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
         fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
         for j, f in enumerate(fields):
             if f not in RULE_FIELDS:
-                c.problem(f"{label}.fields[{j}]", _unknown("field", f, RULE_FIELDS))
+                c.problem(f"{label}.fields[{j}]", unknown("field", f, RULE_FIELDS))
         rule_sources = c.strings(d.get("sources"), f"{label}.sources")
         for j, s in enumerate(rule_sources):
             if s not in source_names:
-                c.problem(f"{label}.sources[{j}]", _unknown("source", s, sorted(source_names)))
+                c.problem(f"{label}.sources[{j}]", unknown("source", s, sorted(source_names)))
         owner = c.string(d.get("owner"), f"{label}.owner")
         if owner is not None and owner not in team:
-            c.problem(f"{label}.owner", _unknown("team member", owner, team))
+            c.problem(f"{label}.owner", unknown("team member", owner, team))
         out.append(Rule(name=name, lane=lane or "", any=terms["any"], all=terms["all"], none=terms["none"],
                         regex=terms["regex"], fields=fields, sources=rule_sources,
                         tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner))
     return tuple(out)
 
 
-def _notify(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
+def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
     out = []
     for i, path, spec in c.entries(value, "notify", "targets", "url_env and on"):
         d = c.mapping(spec, path, NOTIFY_KEYS)
@@ -502,15 +355,15 @@ def _notify(c: _Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Mem
         on = c.strings(d.get("on"), f"{path}.on") or NOTIFY_EVENTS
         for j, event in enumerate(on):
             if event not in NOTIFY_EVENTS:
-                c.problem(f"{path}.on[{j}]", _unknown("event", event, NOTIFY_EVENTS))
+                c.problem(f"{path}.on[{j}]", unknown("event", event, NOTIFY_EVENTS))
         target_lanes = c.strings(d.get("lanes"), f"{path}.lanes")
         for j, lane in enumerate(target_lanes):
             if lane not in lanes:
-                c.problem(f"{path}.lanes[{j}]", _unknown("lane", lane, lanes))
+                c.problem(f"{path}.lanes[{j}]", unknown("lane", lane, lanes))
         owners = c.strings(d.get("owners"), f"{path}.owners")
         for j, owner in enumerate(owners):
             if owner not in team:
-                c.problem(f"{path}.owners[{j}]", _unknown("team member", owner, team))
+                c.problem(f"{path}.owners[{j}]", unknown("team member", owner, team))
         quiet = c.clock_range(d["quiet_hours"], f"{path}.quiet_hours") if d.get("quiet_hours") else None
         out.append(NotifyTarget(name=c.string(d.get("name"), f"{path}.name") or url_env or f"target-{i}",
                                 url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet))

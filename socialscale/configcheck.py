@@ -1,0 +1,166 @@
+"""The config checker: converts YAML values while collecting problems with their key paths.
+
+Kept apart from config.py, which walks the sections of the file, so that each stays short.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from socialscale.timeutil import parse_duration
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
+
+
+def parse_size(value: Any) -> int:
+    """Bytes in `10MiB`, `512k`, `1048576`."""
+    if isinstance(value, bool):
+        raise ValueError
+    if isinstance(value, int):
+        return value
+    m = _SIZE.match(str(value))
+    if not m:
+        raise ValueError
+    number, unit = float(m.group(1)), (m.group(2) or "b").lower()
+    factor = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit[0]]
+    return int(number * factor)
+
+
+def parse_clock(value: Any) -> int:
+    """Minutes after midnight in `HH:MM`."""
+    m = _CLOCK.match(str(value).strip())
+    if not m or (int(m.group(1)) == 24 and m.group(2) != "00"):
+        raise ValueError
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+def parse_clock_range(value: Any) -> tuple[int, int]:
+    """`09:00-12:30` as minutes after midnight."""
+    start, sep, end = str(value).replace("–", "-").partition("-")
+    if not sep:
+        raise ValueError
+    return parse_clock(start), parse_clock(end)
+
+
+class Checker:
+    """Collects problems with their key paths while the config is converted."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.problems: list[str] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}")
+
+    def mapping(self, value: Any, path: str, allowed: Iterable[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping (key: value), got {kind_name(value)}")
+            return {}
+        allowed = tuple(allowed)
+        for key in value:
+            if not isinstance(key, str) or key not in allowed:
+                hint = difflib.get_close_matches(str(key), allowed, n=1)
+                extra = f" (did you mean '{hint[0]}'?)" if hint else f" (expected one of: {', '.join(allowed)})"
+                self.problem(join_path(path, str(key)), f"unknown key{extra}")
+        return value
+
+    def entries(self, value: Any, path: str, what: str, shape: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
+        """(index, key path, mapping) for each element of a list of mappings, problems noted."""
+        if value is None:
+            return
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of {what}, got {kind_name(value)}")
+            return
+        for i, spec in enumerate(value):
+            if isinstance(spec, dict):
+                yield i, f"{path}[{i}]", spec
+            else:
+                self.problem(f"{path}[{i}]", f"expected a mapping with {shape}, got {kind_name(spec)}")
+
+    def strings(self, value: Any, path: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+            self.problem(path, f"expected a list of strings, got {kind_name(value)}")
+            return ()
+        return tuple(str(v) for v in value)
+
+    def string(self, value: Any, path: str, required: bool = False) -> str | None:
+        if value is None:
+            if required:
+                self.problem(path, "is required")
+            return None
+        if not isinstance(value, str) or not value.strip():
+            self.problem(path, f"expected a non-empty string, got {kind_name(value)}")
+            return None
+        return value
+
+    def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            self.problem(path, f"expected a whole number >= {minimum}, got {value!r}")
+            return default
+        return value
+
+    def duration(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.problem(path, f"expected a duration such as 30m, 2h or 3d, got {value!r}")
+            return None
+
+    def size(self, value: Any, path: str) -> int | None:
+        if value is None:
+            return None
+        try:
+            size = parse_size(value)
+            if size <= 0:
+                raise ValueError
+            return size
+        except ValueError:
+            self.problem(path, f"expected a size such as 10MiB or 512KiB, got {value!r}")
+            return None
+
+    def boolean(self, value: Any, path: str, default: bool) -> bool:
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            self.problem(path, f"expected true or false, got {value!r}")
+            return default
+        return value
+
+    def clock_range(self, value: Any, path: str) -> tuple[int, int] | None:
+        try:
+            return parse_clock_range(value)
+        except ValueError:
+            self.problem(path, f"expected a time range such as 09:00-17:30, got {value!r}")
+            return None
+
+
+def kind_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
+            float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+
+
+def join_path(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def unknown(what: str, name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    hint = difflib.get_close_matches(name, known, n=1)
+    if hint:
+        return f"unknown {what} {name!r} (did you mean {hint[0]!r}?)"
+    return f"unknown {what} {name!r} (known: {', '.join(known) or 'none'})"
