@@ -169,7 +169,7 @@ class Tagger:
 
     def _process(self, rows: Sequence[tuple[Any, ...]], now: str,
                  summary: TagSummary) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        match = self.matcher.match_indices
+        matched = self.matcher.match_many([row[1:6] for row in rows])  # (source, title, text, author, url)
         outcome = self.outcome
         version = self.version
         updates: list[tuple[Any, ...]] = []
@@ -177,9 +177,9 @@ class Tagger:
         unchanged: list[int] = []
         moves = summary.moves
         details = self._details
-        for (item_id, source, title, text, author, url, lane, lanes, tags, rules, owner, owner_set_by, status,
-             old_version) in rows:
-            p = outcome(match(source, title, text, author, url))
+        for (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version), indices in zip(
+                rows, matched, strict=True):
+            p = outcome(indices)
             o = p.outcome
             # kept_because(), inlined: this loop runs once per stored item on `tag --all`.
             kept = None

@@ -1,0 +1,102 @@
+"""Matching on more than one core: worker processes, each with the rules compiled once.
+
+The matcher is Python around a C automaton and holds the GIL, so a second core takes a second
+process. `MatchPool.match_many` splits a batch into equal shares: the workers match theirs while
+the calling process matches its own (and pickles the workers' shares), so on two cores one
+worker and the caller keep both busy. Workers start from a forkserver, not by forking a process
+that may hold threads or an open database.
+"""
+
+from __future__ import annotations
+
+import marshal
+import multiprocessing
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from types import TracebackType
+from typing import Any, cast
+
+from socialscale.models import Rule
+from socialscale.rules import Matcher
+
+# Below this many items a batch is matched in the calling process: shipping it costs more.
+MIN_SPLIT = 2_000
+WORKER_SHARE = 0.9  # of an equal share
+PIECE = 20_000  # items sent to a worker at once
+
+_matcher: Matcher | None = None  # in a worker process: the rules, compiled once by _start
+
+
+def _start(rules: tuple[Rule, ...]) -> None:
+    global _matcher
+    _matcher = Matcher(rules)
+
+
+def _match(items: Sequence[Sequence[Any]] | bytes) -> list[tuple[int, ...]]:
+    if _matcher is None:  # pragma: no cover - _start runs first in every worker
+        raise RuntimeError("worker started without rules")
+    return _matcher.match_many(marshal.loads(items) if isinstance(items, bytes) else items)
+
+
+def _pack(items: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]] | bytes:
+    # marshal writes tuples of strings three times as fast as pickle (0.24 us an item against
+    # 0.71), and this side's time is what the split waits for; pickle takes anything else.
+    try:
+        return marshal.dumps(cast(Any, items))
+    except ValueError:
+        return items
+
+
+def default_workers() -> int:
+    """Worker processes that use every core next to the caller: one fewer than the cores."""
+    return max(0, (os.cpu_count() or 1) - 1)
+
+
+class MatchPool:
+    """`Matcher.match_many` spread over `workers` processes plus the caller; same results, same order."""
+
+    def __init__(self, rules: Sequence[Rule], workers: int | None = None, matcher: Matcher | None = None) -> None:
+        self.matcher = matcher or Matcher(rules)
+        self.workers = default_workers() if workers is None else workers
+        self._executor: ProcessPoolExecutor | None = None
+        if self.workers > 0:
+            context = multiprocessing.get_context("forkserver")
+            self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start,
+                                                 initargs=(tuple(rules),))
+
+    def start(self) -> None:
+        """Start the workers now rather than on the first batch (each imports and compiles the rules)."""
+        if self._executor is not None:
+            for future in [self._executor.submit(_match, []) for _ in range(self.workers)]:
+                future.result()
+
+    def match_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
+        if self._executor is None or len(items) < MIN_SPLIT:
+            return self.matcher.match_many(items)
+        # A worker starts late (its items are packed, sent and unpacked first), so the workers get a
+        # bit less than equal shares, sent in pieces: a small one first, so that a worker starts
+        # soon, then pieces of PIECE while it works. Measured on 2 cores with 200,000 posts: 453,000
+        # items/s, against 436,000 for a quarter then the rest, and 350,000 for halves sent whole.
+        share = int(len(items) * WORKER_SHARE / (self.workers + 1)) * self.workers
+        cuts = [0, min(share // 4, PIECE // 2)]
+        while cuts[-1] < share:
+            cuts.append(min(cuts[-1] + PIECE, share))
+        futures: list[Future[list[tuple[int, ...]]]] = [
+            self._executor.submit(_match, _pack(items[a:b])) for a, b in zip(cuts, cuts[1:], strict=False)]
+        mine = self.matcher.match_many(items[cuts[-1]:])
+        out: list[tuple[int, ...]] = []
+        for future in futures:
+            out += future.result()
+        return out + mine
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> MatchPool:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
