@@ -54,8 +54,12 @@ class Router:
         self.default = default or Answer(b'{"error": "no fixture for this query"}', 404)
         self.calls: dict[int, int] = {}
 
+    def keys(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
+        """What the cases are matched against: the query string (a subclass may read the body)."""
+        return query(handler.path)
+
     def __call__(self, handler: BaseHTTPRequestHandler) -> None:
-        q = query(handler.path)
+        q = self.keys(handler)
         for index, (match, answer) in enumerate(self.cases):
             ok = match(q) if callable(match) else all(q.get(k) == v for k, v in match.items())
             if ok:

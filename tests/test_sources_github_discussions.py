@@ -41,30 +41,20 @@ D = "https://github.com/acme/widgets/discussions/"
 PAGE2 = "Y3Vyc29yOjI="
 
 
-class GraphQL:
+class GraphQL(Router):
     """Answers POST /graphql by the posted variables: the first case whose test passes wins.
 
     A case may hold a list of answers, given out in turn (the last repeats)."""
 
     def __init__(self, cases: list[tuple[Callable[[dict[str, Any]], bool], Answer | list[Answer]]],
                  default: Answer) -> None:
-        self.cases, self.default = cases, default
+        super().__init__(list(cases), default)  # type: ignore[arg-type]
         self.posted: list[dict[str, Any]] = []
-        self.calls: dict[int, int] = {}
 
-    def __call__(self, handler: BaseHTTPRequestHandler) -> None:
+    def keys(self, handler: BaseHTTPRequestHandler) -> dict[str, Any]:
         body = json.loads(getattr(handler, "body", b"") or b"{}")
         self.posted.append(body)
-        variables = body.get("variables") or {}
-        for index, (match, answer) in enumerate(self.cases):
-            if match(variables):
-                if isinstance(answer, list):
-                    n = self.calls.get(index, 0)
-                    self.calls[index] = n + 1
-                    answer = answer[min(n, len(answer) - 1)]
-                send(handler, answer)
-                return
-        send(handler, self.default)
+        return dict(body.get("variables") or {})
 
 
 def pages(*extra: tuple[Callable[[dict[str, Any]], bool], Answer | list[Answer]]) -> GraphQL:
