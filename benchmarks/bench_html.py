@@ -9,36 +9,18 @@ a year of history, ~135,000 past their SLA. Each figure is a whole `socialscale`
 
 from __future__ import annotations
 
-import argparse
 import json
 import sqlite3
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
-from bench_reports import CONFIG, NOW, build, timed  # type: ignore[import-not-found]
+from bench_reports import NOW, prepare, timed  # type: ignore[import-not-found]
 
 from socialscale.timeutil import utc_iso
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--items", type=int, default=1_000_000)
-    parser.add_argument("--responded", type=int, default=100_000)
-    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "socialscale-bench-reports")
-    parser.add_argument("--runs", type=int, default=5)
-    opts = parser.parse_args()
-    work = opts.dir / f"{opts.items}-{opts.responded}"
-    work.mkdir(parents=True, exist_ok=True)
-    (work / "socialscale.yaml").write_text(CONFIG, encoding="utf-8")
-    db_path = work / "bench.db"
-    if not db_path.exists():
-        t0 = time.perf_counter()
-        partial = work / "bench.db.part"
-        build(partial, opts.items, opts.responded)
-        partial.rename(db_path)
-        print(f"built {opts.items:,} items in {time.perf_counter() - t0:.1f} s: {db_path}")
+    opts, work, db_path = prepare(__doc__.splitlines()[0])
     now = ["--now", utc_iso(NOW)]
     print(f"{opts.items:,} items, {opts.responded:,} answered; whole process, median (min) of {opts.runs} runs")
     for label, args in [("report html --since 30d", ["report", "html", "-o", "bench.html", *now]),

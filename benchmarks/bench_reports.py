@@ -83,8 +83,12 @@ def timed(args: list[str], cwd: Path, runs: int) -> tuple[float, float]:
     return statistics.median(times), min(times)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
+    """Parse the shared options and build (once, then reuse) the benchmark database.
+
+    Returns the options, the work folder (with its socialscale.yaml) and the database path.
+    """
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--items", type=int, default=1_000_000)
     parser.add_argument("--responded", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "socialscale-bench-reports")
@@ -104,6 +108,11 @@ def main() -> None:
         for suffix in ("-wal", "-shm"):
             Path(str(partial) + suffix).unlink(missing_ok=True)
         print(f"built {opts.items:,} items ({opts.responded:,} answered) in {time.perf_counter() - t0:.1f} s: {db_path}")
+    return opts, work, db_path
+
+
+def main() -> None:
+    opts, work, db_path = prepare(__doc__.splitlines()[0])
     now = ["--now", utc_iso(NOW)]
     cases = [
         ("socialscale --help", ["--help"]),

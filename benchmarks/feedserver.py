@@ -10,8 +10,8 @@ import asyncio
 import hashlib
 import random
 import sys
-from email.utils import format_datetime
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
 WORDS = ("coffee beans order refund broken delivery great service looking for alternative quote subscription "
          "grinder espresso roast price wholesale cafe team thanks awful love shipping late invoice contract "
