@@ -15,6 +15,7 @@ import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -76,6 +77,7 @@ class _Decoder:
 
     def __init__(self, encoding: str) -> None:
         self.encoding = encoding.strip().lower()
+        self._first = False  # deflate: the first chunk tells zlib-wrapped from raw
         if self.encoding in ("", "identity"):
             self._z = None
         elif self.encoding in ("gzip", "x-gzip"):
@@ -89,7 +91,7 @@ class _Decoder:
     def feed(self, data: bytes, room: int) -> bytes:
         if self._z is None:
             return data
-        if getattr(self, "_first", False) and data:
+        if self._first and data:
             self._first = False
             if data[0] & 0x0F != 8:  # raw deflate without the zlib header, as some servers send it
                 self._z = zlib.decompressobj(-zlib.MAX_WBITS)
@@ -229,14 +231,14 @@ class Fetcher:
                 if result.not_modified:
                     return result
                 if 300 <= result.status < 400:  # httpx follows redirects; one left over had no usable Location
-                    raise FetchError(f"{shown}: HTTP {result.status}{_reason(result)} without a Location to follow")
+                    raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)} without a Location to follow")
                 if result.status < 400:
                     return result
                 if result.status not in retry_statuses:
                     if raise_for_status:
-                        raise FetchError(f"{shown}: HTTP {result.status}{_reason(result)}")
+                        raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)}")
                     return result
-                problem = f"HTTP {result.status}{_reason(result)}"
+                problem = f"HTTP {result.status}{status_phrase(result.status)}"
                 retry_after = parse_retry_after(result.headers.get("retry-after"), datetime.now(timezone.utc))
                 if retry_after is not None:
                     if retry_after > self.settings.max_retry_after_s:
@@ -317,11 +319,10 @@ def _backoff(attempt: int) -> float:
     return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
 
 
-def _reason(result: FetchResult) -> str:
+def status_phrase(status: int) -> str:
+    """The reason phrase with a leading space (" Not Found"), or "" for a status without one."""
     try:
-        from http import HTTPStatus
-
-        return f" {HTTPStatus(result.status).phrase}"
+        return f" {HTTPStatus(status).phrase}"
     except ValueError:
         return ""
 

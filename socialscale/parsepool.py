@@ -71,8 +71,13 @@ class _Worker:
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
         self.process = ctx.Process(target=_worker, args=(child, memory_budget), daemon=True)
-        self.process.start()
-        child.close()
+        try:
+            self.process.start()
+        except BaseException:
+            parent.close()  # no worker: nothing will ever read this end
+            raise
+        finally:
+            child.close()
 
     def kill(self) -> None:
         try:

@@ -71,7 +71,7 @@ class PullSummary:
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
 
-def select_sources(config: Config, db: sqlite_utils.Database, names: Sequence[str], force: bool,
+def select_sources(config: Config, states: dict[str, dict[str, Any]], names: Sequence[str], force: bool,
                    now: datetime) -> tuple[list[Source], list[SourceResult]]:
     """The sources to fetch now, and `skipped` results for those not yet due (`every:`)."""
     if names:
@@ -83,7 +83,6 @@ def select_sources(config: Config, db: sqlite_utils.Database, names: Sequence[st
     if not config.sources:
         where = config.path or "socialscale.yaml"
         raise UsageError(f"{where}: no sources configured (add some under `sources:`; see config.example.yaml)")
-    states = source_states(db)
     due, skipped = [], []
     for source in config.sources:
         last = (states.get(source.name) or {}).get("last_fetch_at")
@@ -100,10 +99,11 @@ def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = ()
          now: datetime, progress: Progress | None = None, workers: int | None = None,
          notify: bool = True) -> PullSummary:
     """Fetch the due (or named) sources concurrently and store what they hold."""
-    due, skipped = select_sources(config, db, names, force, now)
+    states = source_states(db)
+    due, skipped = select_sources(config, states, names, force, now)
     results = list(skipped)
     if due:
-        results += asyncio.run(_pull_async(db, config, due, now, progress, workers))
+        results += asyncio.run(_pull_async(db, config, due, states, now, progress, workers))
     order = {s.name: i for i, s in enumerate(config.sources)}
     results.sort(key=lambda r: order.get(r.name, 0))
     summary = PullSummary(results)
@@ -114,9 +114,9 @@ def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = ()
     return summary
 
 
-async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Source], now: datetime,
-                      progress: Progress | None, workers: int | None) -> list[SourceResult]:
-    states = source_states(db)
+async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Source],
+                      states: dict[str, dict[str, Any]], now: datetime, progress: Progress | None,
+                      workers: int | None) -> list[SourceResult]:
     tagger = _tagger(config)
     pool = ParsePool(workers, time_limit_s=config.fetch.parse_timeout_s, memory_budget=config.fetch.parse_memory)
     loop = asyncio.get_running_loop()
@@ -126,7 +126,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     done: list[SourceResult] = []
 
     async def fetch_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
-        _, collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
+        collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
                                                          states.get(source.name) or {}, now)
         result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,
                                             elapsed_ms, now)
@@ -147,7 +147,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
 
 
 async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: ParsePool, state: dict[str, Any],
-                   now: datetime) -> tuple[Source, Collected | None, SocialscaleError | None, int]:
+                   now: datetime) -> tuple[Collected | None, SocialscaleError | None, int]:
     loop = asyncio.get_running_loop()
     timeout = source.timeout_s or config.fetch.timeout_s
     started = time.monotonic()
@@ -155,7 +155,7 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
                         deadline=loop.time() + timeout)
     try:
         collected = await asyncio.wait_for(kinds.KINDS[source.type].collect(ctx), timeout)
-        return source, collected, None, _ms(started)
+        return collected, None, _ms(started)
     except asyncio.TimeoutError:
         error: SocialscaleError = SocialscaleError(
             f"gave up after {timeout:.0f}s (the source's total time budget, fetch.timeout)")
@@ -165,7 +165,7 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
         error = SocialscaleError(f"payload too deep or too large to handle ({type(exc).__name__})")
     except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
         error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
-    return source, None, error, _ms(started)
+    return None, error, _ms(started)
 
 
 def _ms(started: float) -> int:
@@ -188,7 +188,6 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
         changed = upserted.new_ids + upserted.updated_ids
         if changed:
             tagger.apply(db, changed, stamp)
-        if changed:
             _link_replies(db, config, changed, stamp)
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),

@@ -89,14 +89,20 @@ def link(db: sqlite_utils.Database, config: Config, item_ids: Sequence[int], now
     for row in sorted((r for r in rows if r["ours"] and r["in_reply_to"]), key=_when):
         for parent in _parents(db, row, kinds):
             recorded += _answer(db, parent, row, now)
-    for row in rows:
-        if row["ours"]:
-            continue
-        replies = sorted(_replies(db, row, kinds), key=_when)
+    others = [r for r in rows if not r["ours"]]
+    # One query for the replies to the whole batch, not one per item: a pull stores thousands.
+    by_ref: dict[str, list[dict[str, Any]]] = {}
+    for reply in store.replies_to(db, [k for r in others for k in _keys(r)]):
+        by_ref.setdefault(str(reply["in_reply_to"]), []).append(reply)
+    answered: dict[int, list[dict[str, Any]]] = {}
+    for row in others:
+        replies = _replies(row, by_ref, kinds)
         if replies:
-            parent = store.items_by_id(db, [row["id"]])[0]  # the loop above may have answered it already
-            for reply in replies:
-                recorded += _answer(db, parent, reply, now)
+            answered[row["id"]] = sorted(replies, key=lambda r: (_when(r), r["id"]))
+    # Read again: the loop above may have answered some of them already.
+    for parent in store.items_by_id(db, sorted(answered)):
+        for reply in answered[parent["id"]]:
+            recorded += _answer(db, parent, reply, now)
     return recorded
 
 
@@ -118,11 +124,16 @@ def _parents(db: sqlite_utils.Database, reply: dict[str, Any], kinds: dict[str, 
             and (p["guid"] == ref or _same_anchor(ref, p["url"]))]
 
 
-def _replies(db: sqlite_utils.Database, parent: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]]:
+def _keys(parent: dict[str, Any]) -> set[str]:
+    """What a reply's in_reply_to may hold to point at `parent`."""
+    return {k for k in (parent["guid"], parent["url"], parent["canonical_url"]) if k}
+
+
+def _replies(parent: dict[str, Any], by_ref: dict[str, list[dict[str, Any]]],
+             kinds: dict[str, str]) -> list[dict[str, Any]]:
     parent_kind = kinds.get(parent["source"], "")
-    candidates = store.replies_to(db, [parent["guid"], parent["url"] or "", parent["canonical_url"] or ""])
     out = []
-    for reply in candidates:
+    for reply in (r for key in _keys(parent) for r in by_ref.get(key, ())):
         if reply["id"] == parent["id"]:
             continue
         ref = str(reply["in_reply_to"])

@@ -76,7 +76,7 @@ def items(
         return
     emit(out, rows=rows, columns=columns, csv_keys=ITEM_COLUMNS, tz=st.config().timezone)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
-        total = count_items(db, ItemFilter(**{**f.__dict__, "limit": None}))
+        total = count_items(db, f)  # the count ignores the filter's limit
         if total > limit:
             err_console().print(f"showing {limit} of {total}; use --limit 0 for all, or --format json")
 

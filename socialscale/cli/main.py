@@ -106,8 +106,6 @@ def main(
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     if verbose:
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-        logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 
 def _register() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -11,7 +13,7 @@ from socialscale.cli.state import Format, FormatOption, JsonOption, output_forma
 from socialscale.render import Column
 
 if TYPE_CHECKING:
-    from socialscale.pipeline import PullSummary
+    from socialscale.pipeline import Progress, PullSummary, SourceResult
 
 PULL_COLUMNS = (
     Column("name", "source", "plain"),
@@ -77,29 +79,25 @@ def pull(
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
-def _progress(disabled: bool):  # type: ignore[no-untyped-def]
+@contextmanager
+def _progress(disabled: bool) -> Iterator[Progress | None]:
     """A rich progress bar on stderr while sources complete; nothing when not on a terminal."""
-    from contextlib import contextmanager
+    if disabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
 
-    @contextmanager
-    def bar():  # type: ignore[no-untyped-def]
-        if disabled or not sys.stderr.isatty():
-            yield None
-            return
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from socialscale.render import err_console
 
-        from socialscale.render import err_console
+    with Bar(TextColumn("pulling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+             TextColumn("{task.description}"), console=err_console(), transient=True) as bar:
+        task = bar.add_task("", total=None)
 
-        with Progress(TextColumn("pulling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                      TextColumn("{task.description}"), console=err_console(), transient=True) as prog:
-            task = prog.add_task("", total=None)
+        def advance(result: SourceResult, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=result.name[:40])
 
-            def advance(result, done, total):  # type: ignore[no-untyped-def]
-                prog.update(task, completed=done, total=total, description=result.name[:40])
-
-            yield advance
-
-    return bar()
+        yield advance
 
 
 def _print_table(summary: PullSummary) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -60,13 +59,13 @@ class AppState:
             self._config = load_config(find_config(self.config_path), self.db_path)
         return self._config  # type: ignore[no-any-return]
 
-    def db(self, *, create: bool = True) -> sqlite_utils.Database:
+    def db(self) -> sqlite_utils.Database:
         if self._db is None:
             from socialscale.store.db import open_db
             from socialscale.store.lanes import sync_lanes
 
             config = self.config()
-            self._db = open_db(config.database, create=create)
+            self._db = open_db(config.database)
             sync_lanes(self._db, config)
         return self._db
 
@@ -92,9 +91,3 @@ def read_ids(ids: list[str]) -> list[str]:
         else:
             out.append(value)
     return out
-
-
-def config_dir_hint() -> Path:
-    from socialscale.config import user_config_path
-
-    return user_config_path()

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from socialscale.errors import FetchError, ParseError
-from socialscale.fetch import FetchResult
+from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, status_phrase
 from socialscale.models import Item
 from socialscale.sources.base import Collected, SourceContext, dedupe, load_json
 from socialscale.text import redact_url
@@ -31,7 +31,6 @@ from socialscale.timeutil import format_duration, parse_duration, parse_iso, utc
 COMMON_KEYS: tuple[str, ...] = ("api_url", "backfill", "max_pages")
 DEFAULT_BACKFILL_S = 3 * 86400
 DEFAULT_MAX_PAGES = 10
-MAX_INLINE_WAIT_S = 60.0  # a longer rate-limit wait ends this pull for the source instead of blocking it
 MAX_HOLD_S = 2 * 86400.0  # no API asks for longer; a larger (or garbled) figure is not believed
 # Search indexes (Algolia, Stack Exchange, GitHub) make an item searchable a little after it was
 # posted; asking again from slightly before the newest item seen keeps such late arrivals.
@@ -179,7 +178,7 @@ class Run:
                 detail = (error_of(doc) if error_of else None) or ""
             except ParseError:
                 pass
-            raise FetchError(scrub(f"{where}: HTTP {res.status}{_phrase(res.status)}"
+            raise FetchError(scrub(f"{where}: HTTP {res.status}{status_phrase(res.status)}"
                                    f"{f': {_short(detail)}' if detail else ''}", self.secrets))
         try:
             return res, load_json(res.body, where)
@@ -276,15 +275,6 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 def _short(text: str, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _phrase(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return f" {HTTPStatus(status).phrase}"
-    except ValueError:
-        return ""
 
 
 # --- guarded access to untrusted JSON -------------------------------------------------------------

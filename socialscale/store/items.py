@@ -139,12 +139,14 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def get_items(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
-    if not ids:
-        return []
-    marks = ",".join("?" * len(ids))
-    rows = db.execute(f"SELECT * FROM items WHERE id IN ({marks}) ORDER BY id", list(ids))
-    names = [d[0] for d in rows.description]
-    return [decode_row(dict(zip(names, r, strict=True))) for r in rows.fetchall()]
+    """The items with these ids, in id order (chunked: a first pull may bring more ids than SQLite's
+    limit on query parameters)."""
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(set(ids))):
+        rows = db.execute(f"SELECT * FROM items WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id", list(chunk))
+        names = [d[0] for d in rows.description]
+        out += [decode_row(dict(zip(names, r, strict=True))) for r in rows.fetchall()]
+    return out
 
 
 def get_item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:

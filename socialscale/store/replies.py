@@ -74,9 +74,11 @@ def parents_of(db: sqlite_utils.Database, refs: Iterable[str], same_kind_sources
 def replies_to(db: sqlite_utils.Database, keys: Iterable[str]) -> list[dict[str, Any]]:
     """Items of ours whose in_reply_to is one of `keys` (a guid or URL of a possible parent)."""
     values = sorted({k for k in keys if k})
-    if not values:
-        return []
-    return _rows(db, f"{_SELECT} WHERE ours IS NOT NULL AND in_reply_to IN ({_marks(values)})", values)
+    out: list[dict[str, Any]] = []
+    for start in range(0, len(values), _CHUNK):
+        chunk = values[start:start + _CHUNK]
+        out += _rows(db, f"{_SELECT} WHERE ours IS NOT NULL AND in_reply_to IN ({_marks(chunk)}) ORDER BY id", chunk)
+    return out
 
 
 def record_reply(db: sqlite_utils.Database, parent: dict[str, Any], *, at: str, member: str,
