@@ -6,7 +6,7 @@ import html
 import re
 import unicodedata
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 MAX_TITLE = 2_000  # characters; longer titles are truncated with a note in `extra`
 MAX_TEXT = 100_000
@@ -126,6 +126,15 @@ def canonical_url(url: str | None) -> str | None:
              if not k.lower().startswith(_TRACKING_PREFIXES)]
     path = parts.path or "/"
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), ""))
+
+
+def resolve_link(base: str, link: str) -> str:
+    """`link` made absolute against `base`; a link too malformed to resolve ('http://[oops') is
+    kept as published rather than failing the whole feed."""
+    try:
+        return urljoin(base, link)
+    except ValueError:
+        return link
 
 
 def safe_link(url: str | None) -> str | None:

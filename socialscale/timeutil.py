@@ -27,13 +27,18 @@ def now_utc() -> datetime:
 
 def parse_iso(text: str) -> datetime:
     """Parse ISO-8601 (with Z or an offset; naive means UTC) into an aware UTC datetime."""
-    value = text.strip()
-    if value.endswith(("Z", "z")):
-        value = value[:-1] + "+00:00"
-    dt = datetime.fromisoformat(value)
+    dt = _fromisoformat(text)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=timezone.utc)
     return dt.astimezone(timezone.utc)
+
+
+def _fromisoformat(text: str) -> datetime:
+    """datetime.fromisoformat that also takes a trailing `Z`; naive when the text has no offset."""
+    value = text.strip()
+    if value.endswith(("Z", "z")):
+        value = value[:-1] + "+00:00"
+    return datetime.fromisoformat(value)
 
 
 def parse_duration(text: str | int | float) -> int:
@@ -81,7 +86,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     """`--since`: a duration back from now (`30d`) or an ISO-8601 date/time."""
     try:
         return datetime.fromtimestamp(now.timestamp() - parse_duration(text), tz=timezone.utc)
-    except ValueError:
+    except (ValueError, OverflowError, OSError):  # not a duration, or one reaching before year 1
         pass
     try:
         return parse_iso(text)
@@ -126,6 +131,15 @@ def parse_at(text: str, *, now: datetime, tz: str = "UTC", what: str = "--at") -
     (midnight), a bare `14:00` (today), and ISO-8601 dates or date-times. Times without an offset
     are in the configured timezone `tz`; `Z` or `+01:00` are taken as written.
     """
+    moment = _parse_at(text, now=now, tz=tz, what=what)
+    # Reports subtract windows of days from --now and compare with stored UTC text: a year-1 or
+    # year-9999 instant would overflow there, and nothing socialscale stores is from before 1970.
+    if not 1970 <= moment.year <= 9000:
+        raise UsageError(f"{what} {text!r}: out of range (expected a time between 1970 and 9000)")
+    return moment
+
+
+def _parse_at(text: str, *, now: datetime, tz: str, what: str) -> datetime:
     raw = text.strip()
     zone_ = zone(tz)
     local_now = now.astimezone(zone_)
@@ -146,8 +160,7 @@ def parse_at(text: str, *, now: datetime, tz: str = "UTC", what: str = "--at") -
                 clock = word.group("clock") or "00:00"
             h, m, s = _clock(clock)
             return local_wall(day, h * 60 + m + s / 60, zone_).astimezone(timezone.utc)
-        value = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
-        parsed = datetime.fromisoformat(value)
+        parsed = _fromisoformat(raw)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone_)
         return parsed.astimezone(timezone.utc)

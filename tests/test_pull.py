@@ -256,3 +256,14 @@ def test_same_canonical_url_from_two_sources_is_one_conversation(server, cli, wr
     assert got == [("first", 1, None), ("second", 2, 1)]
     detail = rows(tmp_path / "test.db", "SELECT detail FROM events WHERE item_id = 2 AND kind = 'created'")[0][0]
     assert json.loads(detail) == {"source": "second", "duplicate_of": 1}
+
+
+def test_a_malformed_link_keeps_the_rest_of_the_feed(server, cli, write_config, tmp_path):
+    """'http://[oops' cannot be resolved (urljoin raises): that item keeps its link as published."""
+    write_config({"sources": [{"name": "f", "url": server.add("/f", rss([
+        {"title": "bad link", "guid": "1", "link": "http://[oops/x"},
+        {"title": "fine", "guid": "2", "link": "/ok"}]))}]})
+    result = cli("pull", "--json")
+    assert result.exit_code == 0, result.stderr
+    got = dict(rows(tmp_path / "test.db", "SELECT guid, url FROM items"))
+    assert got == {"1": "http://[oops/x", "2": server.url("/ok")}

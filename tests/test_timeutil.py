@@ -226,3 +226,11 @@ def test_periods_cover_the_range_without_gaps(tz, start, length, by):
     assert all(a[2] == b[1] for a, b in zip(spans, spans[1:], strict=False))
     assert len({label for label, _, _ in spans}) == len(spans)
     assert all(date.fromisoformat(label) for label, _, _ in spans if by == "day")
+
+
+def test_now_out_of_range_is_a_clear_usage_error(cli, write_config):
+    write_config({})
+    for value in ("0001-01-01", "9999-12-31T23:59:59Z"):
+        result = cli("report", "latency", "--now", value)
+        assert result.exit_code == 2, result.stderr
+        assert "out of range" in result.stderr and "Traceback" not in result.stderr

@@ -11,13 +11,13 @@ import io
 import json
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
 from socialscale.errors import ParseError
 from socialscale.models import Item
 from socialscale.sources.base import dedupe, make_item
+from socialscale.text import resolve_link
 from socialscale.timeutil import parse_iso, utc_iso
 
 feedparser.SANITIZE_HTML = False  # we keep plain text only: the sanitizer is wasted work
@@ -90,7 +90,7 @@ def _xml_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list
     for entry in parsed.entries:
         link = entry.get("link")
         if link:
-            link = urljoin(base_url, link)
+            link = resolve_link(base_url, link)
         content = entry.get("content")
         text = content[0].get("value", "") if content else entry.get("summary", "")
         extra: dict[str, Any] = {}
@@ -136,7 +136,7 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
             continue
         link = entry.get("url") if isinstance(entry.get("url"), str) else None
         if link:
-            link = urljoin(base_url, link)
+            link = resolve_link(base_url, link)
         html = entry.get("content_html")
         text = html if isinstance(html, str) else entry.get("content_text") or entry.get("summary") or ""
         items.append(make_item(
