@@ -36,7 +36,7 @@ from socialscale.models import (
     Rule,
     Source,
 )
-from socialscale.rules import term_problem
+from socialscale.rules_text import term_problem
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
@@ -140,7 +140,7 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
     tz = c.string(top.get("timezone"), "timezone") or "UTC"
     try:
         ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a tz directory such as "America"
         c.problem("timezone", f"unknown time zone {tz!r} (expected a name such as Europe/London)")
         tz = "UTC"
 

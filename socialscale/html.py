@@ -16,13 +16,14 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale import reports
 from socialscale.models import Config
+from socialscale.reports import NO_LANE, format_share
 from socialscale.text import one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, zone
 
 # Okabe-Ito: told apart with the common colour-vision deficiencies, and in greyscale print by order.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
-NO_LANE = "(none)"
 BREACH_ROWS = 200  # a longer breach list is cut, with a count of the rest
 _DURATION_STEPS = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 259200, 604800,
                    1209600, 2592000)
@@ -202,18 +203,12 @@ def _table(headers: Sequence[tuple[str, str]], rows: list[list[str]], table_id: 
     return f'<div class="table"><table id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.0%}"
-
-
 def _dur(seconds: float | None) -> str:
     return escape(format_duration(seconds))
 
 
 def render(db: sqlite_utils.Database, config: Config, *, now: datetime, since: str = "30d") -> str:
     """The whole report as one HTML document."""
-    from socialscale import reports
-
     volume = reports.volume(db, config, now=now, by="day", since=since)
     backlog = reports.backlog(db, config, now=now, by="lane")
     latency = reports.latency(db, config, now=now, by="lane", since=since)
@@ -266,7 +261,7 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
                '<p class="muted">Bar: median; pale bar: p90; dashed red line: the SLA.</p>'
                f'<div class="chart">{latency_chart(latency["groups"], config, colours)}</div>')
     lat_rows = [[_e(_lane_key(g["group"])), str(g["responded"]), _dur(g["median_s"]), _dur(g["p90_s"]),
-                 _dur(g["max_s"]), _pct(g["within_sla"]), _pct(g["handoff_share"])] for g in latency["groups"]]
+                 _dur(g["max_s"]), format_share(g["within_sla"]), format_share(g["handoff_share"])] for g in latency["groups"]]
     out.append(_table([("lane", ""), ("answered", "n"), ("median", "n"), ("p90", "n"), ("max", "n wide"),
                        ("within SLA", "n"), ("handoffs", "n wide")], lat_rows, "latency-table") + "</section>")
 

@@ -29,11 +29,13 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale import reports
 from socialscale.models import Config, NotifyTarget
+from socialscale.reports import format_share
 from socialscale.store import alerts as ledger
 from socialscale.store.items import get_items
 from socialscale.text import one_line, safe_link
-from socialscale.timeutil import format_duration, zone
+from socialscale.timeutil import format_duration, parse_iso, utc_iso, zone
 
 MAX_LISTED = 10  # items listed per lane in one message; the rest are counted ("and K more")
 TITLE_CHARS = 160
@@ -214,8 +216,6 @@ def breach_message(config: Config, items: Sequence[dict[str, Any]]) -> tuple[str
 
 def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> tuple[str, str]:
     """The daily digest as plain text, from reports.summary (not remembered here: see run())."""
-    from socialscale import reports
-
     data = reports.summary(db, config, now=now, remember=False)
     tz = zone(config.timezone)
     day = now.astimezone(tz).strftime("%a %d %b %Y")
@@ -242,7 +242,7 @@ def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> 
         lines.append(f"  {one_line(g['group'], 60)}: {g['responded']} answered ({prev.get('responded', 0)}), "
                      f"median {format_duration(g['median_s'])} ({format_duration(prev.get('median_s'))}), "
                      f"p90 {format_duration(g['p90_s'])} ({format_duration(prev.get('p90_s'))}), "
-                     f"within SLA {_pct(g['within_sla'])} ({_pct(prev.get('within_sla'))})")
+                     f"within SLA {format_share(g['within_sla'])} ({format_share(prev.get('within_sla'))})")
     if not shown:
         lines.append("  no responses recorded")
     if data["oldest"]:
@@ -255,13 +255,7 @@ def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> 
 
 
 def _local(stamp: str, tz: tzinfo) -> str:
-    from socialscale.timeutil import parse_iso
-
     return parse_iso(stamp).astimezone(tz).strftime("%a %d %b %H:%M")
-
-
-def _pct(share: float | None) -> str:
-    return "-" if share is None else f"{share:.0%}"
 
 
 # --- the runs ---------------------------------------------------------------------------------------
@@ -288,8 +282,6 @@ def send_new(db: sqlite_utils.Database, config: Config, new_ids: Sequence[int], 
 
 def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: bool = False) -> list[Outcome]:
     """`socialscale notify`: held/failed `new` alerts, breach alerts, and (with `digest`) the daily digest."""
-    from socialscale import reports
-
     outcomes: list[Outcome] = []
     breached: list[dict[str, Any]] | None = None
     message: tuple[str, str] | None = None
@@ -306,14 +298,12 @@ def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: boo
             outcomes.append(_digest(db, config, target, now, digest, message))
     if any(o.kind == "digest" and o.status == "sent" for o in outcomes):
         # The next summary counts new items from this one on; a digest that failed everywhere is not remembered.
-        reports.summary(db, config, now=now, remember=True)
+        reports.remember_summary(db, now)
     return outcomes
 
 
 def send_test(db: sqlite_utils.Database, config: Config, now: datetime) -> list[Outcome]:
     """A test message to every target, whatever its quiet hours; each result is logged in `alerts`."""
-    from socialscale.timeutil import utc_iso
-
     outcomes = []
     for target in config.notify:
         error = deliver(target, "socialscale: test message",

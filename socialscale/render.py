@@ -102,15 +102,13 @@ def _cut(value: Any, limit: int | None) -> Any:
 
 def local_time(value: str, tz: str | None) -> str:
     """A stored UTC timestamp as `YYYY-MM-DD HH:MM` in the configured time zone, for tables."""
-    from zoneinfo import ZoneInfo
-
-    from socialscale.timeutil import parse_iso
+    from socialscale.timeutil import parse_iso, zone
 
     try:
         moment = parse_iso(value)
     except ValueError:
         return clean(value)
-    local = moment.astimezone(ZoneInfo(tz or "UTC"))
+    local = moment.astimezone(zone(tz or "UTC"))
     # The year is noise in a listing of this year's talk; older items show it.
     return local.strftime("%m-%d %H:%M" if local.year == datetime.now(local.tzinfo).year else "%Y-%m-%d %H:%M")
 

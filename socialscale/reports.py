@@ -53,6 +53,11 @@ def _share(part: int, whole: int) -> float | None:
     return None if not whole else round(part / whole, 4)
 
 
+def format_share(share: float | None) -> str:
+    """A share from these reports (within_sla, handoff_share) as text for people: `83%`, `-` for None."""
+    return "-" if share is None else f"{share:.0%}"
+
+
 def _check_by(by: str, allowed: Sequence[str]) -> None:
     if by not in allowed:
         raise UsageError(f"--by {by!r}: expected one of {', '.join(allowed)}")
@@ -272,9 +277,9 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remembe
     previous = sql.get_state(db, SUMMARY_STATE_KEY)
     # A summary "as of" a time before the remembered one (--now in the past) counts the last 24 hours.
     since = parse_iso(previous) if previous and previous <= utc_iso(now) else now - timedelta(days=1)
-    new = sql.new_counts(db, after=utc_iso(since), until=utc_iso(now), filters=Filters())
-    lanes = _ordered(list(config.lanes), new)
     filters = Filters()
+    new = sql.new_counts(db, after=utc_iso(since), until=utc_iso(now), filters=filters)
+    lanes = _ordered(list(config.lanes), new)
     week = timedelta(days=7)
     current = _latency(db, config, by="lane", since=now - week, until=now + timedelta(seconds=1), now=now,
                        business_hours=False, filters=filters)
@@ -284,12 +289,21 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remembe
     waiting = dict.fromkeys(sql.waiting_lanes(db, _quiet_lanes(config), filters))
     oldest = [_waiting(item, config, now) for item in
               sql.waiting_items(db, lanes=waiting, filters=filters, limit=SUMMARY_OLDEST)]
-    if remember and (previous is None or previous < utc_iso(now)):
-        with transaction(db):
-            sql.set_state(db, SUMMARY_STATE_KEY, utc_iso(now))
+    if remember:
+        remember_summary(db, now)
     return {"now": utc_iso(now), "previous_summary_at": previous, "since": utc_iso(since),
             "new": {"total": sum(new.values()),
                     "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes}},
             "backlog": backlog(db, config, now=now, by="lane"),
             "latency": {"current": current, "previous": before},
             "oldest": oldest}
+
+
+def remember_summary(db: sqlite_utils.Database, now: datetime) -> None:
+    """Make `now` the time of the last summary, so the next one counts new items from here; a
+    remembered time later than `now` (a summary run with --now in the past) is kept."""
+    previous = sql.get_state(db, SUMMARY_STATE_KEY)
+    stamp = utc_iso(_utc(now))
+    if previous is None or previous < stamp:
+        with transaction(db):
+            sql.set_state(db, SUMMARY_STATE_KEY, stamp)

@@ -27,7 +27,7 @@ import ahocorasick
 
 from socialscale.models import RULE_FIELDS, Rule
 from socialscale.rules_text import SEP, Term, fold, frequency_order, normalise, parse_term
-from socialscale.rules_text import term_problem as term_problem  # for config validation
+from socialscale.rules_text import term_problem as term_problem  # re-exported: the public name
 
 if TYPE_CHECKING:
     from socialscale.rules_explain import RuleExplanation

@@ -16,10 +16,12 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.errors import UsageError
 from socialscale.models import Config, Rule
 from socialscale.rules import Matcher
 from socialscale.store import tagging as store
 from socialscale.store.db import transaction
+from socialscale.store.items import get_item
 
 # Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
 SEMANTICS = 1
@@ -181,7 +183,8 @@ class Tagger:
                 rows, matched, strict=True):
             p = outcome(indices)
             o = p.outcome
-            # kept_because(), inlined: this loop runs once per stored item on `tag --all`.
+            # Most items are open with a rule's owner: skip the call for them (this loop runs once per
+            # stored item on `tag --all`).
             kept = None
             if status != "open" or (owner is not None and owner_set_by not in SYSTEM_OWNERS):
                 kept = kept_because(status, owner, owner_set_by)
@@ -234,9 +237,9 @@ def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: boo
 # -- what the `rules` and `why` commands show ---------------------------------------------------------
 
 
-def test_item(config: Config, item: dict[str, Any], matcher: Matcher | None = None) -> dict[str, Any]:
+def test_item(config: Config, item: dict[str, Any]) -> dict[str, Any]:
     """design.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]}."""
-    hits = (matcher or Matcher(config.rules)).match(item)
+    hits = Matcher(config.rules).match(item)
     o = decide(config, [config.rules[h.index] for h in hits])
     return {"lane": o.lane, "lanes": list(o.lanes), "owner": o.owner, "tags": list(o.tags),
             "rules": [{"name": h.name, "lane": h.lane, "terms": list(h.terms)} for h in hits]}
@@ -244,9 +247,6 @@ def test_item(config: Config, item: dict[str, Any], matcher: Matcher | None = No
 
 def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, Any]:
     """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin."""
-    from socialscale.errors import UsageError
-    from socialscale.store.items import get_item
-
     row = get_item(db, item_id)
     if row is None:
         raise UsageError(f"no item with id {item_id}")

@@ -23,10 +23,8 @@ from socialscale.models import HANDOFF_VIAS, RESPONSE_VIAS, Config
 from socialscale.store import workflow as store
 from socialscale.store.db import transaction
 from socialscale.store.items import add_event
+from socialscale.tagging import SYSTEM_OWNERS
 from socialscale.timeutil import utc_iso
-
-# Owners set by these are the rules engine's; a person's name there means a person chose (rules keep it).
-MACHINE_SETTERS = ("rule", "lane")
 
 
 @dataclass
@@ -82,7 +80,7 @@ def _when(at: datetime | None, now: datetime) -> str:
 def _check_actor(actor: str | None) -> str:
     if not actor or not actor.strip():
         raise UsageError("who is doing this? pass --by NAME or set SOCIALSCALE_USER")
-    if actor in MACHINE_SETTERS:
+    if actor in SYSTEM_OWNERS:
         raise UsageError(f"--by {actor!r} is reserved for the rules engine")
     return actor
 

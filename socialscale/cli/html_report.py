@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from socialscale.cli.report import resolve_now
 from socialscale.cli.state import NowOption, state
 
 
@@ -34,12 +35,9 @@ def html_cmd(
     from socialscale.errors import UsageError
     from socialscale.html import render
     from socialscale.render import err_console
-    from socialscale.timeutil import now_utc, parse_at
 
     st = state(ctx)
-    config = st.config()
-    when = parse_at(now, now=now_utc(), tz=config.timezone, what="--now") if now else now_utc()
-    text = render(st.db(), config, now=when, since=since)
+    text = render(st.db(), st.config(), now=resolve_now(st, now), since=since)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
         return

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from socialscale.cli.report import resolve_now
 from socialscale.cli.state import Format, FormatOption, JsonOption, NowOption, output_format, state
 from socialscale.render import Column
 
@@ -40,14 +41,14 @@ def notify(
     from socialscale import notify as core
     from socialscale.errors import ExitCode, UsageError
     from socialscale.render import clean, emit, err_console
-    from socialscale.timeutil import now_utc, parse_at, utc_iso
+    from socialscale.timeutil import utc_iso
 
     st = state(ctx)
     config = st.config()
     if not config.notify:
         raise UsageError(f"{config.path or 'socialscale.yaml'}: no notify targets configured "
                          "(add some under `notify:`; see docs/notify.md)")
-    when = parse_at(now, now=now_utc(), tz=config.timezone, what="--now") if now else now_utc()
+    when = resolve_now(st, now)
     db = st.db()
     if test:
         outcomes = core.send_test(db, config, when)

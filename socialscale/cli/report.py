@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
     app.add_typer(report_app, name="report")
 
 
-def _now(st: AppState, text: str | None) -> datetime:
+def resolve_now(st: AppState, text: str | None) -> datetime:
+    """`--now` as an instant (in the configured timezone when it has no offset); the clock when not given."""
     from socialscale.timeutil import now_utc, parse_at
 
     now = now_utc()
@@ -131,7 +132,7 @@ def backlog_cmd(
     from socialscale.render import emit, out_console, table
 
     st = state(ctx)
-    data = reports.backlog(st.db(), st.config(), now=_now(st, now), by=by.value, **_filters(st, lane, owner, source))
+    data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **_filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
              "oldest_age_s": g["oldest_age_s"], "breached": g["breached"]} for g in data["groups"]]
@@ -171,7 +172,7 @@ def latency_cmd(
     from socialscale.render import emit
 
     st = state(ctx)
-    data = reports.latency(st.db(), st.config(), now=_now(st, now), by=by.value, since=since,
+    data = reports.latency(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
                            business_hours=business_hours, **_filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     rows = data["groups"]
@@ -198,7 +199,7 @@ def breaches_cmd(
     from socialscale.render import emit
 
     st = state(ctx)
-    rows = reports.breaches(st.db(), st.config(), now=_now(st, now), limit=limit, **_filters(st, lane, owner, source))
+    rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **_filters(st, lane, owner, source))
     emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
          title=f"{len(rows)} past their SLA")
 
@@ -219,7 +220,7 @@ def volume_cmd(
     from socialscale.render import emit, write_csv
 
     st = state(ctx)
-    data = reports.volume(st.db(), st.config(), now=_now(st, now), by=by.value, since=since,
+    data = reports.volume(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
                           **_filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     lanes = list(data["periods"][0]["lanes"]) if data["periods"] else []
@@ -282,8 +283,8 @@ def summary_cmd(
     from socialscale.render import emit
 
     st = state(ctx)
-    data = reports.summary(st.db(), st.config(), now=_now(st, now), remember=remember)
-    out = "json" if as_json else fmt.value
+    data = reports.summary(st.db(), st.config(), now=resolve_now(st, now), remember=remember)
+    out = output_format(fmt, as_json)
     if out == "markdown":
         print(markdown(data), end="")
     elif out == "table":

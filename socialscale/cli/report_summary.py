@@ -6,6 +6,8 @@ import re
 from typing import Any
 
 from socialscale.render import clean
+from socialscale.reports import NO_LANE, format_share
+from socialscale.text import safe_link
 from socialscale.timeutil import format_duration
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
@@ -16,22 +18,18 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", clean(text))
 
 
-def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
-
-
 def _lanes(data: dict[str, Any]) -> list[str]:
     seen: list[str] = []
     for name in [*data["new"]["lanes"], *(g["group"] for g in data["backlog"]["groups"]),
                  *(g["group"] for g in data["latency"]["current"]["groups"])]:
-        name = "(none)" if name is None else name
+        name = NO_LANE if name is None else name
         if name not in seen:
             seen.append(name)
     return seen
 
 
 def _by_group(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    return {"(none)" if g["group"] is None else g["group"]: g for g in groups}
+    return {NO_LANE if g["group"] is None else g["group"]: g for g in groups}
 
 
 def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -68,7 +66,7 @@ def markdown(data: dict[str, Any]) -> str:
     lines += [f"## Backlog: {total['open']} waiting, {total['breached']} past SLA", "",
               "| lane | open | unassigned | breached | oldest |", "|---|---:|---:|---:|---:|"]
     for g in data["backlog"]["groups"]:
-        lines.append(f"| {md(g['group'] or '(none)')} | {g['open']} | {g['unassigned']} | {g['breached']} | "
+        lines.append(f"| {md(g['group'] or NO_LANE)} | {g['open']} | {g['unassigned']} | {g['breached']} | "
                      f"{format_duration(g['oldest_age_s'])} |")
     lines += ["", "## First response, last 7 days (the 7 days before in brackets)", "",
               "| lane | responded | median | p90 | within SLA |", "|---|---:|---:|---:|---:|"]
@@ -78,17 +76,17 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {md(row['lane'])} | {row['responded_7d']} ({row['responded_prev_7d']}) | "
                      f"{_trend(row['median_s_7d'], row['median_s_prev_7d'])} | "
                      f"{_trend(row['p90_s_7d'], row['p90_s_prev_7d'])} | "
-                     f"{_share(row['within_sla_7d'])} ({_share(row['within_sla_prev_7d'])}) |")
+                     f"{format_share(row['within_sla_7d'])} ({format_share(row['within_sla_prev_7d'])}) |")
     lines += ["", "## Oldest waiting", ""]
     if not data["oldest"]:
         lines.append("Nothing is waiting.")
     for n, item in enumerate(data["oldest"], start=1):
         title = md(item["title"] or "(no title)")
-        url = item.get("url") or ""
-        link = f"[{title}](<{url}>)" if url.startswith(("http://", "https://")) and not re.search(r"[\s<>]", url) \
-            else title
+        # Only an http(s) URL that is already clean: anything else would carry its characters to the terminal.
+        url = safe_link(item.get("url"))
+        link = f"[{title}](<{url}>)" if url and url == clean(url) and not re.search(r"[\s<>]", url) else title
         late = ", **past SLA**" if item["breached"] else ""
-        lines.append(f"{n}. #{item['id']} {link}: {md(item['lane'] or '(none)')}, "
+        lines.append(f"{n}. #{item['id']} {link}: {md(item['lane'] or NO_LANE)}, "
                      f"{md(item['owner'] or 'unassigned')}, waiting {format_duration(item['age_s'])}{late}")
     return "\n".join(lines) + "\n"
 

@@ -66,14 +66,15 @@ def tag(
     db = st.db()
     out = output_format(fmt, as_json)
     tagger = Tagger(st.config())
+    now = utc_iso(now_utc())
     if st.quiet or out != "table":
-        summary = tagger.retag(db, now=utc_iso(now_utc()), all_items=all_items, dry_run=dry_run)
+        summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run)
     else:
         from socialscale.render import err_console
 
         # A million items take half a minute: say how far it got (stderr, so stdout stays data).
         with err_console().status("re-tagging…") as status:
-            summary = tagger.retag(db, now=utc_iso(now_utc()), all_items=all_items, dry_run=dry_run,
+            summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run,
                                    progress=lambda s: status.update(f"re-tagging… {s.checked:,} items checked"))
     if relink and not dry_run:
         # Handles decide what is "ours" and which replies count as responses; a changed team
@@ -82,7 +83,7 @@ def tag(
         from socialscale.store.db import transaction
 
         with transaction(db):
-            replies.link_all(db, st.config(), utc_iso(now_utc()))
+            replies.link_all(db, st.config(), now)
     if out != "table":
         from socialscale.render import emit
 
@@ -247,7 +248,6 @@ def rules_test(
     import sys
 
     from socialscale.errors import UsageError
-    from socialscale.rules import Matcher
     from socialscale.tagging import test_item
 
     config = state(ctx).config()
@@ -257,8 +257,7 @@ def rules_test(
         known = ", ".join(s.name for s in config.sources) or "none configured"
         raise UsageError(f"--source {source!r}: unknown source (sources: {known})")
     item = {"source": source or "", "title": title or "", "text": text, "author": author, "url": url}
-    matcher = Matcher(config.rules)
-    data = test_item(config, item, matcher)
+    data = test_item(config, item)
     out = output_format(fmt, as_json)
     if out != "table":
         from socialscale.render import emit

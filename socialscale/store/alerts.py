@@ -19,19 +19,16 @@ from socialscale.timeutil import utc_iso
 
 CLAIM_LEASE_S = 15 * 60  # longer than any send can take (Apprise's timeouts are seconds)
 CLAIMABLE = ("queued", "failed")
+_QUEUE_SQL = "INSERT OR IGNORE INTO alerts (target, kind, key, status, at) VALUES (?, ?, ?, 'queued', ?)"
+_CHUNK = 500  # keys per IN (...): below SQLite's limit on bound parameters
 
 
 def queue(db: sqlite_utils.Database, target: str, kind: str, keys: Iterable[str], now: datetime) -> int:
     """Record alerts to send later; keys already known (queued, sent, ...) are left alone. Returns the count added."""
     stamp = utc_iso(now)
-    added = 0
     with transaction(db):
-        for key in keys:
-            cur = db.conn.execute(
-                "INSERT OR IGNORE INTO alerts (target, kind, key, status, at) VALUES (?, ?, ?, 'queued', ?)",
-                (target, kind, str(key), stamp))
-            added += cur.rowcount
-    return added
+        cur = db.conn.executemany(_QUEUE_SQL, [(target, kind, str(key), stamp) for key in keys])
+    return max(0, cur.rowcount)
 
 
 def claim(db: sqlite_utils.Database, target: str, kind: str, now: datetime,
@@ -52,17 +49,18 @@ def claim(db: sqlite_utils.Database, target: str, kind: str, now: datetime,
                                 (target, kind, *CLAIMABLE, stale)).fetchall()
             claimed = [r[0] for r in rows]
         else:
-            claimed = []
-            for key in keys:
-                conn.execute("INSERT OR IGNORE INTO alerts (target, kind, key, status, at) "
-                             "VALUES (?, ?, ?, 'queued', ?)", (target, kind, str(key), stamp))
-                row = conn.execute(f"SELECT 1 FROM alerts WHERE target = ? AND kind = ? AND key = ? AND {claimable}",
-                                   (target, kind, str(key), *CLAIMABLE, stale)).fetchone()
-                if row:
-                    claimed.append(str(key))
-        for key in claimed:
-            conn.execute("UPDATE alerts SET status = 'sending', at = ? WHERE target = ? AND kind = ? AND key = ?",
-                         (stamp, target, kind, key))
+            wanted = [str(key) for key in keys]
+            conn.executemany(_QUEUE_SQL, [(target, kind, key, stamp) for key in wanted])
+            free: set[str] = set()
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start:start + _CHUNK]
+                rows = conn.execute(f"SELECT key FROM alerts WHERE target = ? AND kind = ? AND key IN "
+                                    f"({','.join('?' * len(chunk))}) AND {claimable}",
+                                    (target, kind, *chunk, *CLAIMABLE, stale)).fetchall()
+                free.update(r[0] for r in rows)
+            claimed = [key for key in wanted if key in free]
+        conn.executemany("UPDATE alerts SET status = 'sending', at = ? WHERE target = ? AND kind = ? AND key = ?",
+                         [(stamp, target, kind, key) for key in claimed])
     return claimed
 
 

@@ -15,13 +15,15 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.models import HANDOFF_VIAS
+
 GROUP_COLUMNS = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}
 # Seconds between two timestamps, as the `first_responses` view computes them (strftime('%s')); unixepoch()
 # gives the same integers and is twice as fast where SQLite has it (3.38+).
 _EPOCH = "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', {})"
 LATENCY_SQL = f"CAST({_EPOCH.format('i.responded_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
 LAG_SQL = f"CAST({_EPOCH.format('i.first_seen_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
-HANDOFF_SQL = "(i.response_via IN ('dm', 'email', 'phone', 'meeting'))"
+HANDOFF_SQL = f"(i.response_via IN ({', '.join(repr(v) for v in sorted(HANDOFF_VIAS))}))"
 ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at")
 
 
