@@ -53,6 +53,10 @@ def run_demo(workdir: Path, database: Path, quiet: bool = False) -> int:
     if _has("report"):
         _step(["report", "backlog", "--by", "lane"], config, quiet)
         _step(["report", "latency", "--by", "lane", "--since", "14d"], config, quiet)
+        if not quiet:
+            # The lag column is the detection lag: a first pull meets days of history at once.
+            sys.stdout.write("(`lag` is large here because this first pull found two weeks of talk at once; "
+                             "pulled from cron every 15 minutes, it stays within the interval.)\n")
     if _has("why"):
         _step(["why", "1"], config, quiet)
     return 0
