@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 import time
@@ -145,6 +146,23 @@ def server() -> Iterator[LocalServer]:
         yield srv
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every asyncio.sleep the program asks for, in seconds; the real sleep still happens.
+
+    Lets a test check that a rate-limit wait was honoured, and for how long, without timing anything.
+    """
+    asked: list[float] = []
+    real = asyncio.sleep
+
+    async def recording(delay: float, result: Any = None) -> Any:
+        asked.append(float(delay))
+        return await real(delay, result)
+
+    monkeypatch.setattr(asyncio, "sleep", recording)
+    return asked
 
 
 @pytest.fixture

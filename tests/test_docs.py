@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import subprocess
 import sys
 from pathlib import Path
@@ -61,4 +62,5 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_them():
 def test_version_and_module_entry_point():
     proc = subprocess.run([sys.executable, "-m", "socialscale", "--version"], capture_output=True, text=True,
                           timeout=30)
-    assert proc.returncode == 0 and proc.stdout.startswith("socialscale ")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == f"socialscale {importlib.metadata.version('socialscale')}"

@@ -111,9 +111,21 @@ def test_wrong_shapes_are_clean_errors(server, cli, write_config):
 
 def test_api_url_replaces_the_origin(server, cli, write_config):
     server.add(POSTS, handler=posts_router())
-    write_config({"sources": [{"name": "forum", "type": "json", "url": "https://forum.example/api/posts",
-                               "api_url": server.base, "items": "data.posts", "fields": FIELDS, "backfill": "3650d"}]})
-    assert pull_json(cli)["totals"]["new"] == 2
+    server.add("/mirror" + POSTS, handler=posts_router())
+    source = {"type": "json", "url": "https://forum.example/api/posts", "items": "data.posts", "fields": FIELDS,
+              "backfill": "3650d"}
+    write_config({"sources": [{**source, "name": "forum", "api_url": server.base},
+                              # api_url's own path goes in front of url's path (docs/sources.md)
+                              {**source, "name": "mirror", "api_url": server.url("/mirror")}]})
+    result = pull_json(cli)
+    assert result["totals"]["new"] == 4
+    assert [query(r.path) for r in server.hits(POSTS)] == [{}]
+    assert [query(r.path) for r in server.hits("/mirror" + POSTS)] == [{}]
+    for name in ("forum", "mirror"):
+        got = items(name)
+        assert set(got) == {"11", "12"}
+        # Only where the calls go changes: the items keep the links the API gave.
+        assert got["11"]["url"] == "https://forum.example/t/11"
 
 
 def test_config_validation(cli, write_config):

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -124,7 +125,19 @@ def test_overlapping_pulls_skip_or_wait_and_workflow_writes_go_through(server, c
     assert cli("pull").exit_code == 0
     db = tmp_path / "test.db"
     first, second = (r[0] for r in rows(db, "SELECT id FROM items ORDER BY id LIMIT 2"))
-    server.routes["/slow"].delay = 3
+    # The other pull's fetch of /slow is held open until the test lets it go: no sleeps, no timing.
+    gate = threading.Event()
+    body = feed.encode("utf-8")
+
+    def held(request) -> None:  # type: ignore[no-untyped-def]
+        gate.wait(30)
+        request.send_response(200)
+        request.send_header("Content-Type", "application/rss+xml")
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    server.routes["/slow"].handler = held
     hits = len(server.hits("/slow"))
     proc = start_pull(tmp_path)
     try:
@@ -135,17 +148,17 @@ def test_overlapping_pulls_skip_or_wait_and_workflow_writes_go_through(server, c
         assert skipped.stderr.strip() == (f"error: another pull is running on {db} (pid {proc.pid}); this one was "
                                           "skipped (use --wait SECONDS to wait for it)")
         # Workflow commands do not take the pull lock: they wait at most for one source's transaction.
-        started = time.monotonic()
         noted = cli("note", str(first), "written while a pull runs", "--by", "tester")
         assert noted.exit_code == 0, noted.stderr
         assert cli("close", str(second), "--by", "tester").exit_code == 0
-        assert time.monotonic() - started < 5
+        assert proc.poll() is None  # both went through while the other pull was still held mid-fetch
 
-        server.routes["/slow"].delay = 0
+        gate.set()
         waited = cli("pull", "--wait", "30", "--json")
         assert proc.poll() is not None  # it only started once the other had finished
         assert waited.exit_code == 0, waited.stderr
     finally:
+        gate.set()
         proc.wait(timeout=30)
     assert proc.returncode == 0, proc.stderr.read() if proc.stderr else ""
     assert rows(db, "SELECT kind FROM events WHERE item_id = ? AND kind = 'noted'", first) == [("noted",)]
