@@ -78,6 +78,9 @@ class Column:
     max_width: int | None = None
     justify: str = "left"
     min_width: int | None = None
+    # On a terminal too narrow for every column, columns with drop > 0 are left out, highest first,
+    # so that the rest (the title above all) keep room instead of being cut off at the edge.
+    drop: int = 0
 
 
 def _display(value: Any, kind: str, tz: str | None = None) -> Text | str:
@@ -115,11 +118,41 @@ def local_time(value: str, tz: str | None) -> str:
 
 def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None,
           tz: str | None = None) -> Table:
+    rows = list(rows)
+    cols = list(columns)
+    width = out_console().width
+    # rich crops a table wider than the terminal at the right edge, which would hide whole columns
+    # (a report's `breached` count, an item's title): first close up the spacing, then leave out
+    # the columns marked droppable.
+    compact = _min_width(rows, cols, tz, compact=False) > width
+    while compact and _min_width(rows, cols, tz, compact=True) > width and any(c.drop for c in cols):
+        cols.remove(max(cols, key=lambda c: c.drop))
+    return _build(rows, cols, title, tz, compact)
+
+
+def _min_width(rows: list[dict[str, Any]], columns: Sequence[Column], tz: str | None, *, compact: bool) -> int:
+    from rich.cells import cell_len
+
+    total = 0
+    for col in columns:
+        if col.kind == "text":
+            total += col.min_width or min(len(col.header), 8)
+            continue
+        values = [_display(_cut(row.get(col.key), col.max_width), col.kind, tz) for row in rows]
+        total += max([len(col.header), 7 if col.kind == "duration" else 0]
+                     + [cell_len(v.plain if isinstance(v, Text) else v) for v in values])
+    gaps = len(columns) - 1
+    return total + (gaps if compact else 3 * gaps + 2)
+
+
+def _build(rows: list[dict[str, Any]], columns: Sequence[Column], title: str | None, tz: str | None,
+           compact: bool) -> Table:
     from rich import box
 
     # A light box leaves the room to the data; text columns are the ones that wrap when the
     # terminal is narrow, so ids, times and statuses stay whole.
-    t = Table(title=title, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False)
+    t = Table(title=title, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False,
+              padding=(0, 0) if compact else (0, 1), show_edge=not compact)
     for col in columns:
         justify = "right" if col.kind in ("duration", "number") else col.justify
         if col.kind == "text":

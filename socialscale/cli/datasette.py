@@ -22,7 +22,10 @@ def datasette(
 
     The canned queries (backlog, breaches, latency, volume) follow the same definitions as `report`.
 
-    Example: socialscale datasette -o metadata.json && datasette socialscale.db -m metadata.json
+    \b
+    Example:
+      socialscale datasette -o metadata.json
+      datasette socialscale.db -m metadata.json
     """
     import json
     import sys

@@ -26,7 +26,9 @@ def html_cmd(
 
     No scripts, fonts or images from elsewhere: it works offline and as a mail attachment, on a phone, and on paper.
 
-    Example: socialscale report html -o report.html --since 30d
+    \b
+    Example:
+      socialscale report html -o report.html --since 30d
     """
     import os
     import sys

@@ -13,11 +13,11 @@ from socialscale.render import Column
 ITEM_TABLE = (
     Column("id", "id", "plain"),
     Column("start_at", "when", "time"),
-    Column("source", "source", "plain"),
+    Column("source", "source", "plain", drop=1),
     Column("lane", "lane", "plain"),
     Column("status", "status", "plain"),
     Column("owner", "owner", "plain"),
-    Column("author", "author", max_width=16),
+    Column("author", "author", max_width=16, drop=2),
     Column("title", "title", max_width=120, min_width=24),
 )
 TABLE_DEFAULT_LIMIT = 50
@@ -43,7 +43,10 @@ def items(
 ) -> None:
     """List and search stored items, newest first.
 
-    Example: socialscale items --lane customer_service --status open --since 7d --format json
+    \b
+    Example:
+      socialscale items --lane customer_service --status open --since 7d
+      socialscale items --status open --format json
     """
     from socialscale.errors import UsageError
     from socialscale.models import STATUSES
@@ -53,8 +56,11 @@ def items(
 
     if status and status not in STATUSES:
         raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    from socialscale.cli.report import _filters
+
     st = state(ctx)
     db = st.db()
+    _filters(st, lane, owner, source)  # a typo'd name is an error, not an empty listing
     now = now_utc()
     out = output_format(fmt, as_json)
     if limit is None:
@@ -88,7 +94,9 @@ def show(
 ) -> None:
     """Show one item with its whole event history.
 
-    Example: socialscale show 42
+    \b
+    Example:
+      socialscale show 42
     """
     from socialscale.errors import UsageError
     from socialscale.render import cell, out_console, write_json
@@ -119,7 +127,9 @@ def show(
     if item.get("text"):
         console.print()
         console.print(cell(_shorten(item["text"], 1200), single_line=False))
-    history = Table(title="history", header_style="bold")
+    from rich import box
+
+    history = Table(title="history", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("at", "kind", "actor", "detail"):
         history.add_column(name)
     for ev in events:

@@ -36,7 +36,10 @@ def notify(
     Also sends new-item alerts that quiet hours held back or that failed before. Each alert goes to each
     target once; a failed send is reported (exit 1) and retried by the next run. Meant for cron.
 
-    Example: socialscale notify --quiet   (every 10 min)   |   socialscale notify --digest   (08:30 daily)
+    \b
+    Example:
+      socialscale notify --quiet        (from cron, every 10 minutes)
+      socialscale notify --digest       (from cron, 08:30 daily)
     """
     from socialscale import notify as core
     from socialscale.errors import ExitCode, UsageError

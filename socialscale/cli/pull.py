@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
 
 def pull(
     ctx: typer.Context,
-    names: Annotated[list[str] | None, typer.Argument(metavar="[SOURCE]...", help="Only these sources (always fetched, even if not due).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(metavar="SOURCE", help="Only these sources (always fetched, even if not due).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Fetch every source, even those not due yet (`every:`).")] = False,
     wait: Annotated[float, typer.Option("--wait", help="If another pull is running, wait up to this many seconds.")] = 0.0,
     fmt: FormatOption = Format.table,
@@ -51,7 +51,10 @@ def pull(
 
     Exit 0 when every source worked, 1 when some failed (the rest are stored), 2 on a config error.
 
-    Example: socialscale pull --quiet        (cron)   |   socialscale pull blog-comments --format json
+    \b
+    Example:
+      socialscale pull --quiet          (from cron)
+      socialscale pull blog-comments --format json
     """
     from socialscale import pipeline
     from socialscale.errors import ExitCode
@@ -142,7 +145,10 @@ def sources(
 ) -> None:
     """Each source's health: last success, last error, consecutive failures, items stored.
 
-    Example: socialscale sources --format json | jq '.[] | select(.consecutive_failures > 3)'
+    \b
+    Example:
+      socialscale sources --format json |
+        jq '.[] | select(.consecutive_failures > 3)'
     """
     from socialscale.render import emit
     from socialscale.store.sources import source_health

@@ -15,7 +15,8 @@ import typer
 from socialscale.cli.state import AppState, Format, FormatOption, JsonOption, NowOption, output_format, state
 from socialscale.render import Column
 
-report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume and the daily summary.",
+report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume, the daily summary and an HTML report."
+                         "\n\n\b\nExample:\n  socialscale report backlog --by owner\n  socialscale report latency --since 30d --format json",
                          no_args_is_help=True, rich_markup_mode=None)
 
 LaneOption = Annotated[str | None, typer.Option("--lane", help="Only this lane.")]
@@ -106,7 +107,9 @@ def _filters(st: AppState, lane: str | None, owner: str | None, source: str | No
         if value is None or value in known[key] or known_value(st.db(), key, value):
             continue
         hint = difflib.get_close_matches(value, known[key], n=1)
-        raise UsageError(f"--{key} {value!r}: no such {key}" + (f" (did you mean {hint[0]!r}?)" if hint else ""))
+        # Worded like `pull`, `rules test` and `assign`: "unknown source 'x' (sources: ...)".
+        raise UsageError(f"--{key} {value!r}: unknown {key}" + (f" (did you mean {hint[0]!r}?)" if hint else
+                                                               f" ({key}s: {', '.join(known[key]) or 'none'})"))
     return given
 
 
@@ -126,7 +129,9 @@ def backlog_cmd(
 ) -> None:
     """Open items waiting for an answer: count, unassigned, age buckets, oldest, SLA breaches.
 
-    Example: socialscale report backlog --by owner --fail-on-breach
+    \b
+    Example:
+      socialscale report backlog --by owner --fail-on-breach
     """
     from socialscale import reports
     from socialscale.render import emit, out_console, table
@@ -166,7 +171,9 @@ def latency_cmd(
 ) -> None:
     """First-response time of answers given since --since: median, p90, max, within SLA, handoffs, detection lag.
 
-    Example: socialscale report latency --by week --since 90d --business-hours
+    \b
+    Example:
+      socialscale report latency --by week --since 90d --business-hours
     """
     from socialscale import reports
     from socialscale.render import emit
@@ -193,7 +200,9 @@ def breaches_cmd(
 ) -> None:
     """Items now past their lane's SLA, oldest first, with owner, age and how far past.
 
-    Example: socialscale report breaches --owner alice --format csv
+    \b
+    Example:
+      socialscale report breaches --owner alice --format csv
     """
     from socialscale import reports
     from socialscale.render import emit
@@ -214,7 +223,9 @@ def volume_cmd(
 ) -> None:
     """Items per lane per day or week, as a bar chart (numbers in json/csv).
 
-    Example: socialscale report volume --by week --since 90d
+    \b
+    Example:
+      socialscale report volume --by week --since 90d
     """
     from socialscale import reports
     from socialscale.render import emit, write_csv
@@ -276,7 +287,10 @@ def summary_cmd(
     """The daily digest: new items since the last summary, backlog and breaches, latency this week
     against last week, the oldest waiting items.
 
-    Example: socialscale report summary --format markdown | mail -s "socialscale" team@example.com
+    \b
+    Example:
+      socialscale report summary --format markdown |
+        mail -s "socialscale" team@example.com
     """
     from socialscale import reports
     from socialscale.cli.report_summary import markdown, per_lane_rows, print_table

@@ -104,10 +104,13 @@ def print_table(data: dict[str, Any]) -> None:
     columns = (Column("lane", "lane", "plain"), Column("new", "new", "number"), Column("open", "open", "number"),
                Column("breached", "breached", "number"), Column("oldest_age_s", "oldest", "duration"),
                Column("responded_7d", "answered 7d", "number"), Column("median_s_7d", "median 7d", "duration"),
-               Column("median_s_prev_7d", "median prev 7d", "duration"),
+               Column("median_s_prev_7d", "median prev 7d", "duration", drop=1),
                Column("within_sla_7d", "within SLA 7d", "number"))
     console.print(table(per_lane_rows(data), columns, title=f"summary at {data['now']}"))
-    oldest = Table(title="oldest waiting", header_style="bold")
+    from rich import box
+
+    # The same light box as every other table.
+    oldest = Table(title="oldest waiting", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
     for name in ("id", "lane", "owner", "waiting", "title"):
         oldest.add_column(name)
     for item in data["oldest"]:

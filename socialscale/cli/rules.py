@@ -31,7 +31,8 @@ TEST_COLUMNS = (
 )
 NEAR_MISSES = 5
 
-rules_app = typer.Typer(help="Check the keyword rules: what a text would match, and what each rule caught lately.",
+rules_app = typer.Typer(help="Check the keyword rules: what a text would match, and what each rule caught lately."
+                        "\n\n\b\nExample:\n  socialscale rules test \"my order arrived broken\"\n  socialscale rules list",
                         no_args_is_help=True)
 
 
@@ -57,7 +58,11 @@ def tag(
     Items a person assigned or answered keep their owner and status; only lane, lanes and tags follow
     the rules, and every change is a `tagged` event.
 
-    Example: socialscale tag --dry-run   |   socialscale tag --all   |   socialscale tag --relink
+    \b
+    Example:
+      socialscale tag --dry-run
+      socialscale tag --all
+      socialscale tag --relink
     """
     from socialscale.tagging import Tagger
     from socialscale.timeutil import now_utc, utc_iso
@@ -126,7 +131,9 @@ def why(
 ) -> None:
     """Explain why a stored item is in its lane: matched rules and text, the winner, the owner, near misses.
 
-    Example: socialscale why 42
+    \b
+    Example:
+      socialscale why 42
     """
     from socialscale.tagging import why as explain
 
@@ -231,7 +238,7 @@ def _flat(value: str) -> str:
 
 def rules_test(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="The text (body) to test; `-` reads it from stdin.")],
+    text: Annotated[str, typer.Argument(metavar="TEXT", help="The text (body) to test; `-` reads it from stdin.")],
     source: Annotated[str | None, typer.Option("--source", help="Test as if from this configured source.")] = None,
     title: Annotated[str | None, typer.Option("--title", help="A title to test along with the text.")] = None,
     author: Annotated[str | None, typer.Option("--author", help="An author, for rules that look at `author`.")] = None,
@@ -243,7 +250,10 @@ def rules_test(
 
     Without --source, rules limited to some sources do not match.
 
-    Example: socialscale rules test "Is there an alternative to Acme? Need a quote" --source hn-acme
+    \b
+    Example:
+      socialscale rules test "Is there an alternative to Acme? Need a quote"
+      socialscale rules test "refund please" --source hn-acme
     """
     import sys
 
@@ -321,7 +331,9 @@ def rules_list(
 
     A rule that matched nothing is flagged: its terms may be misspelt, or too narrow.
 
-    Example: socialscale rules list --since 30d
+    \b
+    Example:
+      socialscale rules list --since 30d
     """
     from socialscale.render import emit, err_console
     from socialscale.tagging import rule_stats

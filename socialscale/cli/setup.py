@@ -23,7 +23,9 @@ def init(ctx: typer.Context) -> None:
 
     The file goes to --config if given, else ./socialscale.yaml.
 
-    Example: socialscale init && $EDITOR socialscale.yaml && socialscale check
+    \b
+    Example:
+      socialscale init && $EDITOR socialscale.yaml && socialscale check
     """
     from importlib.resources import files
 
@@ -51,7 +53,9 @@ def init(ctx: typer.Context) -> None:
 def check(ctx: typer.Context) -> None:
     """Validate the config: exit 0 if it is fine, 2 with every problem listed.
 
-    Example: socialscale --config /etc/socialscale.yaml check
+    \b
+    Example:
+      socialscale --config /etc/socialscale.yaml check
     """
     from socialscale.render import out_console
 
@@ -80,7 +84,9 @@ def demo(
     Pulls eight sample sources (RSS, Atom, RSS 1.0, JSON Feed, one broken), tags them into lanes,
     records some responses, and prints the items and the reports. Nothing leaves this machine.
 
-    Example: socialscale demo --db demo.db
+    \b
+    Example:
+      socialscale demo --db demo.db
     """
     import tempfile
 

@@ -18,7 +18,7 @@ from socialscale.cli.state import AppState, JsonOption, read_ids, state
 if TYPE_CHECKING:
     from socialscale.workflow import Change, Outcome
 
-IdsArgument = Annotated[list[str], typer.Argument(metavar="ID...", help="Item ids; `-` reads ids from stdin, one per line.")]
+IdsArgument = Annotated[list[str], typer.Argument(metavar="ID", help="Item ids; `-` reads ids from stdin, one per line.")]
 AtOption = Annotated[str | None, typer.Option("--at", help="When it happened: ISO-8601, `30m ago`, `yesterday 14:00` "
                                               "(configured timezone) [default: now].")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who does it [default: $SOCIALSCALE_USER, the only team "
@@ -109,7 +109,11 @@ def assign(
 ) -> None:
     """Set the owner of items; a person's choice survives re-tagging.
 
-    Example: socialscale items --lane sales_prospecting --status open --format ids | socialscale assign - --to bob
+    \b
+    Example:
+      socialscale assign 42 --to bob
+      socialscale items --lane sales_prospecting --status open --format ids |
+        socialscale assign - --to bob
     """
     from socialscale import workflow
 
@@ -131,7 +135,10 @@ def respond(
 ) -> None:
     """Record a response; the first one sets the item's first-response time.
 
-    Example: socialscale respond 42 43 --at "30m ago" --by alice --via dm --note "moved to DM"
+    \b
+    Example:
+      socialscale respond 42 --via dm --note "moved to DM"
+      socialscale respond 42 43 --at "30m ago" --by alice
     """
     from socialscale import workflow
 
@@ -146,7 +153,9 @@ def close(ctx: typer.Context, ids: IdsArgument, at: AtOption = None, by: ByOptio
           note: NoteOption = None, as_json: JsonOption = False) -> None:
     """Close items: done, out of the backlog (a recorded response still counts in latency).
 
-    Example: socialscale close 42 43
+    \b
+    Example:
+      socialscale close 42 43
     """
     _status(ctx, "close", ids, at, by, note, as_json)
 
@@ -155,7 +164,9 @@ def ignore(ctx: typer.Context, ids: IdsArgument, at: AtOption = None, by: ByOpti
            note: NoteOption = None, as_json: JsonOption = False) -> None:
     """Ignore items: no answer needed; out of the backlog and out of latency.
 
-    Example: socialscale ignore 42 --note "spam"
+    \b
+    Example:
+      socialscale ignore 42 --note "spam"
     """
     _status(ctx, "ignore", ids, at, by, note, as_json)
 
@@ -164,7 +175,9 @@ def reopen(ctx: typer.Context, ids: IdsArgument, at: AtOption = None, by: ByOpti
            note: NoteOption = None, as_json: JsonOption = False) -> None:
     """Reopen items: back into the backlog (their first response, if any, is kept).
 
-    Example: socialscale reopen 42
+    \b
+    Example:
+      socialscale reopen 42
     """
     _status(ctx, "reopen", ids, at, by, note, as_json)
 
@@ -190,7 +203,9 @@ def note(
 ) -> None:
     """Add a note to an item's history (see `socialscale show ID`).
 
-    Example: socialscale note 42 "called them back, waiting for the order number"
+    \b
+    Example:
+      socialscale note 42 "called them back, waiting for the order number"
     """
     from socialscale import workflow
 
