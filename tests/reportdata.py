@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -128,3 +130,42 @@ def report(cli: Callable[..., Any], *args: str) -> Any:
     result = cli("report", *args, "--now", NOW, "--format", "json")
     assert result.exit_code in (0, 3), (args, result.stdout, result.stderr)
     return json.loads(result.stdout)
+
+
+@dataclass
+class Seed:
+    """One item to seed straight into the store: started `age_h` hours before `now`, answered
+    `answer_h` hours after its start (or not at all)."""
+
+    lane: str
+    owner: str | None
+    age_h: float
+    answer_h: float | None = None
+    title: str = ""
+    url: str | None = None
+    via: str = "reply"
+
+
+def seed_items(config_path: Path, now: datetime, seeds: list[Seed]) -> None:
+    """Store `seeds` through the real store and workflow paths (upsert, then respond), seen a minute before `now`."""
+    from socialscale import workflow
+    from socialscale.config import load_config
+    from socialscale.store.lanes import sync_lanes
+    from socialscale.timeutil import utc_iso
+
+    config = load_config(config_path)
+    db = open_db(config.database)
+    try:
+        sync_lanes(db, config)
+        items = [Item(source="seed", guid=f"g{i}", title=s.title or f"item {i}", url=s.url,
+                      published_at=utc_iso(now - timedelta(hours=s.age_h))) for i, s in enumerate(seeds)]
+        with transaction(db):
+            ids = upsert_items(db, "seed", items, utc_iso(now - timedelta(minutes=1))).new_ids
+            for item_id, s in zip(ids, seeds, strict=True):
+                db.execute("UPDATE items SET lane = ?, owner = ? WHERE id = ?", (s.lane, s.owner, item_id))
+        for item_id, s in zip(ids, seeds, strict=True):
+            if s.answer_h is not None:
+                workflow.respond(db, config, [item_id], by="alice", now=now,
+                                 at=now - timedelta(hours=s.age_h - s.answer_h), via=s.via)
+    finally:
+        db.conn.close()

@@ -8,18 +8,12 @@ import importlib.util
 import json
 import math
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from socialscale import workflow
-from socialscale.config import load_config
-from socialscale.models import Item
-from socialscale.store.db import open_db, transaction
-from socialscale.store.items import upsert_items
-from socialscale.store.lanes import sync_lanes
+from reportdata import Seed, seed_items
 
 CONFIG = {"timezone": "UTC", "default_lane": "listening", "team": {"alice": {}, "bob": {}},
           "lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h", "owner": "alice"},
@@ -44,20 +38,9 @@ def seeded(write_config, tmp_path) -> datetime:
     ]
     spec += [("customer_service", "alice", 24 * d + 6, 0.25 * d * d) for d in range(1, 10)]
     spec += [("sales_prospecting", "bob", 24 * d + 7, 3.0 * d) for d in (2, 5, 8, 12, 20, 40)]
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(config.database)
-    sync_lanes(db, config)
-    items = [Item(source="seed", guid=f"g{i}", title=f"item {i}", published_at=iso(now - timedelta(hours=s[2])))
-             for i, s in enumerate(spec)]
-    with transaction(db):
-        ids = upsert_items(db, "seed", items, iso(now - timedelta(minutes=1))).new_ids
-        for item_id, s in zip(ids, spec, strict=True):
-            db.execute("UPDATE items SET lane = ?, owner = ? WHERE id = ?", (s[0], s[1], item_id))
-    for item_id, s in zip(ids, spec, strict=True):
-        if s[3] is not None:
-            workflow.respond(db, config, [item_id], by="alice", now=now, at=now - timedelta(hours=s[2] - s[3]),
-                             via="email" if item_id % 3 == 0 else "reply")
-    db.conn.close()
+    seed_items(tmp_path / "socialscale.yaml", now, [
+        Seed(lane, owner, age, answer, via="email" if (i + 1) % 3 == 0 else "reply")
+        for i, (lane, owner, age, answer) in enumerate(spec)])
     return now
 
 

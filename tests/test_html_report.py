@@ -8,19 +8,13 @@ import struct
 import subprocess
 import zlib
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-from socialscale import workflow
-from socialscale.config import load_config
-from socialscale.models import Item
-from socialscale.store.db import open_db, transaction
-from socialscale.store.items import upsert_items
-from socialscale.store.lanes import sync_lanes
+from reportdata import Seed, seed_items
 
 NOW = datetime(2024, 5, 20, 12, tzinfo=timezone.utc)
 NOW_ARG = "2024-05-20T12:00:00Z"
@@ -54,19 +48,8 @@ def seed(tmp_path: Path) -> None:
         if d % 3 == 0:
             spec.append((f"answered sales {d}", "sales_prospecting", "bob", 24 * d + 3, 10 * d / 3, None))
         spec.append((f"noise {d}", "listening", None, 24 * d + 5, None, None))
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(config.database)
-    sync_lanes(db, config)
-    items = [Item(source="seed", guid=f"g{i}", title=s[0], url=s[5], published_at=iso(NOW - timedelta(hours=s[3])))
-             for i, s in enumerate(spec)]
-    with transaction(db):
-        ids = upsert_items(db, "seed", items, iso(NOW - timedelta(minutes=1))).new_ids
-        for item_id, s in zip(ids, spec, strict=True):
-            db.execute("UPDATE items SET lane = ?, owner = ? WHERE id = ?", (s[1], s[2], item_id))
-    for item_id, s in zip(ids, spec, strict=True):
-        if s[4] is not None:
-            workflow.respond(db, config, [item_id], by="alice", now=NOW, at=NOW - timedelta(hours=s[3] - s[4]))
-    db.conn.close()
+    seed_items(tmp_path / "socialscale.yaml", NOW, [
+        Seed(lane, owner, age, answer, title=title, url=url) for title, lane, owner, age, answer, url in spec])
 
 
 class Elements(HTMLParser):
