@@ -4,16 +4,12 @@ and nothing executed or created."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 
 def run(cli, tmp_path, text: str, *args: str):
     (tmp_path / "socialscale.yaml").write_text(text, encoding="utf-8")
-    started = time.monotonic()
     result = cli(*(args or ("check",)))
-    assert time.monotonic() - started < 10
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
