@@ -42,7 +42,7 @@ CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
             "sources", "rules", "notify")
 FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
-              "retries", "max_retry_after", "parse_timeout", "parse_memory")
+              "retries", "max_retry_after", "parse_timeout", "parse_memory", "pull_timeout", "allow_private")
 SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes")
 RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
 LANE_KEYS = ("sla", "owner", "respond")
@@ -177,7 +177,21 @@ def _fetch(c: Checker, value: Any) -> FetchSettings:
                                 or defaults.max_retry_after_s),
         parse_timeout_s=float(c.duration(d.get("parse_timeout"), "fetch.parse_timeout") or defaults.parse_timeout_s),
         parse_memory=c.size(d.get("parse_memory"), "fetch.parse_memory") or defaults.parse_memory,
+        pull_timeout_s=float(c.duration(d.get("pull_timeout"), "fetch.pull_timeout") or defaults.pull_timeout_s),
+        allow_private=_allow_private(c, d.get("allow_private")),
     )
+
+
+def _allow_private(c: Checker, value: Any) -> bool | tuple[str, ...]:
+    """`true`, `false`, or the hosts and networks redirects may reach inside the network."""
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    entries = c.strings(value, "fetch.allow_private")
+    for i, entry in enumerate(entries):
+        if not re.match(r"^[A-Za-z0-9.:\-\[\]/]+$", entry):
+            c.problem(f"fetch.allow_private[{i}]", f"expected a host name, an address or a network such as "
+                                                    f"10.0.0.0/8, got {entry!r}")
+    return entries
 
 
 def _team(c: Checker, value: Any) -> dict[str, Member]:

@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import ipaddress
 import random
 import socket
 import ssl
 import zlib
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
 from socialscale import USER_AGENT
 from socialscale.errors import FetchError
-from socialscale.models import FetchSettings
-from socialscale.text import has_secrets, redact_url
+from socialscale.models import Config, FetchSettings
+from socialscale.text import has_secrets, is_secret_key, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -37,6 +39,11 @@ _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_REDIRECTS = 5
 MAX_BACKOFF_S = 30.0
 MAX_INLINE_WAIT_S = 60.0  # a longer Retry-After is not slept through: the host is remembered instead
+# The only request headers that go on to another origin when a redirect leaves the one we asked:
+# everything else a source set (Authorization, X-Api-Key, any `token_header`, cookies, validators)
+# may be a credential, and httpx itself drops only Authorization.
+CROSS_ORIGIN_HEADERS = frozenset({"host", "user-agent", "accept", "accept-encoding", "accept-language",
+                                  "content-type", "content-length", "transfer-encoding", "connection"})
 
 
 class RateLimited(FetchError):
@@ -45,6 +52,77 @@ class RateLimited(FetchError):
     def __init__(self, message: str, host: str, until: datetime) -> None:
         super().__init__(message)
         self.host, self.until = host, until
+
+
+class Budget:
+    """A source's total time budget. It starts when the source's first request is sent, never while
+    it waits for a free slot on its host: many feeds on one host (Google Alerts, Reddit, hnrss.org)
+    must not spend their time behind one slow sibling."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline: float | None = None
+        self.on_start: Callable[[float], None] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self.deadline is not None
+
+    def start(self, now: float) -> None:
+        if self.deadline is None:
+            self.deadline = now + self.seconds
+            if self.on_start is not None:
+                self.on_start(self.deadline)
+
+    def remaining(self, now: float) -> float:
+        return (self.deadline - now) if self.deadline is not None else self.seconds
+
+
+class PrivateAddressError(FetchError):
+    """A redirect pointed at a private, loopback or link-local address (fetch.allow_private)."""
+
+
+def private_address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address if `host` is an IP literal outside the public internet (private, loopback,
+    link-local such as a cloud metadata service, CGNAT, multicast, unspecified), else None."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return None if ip.is_global else ip
+
+
+def private_allowed(settings: FetchSettings, host: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether `fetch.allow_private` lets a request go to this private host/address."""
+    if settings.allow_private is True:
+        return True
+    for entry in settings.allow_private or ():
+        if entry.lower() == host.lower():
+            return True
+        try:
+            if ip in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def configured_private(config: Config) -> list[str]:
+    """`name (host)` for each source whose configured URL points inside the network (an address
+    literal or `localhost`) and that `fetch.allow_private` does not cover: allowed, but worth a
+    note, since a URL pasted into a shared config should not reach the router or a metadata service."""
+    found: list[str] = []
+    for source in config.sources:
+        for value in (source.url, source.options.get("api_url"), source.options.get("instance")):
+            host = host_of(value) if isinstance(value, str) else ""
+            ip = private_address(host) or (ipaddress.ip_address("127.0.0.1")
+                                           if host == "localhost" or host.endswith(".localhost") else None)
+            if ip is not None and not private_allowed(config.fetch, host, ip):
+                found.append(f"{source.name} ({host})")
+                break
+    return found
 
 
 @dataclass
@@ -167,7 +245,7 @@ class Fetcher:
 
     async def get(self, url: str, *, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
                   etag: str | None = None, last_modified: str | None = None, max_bytes: int | None = None,
-                  deadline: float | None = None, raise_for_status: bool = True) -> FetchResult:
+                  budget: Budget | None = None, raise_for_status: bool = True) -> FetchResult:
         """GET `url` with retries; a 304 comes back as `not_modified`, other 4xx/5xx raise FetchError
         (unless raise_for_status=False, for APIs whose error bodies carry meaning)."""
         hdrs = dict(headers or {})
@@ -175,38 +253,59 @@ class Fetcher:
             hdrs["If-None-Match"] = etag
         if last_modified:
             hdrs["If-Modified-Since"] = last_modified
-        return await self.request("GET", url, params=params, headers=hdrs, max_bytes=max_bytes, deadline=deadline,
+        return await self.request("GET", url, params=params, headers=hdrs, max_bytes=max_bytes, budget=budget,
                                   raise_for_status=raise_for_status)
 
     async def post(self, url: str, *, json: Any, headers: dict[str, str] | None = None,
-                   max_bytes: int | None = None, deadline: float | None = None,
+                   max_bytes: int | None = None, budget: Budget | None = None,
                    raise_for_status: bool = True) -> FetchResult:
         """POST a JSON body (a read-only query); retried only where it cannot have been acted on."""
-        return await self.request("POST", url, json=json, headers=headers, max_bytes=max_bytes, deadline=deadline,
+        return await self.request("POST", url, json=json, headers=headers, max_bytes=max_bytes, budget=budget,
                                   raise_for_status=raise_for_status)
 
     async def request(self, method: str, url: str, *, params: dict[str, Any] | None = None, json: Any = None,
                       headers: dict[str, str] | None = None, max_bytes: int | None = None,
-                      deadline: float | None = None, raise_for_status: bool = True) -> FetchResult:
-        """One request with the engine's limits, politeness, retries, Retry-After and byte cap."""
+                      budget: Budget | None = None, raise_for_status: bool = True) -> FetchResult:
+        """One request with the engine's limits, politeness, retries, Retry-After and byte cap.
+
+        Every error message passes through the scrubber with the credentials this request carries
+        (header values, token-like query values, a URL password), whatever library wrote it."""
+        hdrs = dict(headers or {})
+        secrets = request_secrets(url, params, hdrs)
+        try:
+            return await self._request(method.upper(), url, params, json, hdrs, max_bytes, budget,
+                                       raise_for_status, secrets)
+        except FetchError as exc:
+            exc.args = (mask_secrets(str(exc), secrets),)
+            raise
+
+    async def _request(self, method: str, url: str, params: dict[str, Any] | None, json: Any,
+                       hdrs: dict[str, str], max_bytes: int | None, budget: Budget | None,
+                       raise_for_status: bool, secrets: list[str]) -> FetchResult:
         assert self.client is not None, "use `async with Fetcher(...)`"
         loop = asyncio.get_running_loop()
-        method = method.upper()
         idempotent = method in ("GET", "HEAD")
         retry_statuses = RETRY_STATUSES if idempotent else POST_RETRY_STATUSES
         host = host_of(url)
-        hdrs = dict(headers or {})
         cap = max_bytes or self.settings.max_bytes
         waited = 0.0
         shown = redact_url(url)
+        bad = unsendable_header(hdrs)
+        if bad:
+            raise FetchError(f"{shown}: the {bad} header holds a line break, control or non-ASCII character; "
+                             "not sent")
         attempts = self.settings.retries + 1
         for attempt in range(1, attempts + 1):
             self._check_host(host, shown)
             problem: str
             retry_after: float | None = None
             try:
-                async with self._global, self._hosts[host]:
-                    result = await self._once(method, url, params, json, hdrs, cap)
+                # The host's slot first, then a global one: a source waiting for its busy host must
+                # not hold a global slot that a source of another host could use.
+                async with self._hosts[host], self._global:
+                    if budget is not None:
+                        budget.start(loop.time())
+                    result = await self._once(method, url, params, json, hdrs, cap, secrets)
             except httpx.TooManyRedirects:
                 raise FetchError(f"{shown}: redirect loop or more than {MAX_REDIRECTS} redirects") from None
             except httpx.UnsupportedProtocol as exc:
@@ -230,7 +329,7 @@ class Fetcher:
                 result.attempts, result.waited_s = attempt, waited
                 if result.not_modified:
                     return result
-                if 300 <= result.status < 400:  # httpx follows redirects; one left over had no usable Location
+                if 300 <= result.status < 400:  # a redirect without a usable Location
                     raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)} without a Location to follow")
                 if result.status < 400:
                     return result
@@ -251,7 +350,7 @@ class Fetcher:
             if attempt == attempts:
                 break
             delay = retry_after if retry_after is not None else _backoff(attempt)
-            remaining = (deadline - loop.time()) if deadline else None
+            remaining = budget.remaining(loop.time()) if budget is not None else None
             if delay > MAX_INLINE_WAIT_S or (remaining is not None and delay >= remaining - 0.5):
                 until = self.not_before.get(host) or datetime.now(timezone.utc) + timedelta(seconds=delay)
                 raise RateLimited(f"{shown}: {problem}; asked to wait {format_duration(delay)}, "
@@ -274,38 +373,146 @@ class Fetcher:
             self.changed_hosts.add(host)
 
     async def _once(self, method: str, url: str, params: dict[str, Any] | None, json: Any, headers: dict[str, str],
-                    cap: int) -> FetchResult:
+                    cap: int, secrets: list[str]) -> FetchResult:
+        """Send, following redirects here rather than in httpx: each hop that leaves the origin we
+        asked loses every credential (headers and token-like query values) and may not point at a
+        private address (fetch.allow_private)."""
         assert self.client is not None
-        async with self.client.stream(method, url, params=params, json=json, headers=headers) as resp:
-            final_url = str(resp.url)
-            permanent = None
-            # A permanent move is remembered in the database, so never one whose URL carries a secret.
-            if resp.history and all(r.status_code in (301, 308) for r in resp.history) and not has_secrets(final_url):
-                permanent = final_url
-            base = FetchResult(url=url, final_url=final_url, status=resp.status_code,
-                               headers={k.lower(): v for k, v in resp.headers.items()}, permanent_redirect=permanent)
-            if resp.status_code == 304:
-                base.not_modified = True
-                return base
-            encoding = resp.headers.get("content-encoding", "")
-            declared = resp.headers.get("content-length", "")
-            if not encoding and declared.isdigit() and int(declared) > cap:
-                raise FetchError(f"{redact_url(url)}: response of {int(declared):,} bytes is over the "
-                                 f"{cap:,}-byte cap (fetch.max_bytes)")
-            decoder = _Decoder(encoding)
-            body = bytearray()
-            raw = 0
-            async for chunk in resp.aiter_raw():
-                raw += len(chunk)
-                body += decoder.feed(chunk, cap - len(body))
-                if len(body) > cap or raw > cap:
-                    raise FetchError(f"{redact_url(url)}: response is over the {cap:,}-byte cap (fetch.max_bytes)"
-                                     + (" after decompression" if encoding and len(body) > cap else ""))
-            body += decoder.flush()
-            if len(body) > cap:
-                raise FetchError(f"{redact_url(url)}: response is over the {cap:,}-byte cap (fetch.max_bytes)")
-            base.body = bytes(body)
+        request = self.client.build_request(method, url, params=params, json=json, headers=headers)
+        first = request.url
+        statuses: list[int] = []
+        while True:
+            resp = await self.client.send(request, stream=True, follow_redirects=False)
+            try:
+                following = resp.next_request
+                if following is None:
+                    return await self._read(resp, url, statuses, cap)
+                statuses.append(resp.status_code)
+                if len(statuses) > MAX_REDIRECTS:
+                    raise httpx.TooManyRedirects("too many redirects", request=request)
+            finally:
+                await resp.aclose()
+            if following.url.scheme not in ("http", "https"):
+                raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{following.url.scheme}://'.")
+            if not same_origin(first, following.url):
+                strip_credentials(following, secrets)
+                await self._check_private(following.url, url)
+            request = following
+
+    async def _check_private(self, target: httpx.URL, url: str) -> None:
+        """Refuse a redirect to a private, loopback or link-local address unless fetch.allow_private
+        allows it. Names are resolved here; the configured URL itself is the user's choice."""
+        if self.settings.allow_private is True:
+            return
+        host = target.host
+        ip = private_address(host)
+        found: list[ipaddress.IPv4Address | ipaddress.IPv6Address] = [ip] if ip else []
+        if ip is None and not _is_ip(host):
+            loop = asyncio.get_running_loop()
+            try:
+                infos = await loop.getaddrinfo(host, target.port or (443 if target.scheme == "https" else 80),
+                                               type=socket.SOCK_STREAM)
+            except OSError:
+                infos = []  # the connection will fail and say so
+            found = [a for a in (private_address(str(info[4][0])) for info in infos) if a is not None]
+        for address in found:
+            if not private_allowed(self.settings, host, address):
+                raise PrivateAddressError(
+                    f"{redact_url(url)}: redirected to {redact_url(str(target))}, a private address ({address}); "
+                    "not followed (fetch.allow_private)")
+
+    async def _read(self, resp: httpx.Response, url: str, statuses: list[int], cap: int) -> FetchResult:
+        final_url = str(resp.url)
+        permanent = None
+        # A permanent move is remembered in the database, so never one whose URL carries a secret.
+        if statuses and all(s in (301, 308) for s in statuses) and not has_secrets(final_url):
+            permanent = final_url
+        base = FetchResult(url=url, final_url=final_url, status=resp.status_code,
+                           headers={k.lower(): v for k, v in resp.headers.items()}, permanent_redirect=permanent)
+        if resp.status_code == 304:
+            base.not_modified = True
             return base
+        encoding = resp.headers.get("content-encoding", "")
+        declared = resp.headers.get("content-length", "")
+        if not encoding and declared.isdigit() and int(declared) > cap:
+            raise FetchError(f"{redact_url(url)}: response of {int(declared):,} bytes is over the "
+                             f"{cap:,}-byte cap (fetch.max_bytes)")
+        decoder = _Decoder(encoding)
+        body = bytearray()
+        raw = 0
+        async for chunk in resp.aiter_raw():
+            raw += len(chunk)
+            body += decoder.feed(chunk, cap - len(body))
+            if len(body) > cap or raw > cap:
+                raise FetchError(f"{redact_url(url)}: response is over the {cap:,}-byte cap (fetch.max_bytes)"
+                                 + (" after decompression" if encoding and len(body) > cap else ""))
+        body += decoder.flush()
+        if len(body) > cap:
+            raise FetchError(f"{redact_url(url)}: response is over the {cap:,}-byte cap (fetch.max_bytes)")
+        base.body = bytes(body)
+        return base
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def same_origin(a: httpx.URL, b: httpx.URL) -> bool:
+    """Same scheme, host and port; an upgrade from http to https on the same host counts as the same
+    (as httpx treats it)."""
+    if a.host != b.host:
+        return False
+    if (a.scheme, a.port) == (b.scheme, b.port):
+        return True
+    return a.scheme == "http" and b.scheme == "https" and a.port in (None, 80) and b.port in (None, 443)
+
+
+def strip_credentials(request: httpx.Request, secrets: Iterable[str]) -> None:
+    """Make a redirected request fit for another origin: only CROSS_ORIGIN_HEADERS stay, and query
+    values that are credentials (token-like names, or a value we sent as a secret) are dropped."""
+    for name in list(request.headers.keys()):
+        if name.lower() not in CROSS_ORIGIN_HEADERS:
+            del request.headers[name]
+    values = set(secrets)
+    query = parse_qsl(request.url.query.decode("ascii", "replace"), keep_blank_values=True)
+    kept = [(k, v) for k, v in query if not is_secret_key(k) and v not in values]
+    if len(kept) != len(query):
+        request.url = request.url.copy_with(query=urlencode(kept).encode("ascii") or None)
+
+
+def request_secrets(url: str, params: dict[str, Any] | None, headers: dict[str, str]) -> list[str]:
+    """The credentials a request carries, for scrubbing its error messages and its redirects:
+    header values other than the harmless ones, token-like query values, a URL's password."""
+    found: list[str] = []
+    for name, value in headers.items():
+        if name.lower() not in CROSS_ORIGIN_HEADERS and name.lower() not in ("if-none-match", "if-modified-since"):
+            found.append(str(value))
+            scheme, _, rest = str(value).partition(" ")
+            if rest and scheme.isalpha():  # "Bearer TOKEN": the token alone too
+                found.append(rest)
+    try:
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if parts.password:
+            found.append(parts.password)
+    except ValueError:
+        query = []
+    query += [(str(k), str(v)) for k, v in (params or {}).items()]
+    found += [v for k, v in query if is_secret_key(k) and v]
+    return [s for s in found if len(s) >= 4]
+
+
+def unsendable_header(headers: dict[str, str]) -> str | None:
+    """The name of a header whose value cannot be sent as is (a line break would start a new header;
+    httpx would refuse it with an error quoting the value, a token included)."""
+    for name, value in headers.items():
+        if any(not (" " <= ch <= "~" or ch == "\t") for ch in str(value)):
+            return name
+    return None
 
 
 def _clip(exc: BaseException, limit: int = 200) -> str:

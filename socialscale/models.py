@@ -50,6 +50,10 @@ class FetchSettings:
     max_retry_after_s: float = 3600.0  # a Retry-After beyond this is capped (and reported)
     parse_timeout_s: float = 30.0  # one payload's parsing in the parser pool; an overrunning worker is killed
     parse_memory: int = 1024 * 1024 * 1024  # address space a parser worker may add (RLIMIT_AS)
+    pull_timeout_s: float = 600.0  # how long a source may wait for a slot on its host before it is skipped
+    # Redirects to private, loopback or link-local addresses: False (refused), True (followed), or
+    # the hosts and networks (`127.0.0.1`, `10.0.0.0/8`) that may be.
+    allow_private: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)

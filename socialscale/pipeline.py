@@ -19,14 +19,15 @@ import sqlite_utils
 
 from socialscale import sources as kinds
 from socialscale.errors import SocialscaleError, UsageError
-from socialscale.fetch import Fetcher, RateLimited
+from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
 from socialscale.models import Config, Source
 from socialscale.parsepool import ParsePool
 from socialscale.sources.base import Collected, SourceContext
 from socialscale.store.db import transaction
 from socialscale.store.items import upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
-from socialscale.timeutil import parse_iso, utc_iso
+from socialscale.text import mask_secrets
+from socialscale.timeutil import format_duration, parse_iso, utc_iso
 
 
 @dataclass
@@ -124,10 +125,13 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     # and feeding the parser processes while a finished source is being stored.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
     done: list[SourceResult] = []
+    pull_deadline = loop.time() + config.fetch.pull_timeout_s
+    # The longest-waiting sources ask first: one skipped for want of a host slot is first in line next time.
+    due = sorted(due, key=lambda s: (states.get(s.name) or {}).get("last_fetch_at") or "")
 
     async def fetch_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
         collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
-                                                         states.get(source.name) or {}, now)
+                                                         states.get(source.name) or {}, now, pull_deadline)
         result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,
                                             elapsed_ms, now)
         done.append(result)
@@ -147,25 +151,68 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
 
 
 async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: ParsePool, state: dict[str, Any],
-                   now: datetime) -> tuple[Collected | None, SocialscaleError | None, int]:
-    loop = asyncio.get_running_loop()
+                   now: datetime, pull_deadline: float) -> tuple[Collected | None, SocialscaleError | None, int]:
+    """Run one source's kind. Its time budget starts with its first request; until then it waits
+    for a slot on its host, at most until the pull's own deadline (fetch.pull_timeout)."""
     timeout = source.timeout_s or config.fetch.timeout_s
     started = time.monotonic()
+    budget = Budget(timeout)
     ctx = SourceContext(source=source, config=config, fetcher=fetcher, parser=pool, state=state, now=now,
-                        deadline=loop.time() + timeout)
+                        budget=budget, secrets=request_secrets(source.url or "", None, {}))
+    error: SocialscaleError
+    scope = asyncio.timeout_at(pull_deadline)
+    budget.on_start = scope.reschedule
     try:
-        collected = await asyncio.wait_for(kinds.KINDS[source.type].collect(ctx), timeout)
-        return collected, None, _ms(started)
-    except asyncio.TimeoutError:
-        error: SocialscaleError = SocialscaleError(
-            f"gave up after {timeout:.0f}s (the source's total time budget, fetch.timeout)")
+        async with scope:
+            collected = await kinds.KINDS[source.type].collect(ctx)
+        return _masked(collected, ctx.secrets), None, _ms(started)
+    except TimeoutError as exc:
+        if not scope.expired():
+            error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
+        elif budget.started:
+            error = SocialscaleError(f"gave up after {timeout:.0f}s (the source's total time budget, fetch.timeout)")
+        else:
+            error = HostWait(f"waited for host {host_of(source.url or '') or '(its host)'}: no free slot "
+                             f"(fetch.per_host) before the pull's deadline (fetch.pull_timeout, "
+                             f"{format_duration(config.fetch.pull_timeout_s)}); not asked this time, "
+                             "first in line next pull")
     except SocialscaleError as exc:
         error = exc
     except (RecursionError, MemoryError) as exc:
         error = SocialscaleError(f"payload too deep or too large to handle ({type(exc).__name__})")
     except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
         error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
+    if ctx.secrets:
+        error.args = (mask_secrets(str(error), ctx.secrets),)
     return None, error, _ms(started)
+
+
+class HostWait(SocialscaleError):
+    """The source never got a slot on its host before the pull's deadline: skipped, first next time."""
+
+
+def _masked(collected: Collected, secrets: list[str]) -> Collected:
+    """The source's credentials masked in everything it returns (an API may echo a token back)."""
+    if not secrets:
+        return collected
+    for item in collected.items:
+        item.title, item.text = mask_secrets(item.title, secrets), mask_secrets(item.text, secrets)
+        item.url = mask_secrets(item.url, secrets) if item.url else item.url
+        item.author = mask_secrets(item.author, secrets) if item.author else item.author
+        item.canonical_url = mask_secrets(item.canonical_url, secrets) if item.canonical_url else item.canonical_url
+        item.extra = _masked_value(item.extra, secrets)
+    collected.warnings = [mask_secrets(w, secrets) for w in collected.warnings]
+    return collected
+
+
+def _masked_value(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return mask_secrets(value, secrets)
+    if isinstance(value, dict):
+        return {k: _masked_value(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked_value(v, secrets) for v in value]
+    return value
 
 
 def _ms(started: float) -> int:
@@ -177,10 +224,11 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     stamp = utc_iso(now)
     if collected is None:
         message = str(error)
-        status = "skipped" if isinstance(error, RateLimited) and "skipped" in message else "error"
+        waited = isinstance(error, HostWait)
+        status = "skipped" if waited or (isinstance(error, RateLimited) and "skipped" in message) else "error"
         with transaction(db):
             record_fetch(db, source, now=stamp, status=status, http_status=None, error=message,
-                         duration_ms=elapsed_ms, seen=0, new=0, updated=0)
+                         duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)
         return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
     status = "not_modified" if collected.not_modified else "ok"
     with transaction(db):

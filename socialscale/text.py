@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from html.parser import HTMLParser
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 MAX_TITLE = 2_000  # characters; longer titles are truncated with a note in `extra`
 MAX_TEXT = 100_000
@@ -156,6 +158,67 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), ""))
 
 
+def is_secret_key(name: str) -> bool:
+    """Whether a query parameter's name says its value is a credential (token, key, sig, ...)."""
+    return _SECRET_KEYS.search(name) is not None
+
+
+MIN_SECRET = 4  # shorter values are not masked: "***" for every "abc" would garble ordinary text
+_FRAGMENT = 12  # a run this long of a secret's characters is masked: an API echoing a cut token
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The spellings in which a service may echo a secret back: as is, URL-encoded, base64 (also
+    of `user:secret` Basic credentials is out of reach), and as Python's repr shows a control."""
+    raw = secret.encode("utf-8", "surrogatepass")
+    forms = {secret, quote(secret), quote(secret, safe=""), quote_plus(secret), base64.b64encode(raw).decode(),
+             base64.urlsafe_b64encode(raw).decode(), repr(secret)[1:-1], repr(raw)[2:-1]}
+    forms |= {f.rstrip("=") for f in forms}
+    return sorted((f for f in forms if len(f) >= MIN_SECRET), key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret replaced by `***`: in any of `secret_forms`, in any letter case,
+    and any run of 12 or more of its characters, as is or in one letter case (a token cut short
+    still leaks most of itself; shorter runs would mask ordinary words in text)."""
+    if not text:
+        return text
+    for secret in secrets:
+        if not secret or len(secret) < MIN_SECRET:
+            continue
+        for form in secret_forms(secret):
+            text = re.sub(re.escape(form), "***", text, flags=re.IGNORECASE)
+        for variant in {secret, secret.lower(), secret.upper()}:
+            text = _mask_fragments(text, variant)
+    return text
+
+
+def _mask_fragments(text: str, secret: str) -> str:
+    if len(secret) <= _FRAGMENT:
+        return text
+    lowered = text
+    covered = bytearray(len(text))
+    for i in range(len(secret) - _FRAGMENT + 1):
+        gram = secret[i:i + _FRAGMENT]
+        at = lowered.find(gram)
+        while at != -1:
+            covered[at:at + _FRAGMENT] = b"\x01" * _FRAGMENT
+            at = lowered.find(gram, at + 1)
+    if not any(covered):
+        return text
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        if covered[i]:
+            while i < len(text) and covered[i]:
+                i += 1
+            out.append("***")
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
 def has_secrets(url: str) -> bool:
     """Whether `url` carries credentials redact_url would hide (user:password, token-like query keys)."""
     try:
@@ -164,4 +227,4 @@ def has_secrets(url: str) -> bool:
         return True
     if "@" in parts.netloc:
         return True
-    return any(_SECRET_KEYS.search(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return any(is_secret_key(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True))

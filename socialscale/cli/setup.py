@@ -57,6 +57,7 @@ def check(ctx: typer.Context) -> None:
     Example:
       socialscale --config /etc/socialscale.yaml check
     """
+    from socialscale.fetch import configured_private
     from socialscale.render import out_console
 
     st = state(ctx)
@@ -72,6 +73,10 @@ def check(ctx: typer.Context) -> None:
              f"{len(config.team)} team members, {len(config.notify)} notify targets"]
     if missing:
         lines.append(f"  note: not set in this environment: {', '.join(missing)}")
+    private = configured_private(config)
+    if private:
+        lines.append(f"  note: {len(private)} source(s) point at a private address, fetched because you "
+                     f"configured them (fetch.allow_private lists those you mean): {', '.join(private)}")
     out_console().print("\n".join(lines), markup=False)
 
 

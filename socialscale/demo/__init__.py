@@ -157,6 +157,8 @@ def config_yaml(base_url: str, database: str) -> str:
 database: {json.dumps(database)}
 timezone: Europe/London
 default_lane: listening
+fetch:
+  allow_private: [127.0.0.1]   # the demo's feeds are served on this machine
 team:
   alice: {{}}
   bob: {{}}

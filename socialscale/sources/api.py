@@ -25,7 +25,7 @@ from socialscale.errors import FetchError, ParseError
 from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, status_phrase
 from socialscale.models import Item
 from socialscale.sources.base import Collected, SourceContext, dedupe, load_json
-from socialscale.text import redact_url
+from socialscale.text import mask_secrets, redact_url
 from socialscale.timeutil import format_duration, parse_duration, parse_iso, utc_iso
 
 COMMON_KEYS: tuple[str, ...] = ("api_url", "backfill", "max_pages")
@@ -106,6 +106,11 @@ def read_token(ctx: SourceContext) -> str | None:
     value = os.environ.get(str(name), "").strip()
     if not value:
         raise FetchError(f"environment variable {name} (token_env) is not set or empty")
+    if any(not (" " <= ch <= "~") for ch in value):
+        # Never quote the value: it is the secret. A line break would start a header of its own.
+        raise FetchError(f"environment variable {name} (token_env) holds a line break, control or non-ASCII "
+                         "character; the token was not sent")
+    ctx.secrets.append(value)
     return value
 
 
@@ -189,7 +194,7 @@ class Run:
         """Honour a rate-limit wait: sleep if short (True), else remember it and stop (False)."""
         seconds = _sane_wait(seconds)
         loop = asyncio.get_running_loop()
-        left = self.ctx.deadline - loop.time()
+        left = self.ctx.budget.remaining(loop.time())
         if seconds <= MAX_INLINE_WAIT_S and seconds < left - 1:
             # Reported here with its reason; `waited_s` counts only the fetch engine's own waits.
             await asyncio.sleep(seconds)
@@ -266,10 +271,7 @@ def fingerprint(*parts: Any) -> str:
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+    return mask_secrets(text, secrets)
 
 
 def _short(text: str, limit: int = 300) -> str:

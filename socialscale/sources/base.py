@@ -13,7 +13,7 @@ from socialscale.models import Config, Item, Source
 from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
 
 if TYPE_CHECKING:
-    from socialscale.fetch import Fetcher, FetchResult
+    from socialscale.fetch import Budget, Fetcher, FetchResult
     from socialscale.parsepool import ParsePool
 
 MAX_AUTHOR = 300
@@ -36,7 +36,9 @@ class Collected:
 
 @dataclass
 class SourceContext:
-    """Everything a kind's `collect()` may use; the deadline is the source's total time budget."""
+    """Everything a kind's `collect()` may use; `budget` is the source's total time budget (it starts
+    with the first request sent). `secrets` are the credentials the source uses: the pipeline masks
+    them in everything the source returns, errors and items alike."""
 
     source: Source
     config: Config
@@ -44,7 +46,8 @@ class SourceContext:
     parser: ParsePool
     state: dict[str, Any]  # the source's row in `sources` (etag, last_modified, cursor, redirected_to ...)
     now: datetime
-    deadline: float
+    budget: Budget
+    secrets: list[str] = field(default_factory=list)
 
     @property
     def max_bytes(self) -> int:
@@ -52,12 +55,12 @@ class SourceContext:
 
     async def get(self, url: str, **kwargs: Any) -> FetchResult:
         kwargs.setdefault("max_bytes", self.max_bytes)
-        return await self.fetcher.get(url, deadline=self.deadline, **kwargs)
+        return await self.fetcher.get(url, budget=self.budget, **kwargs)
 
     async def post(self, url: str, **kwargs: Any) -> FetchResult:
         """POST a JSON body (`json=`): a read-only query such as GitHub GraphQL, same engine as `get`."""
         kwargs.setdefault("max_bytes", self.max_bytes)
-        return await self.fetcher.post(url, deadline=self.deadline, **kwargs)
+        return await self.fetcher.post(url, budget=self.budget, **kwargs)
 
     async def parse(self, target: str, *args: Any) -> Any:
         """Run `module:function(*args)` in the parser pool (memory and time limited)."""

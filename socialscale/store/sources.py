@@ -24,8 +24,11 @@ def source_states(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
 def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status: str, http_status: int | None,
                  error: str | None, duration_ms: int, seen: int, new: int, updated: int,
                  etag: str | None = None, last_modified: str | None = None, cursor: Any = None,
-                 redirected_to: str | None = None) -> None:
+                 redirected_to: str | None = None, asked: bool = True) -> None:
     """Update the source's health row and append to `fetches`; call inside `transaction(db)`.
+
+    `asked=False` (the source waited for its host and was never requested) leaves `last_fetch_at`
+    alone, so the source stays due and asks first in the next pull.
 
     A changed URL in the config resets the validators and the redirect, since they belonged to the old URL.
     """
@@ -38,8 +41,11 @@ def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status:
         conn.execute("UPDATE sources SET url = ?, kind = ?, etag = NULL, last_modified = NULL, redirected_to = NULL, "
                      "cursor = NULL WHERE name = ?", (url, source.type, source.name))
     ok = status in ("ok", "not_modified")
-    sets = ["kind = ?", "last_fetch_at = ?", "last_status = ?", "last_http_status = ?", "last_error = ?"]
-    params: list[Any] = [source.type, now, status, http_status, error]
+    sets = ["kind = ?", "last_status = ?", "last_http_status = ?", "last_error = ?"]
+    params: list[Any] = [source.type, status, http_status, error]
+    if asked:
+        sets.append("last_fetch_at = ?")
+        params.append(now)
     if ok:
         sets += ["last_ok_at = ?", "consecutive_failures = 0", "etag = ?", "last_modified = ?"]
         params += [now, etag, last_modified]
