@@ -23,6 +23,7 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
     parse_size,
     unknown,
 )
+from socialscale.dburl import has_password, is_url
 from socialscale.errors import ConfigError
 from socialscale.models import (
     DEFAULT_LANES,
@@ -134,8 +135,7 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
     if not isinstance(data, dict):
         raise ConfigError(c.problems)
 
-    database = c.string(top.get("database"), "database") or "socialscale.db"
-    db_path = Path(db_override) if db_override else (base / Path(database).expanduser())
+    db_path = _database(c, c.string(top.get("database"), "database"), base, db_override)
 
     tz = c.string(top.get("timezone"), "timezone") or "UTC"
     try:
@@ -159,6 +159,17 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
     return Config(path=path, database=db_path, timezone=tz, default_lane=default_lane, fetch=fetch,
                   business_hours=business_hours, team=team, lanes=lanes, sources=sources, rules=rules,
                   notify=notify)
+
+
+def _database(c: Checker, value: str | None, base: Path, override: str | Path | None) -> Path | str:
+    """An SQLite file (relative to the config file) or a `postgresql://` URL, which may not hold a password."""
+    raw, key = (str(override), "--db / SOCIALSCALE_DB") if override else (value or "socialscale.db", "database")
+    if is_url(raw):
+        if has_password(raw):  # the message never repeats the URL: it holds the password
+            c.problem(key, "a password in the database URL is refused (it would be stored in the file or seen "
+                           "in process lists); give it in PGPASSWORD or ~/.pgpass instead")
+        return raw
+    return Path(raw) if override else base / Path(raw).expanduser()
 
 
 def _fetch(c: Checker, value: Any) -> FetchSettings:

@@ -42,6 +42,12 @@ class DatabaseError(SocialscaleError):
     exit_code = ExitCode.PARTIAL
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database server cannot be reached, or refuses this user or database name (a setup problem)."""
+
+    exit_code = ExitCode.USAGE
+
+
 class FetchError(SocialscaleError):
     """One source could not be fetched (HTTP error, timeout, too large...)."""
 

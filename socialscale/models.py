@@ -128,7 +128,7 @@ class Config:
     """The whole validated configuration."""
 
     path: Path | None
-    database: Path
+    database: Path | str  # an SQLite file, or a postgresql:// URL (socialscale.dburl)
     timezone: str = "UTC"
     default_lane: str = "listening"
     fetch: FetchSettings = FetchSettings()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -14,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from pgserver import PASSWORD as PG_PASSWORD
+from pgserver import PgServer, find_bindir
 from typer.testing import CliRunner
 
 from socialscale.cli.main import app
@@ -24,7 +28,8 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No test reads the developer's real config, database or environment (llm's conftest)."""
     home = tmp_path / "home"
     home.mkdir()
-    for var in ("SOCIALSCALE_CONFIG", "SOCIALSCALE_DB"):
+    for var in ("SOCIALSCALE_CONFIG", "SOCIALSCALE_DB", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
+                "PGSERVICE", "PGPASSFILE", "PGSERVICEFILE", "PGSSLMODE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -32,6 +37,47 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A throwaway PostgreSQL server for the whole session, or a skip where none is installed."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    server = PgServer(bindir)
+    saved = os.environ.get("PGPASSWORD")
+    os.environ["PGPASSWORD"] = PG_PASSWORD
+    try:
+        server.start()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        server.stop()
+        detail = getattr(exc, "stderr", "") or exc
+        pytest.fail(f"could not start the test PostgreSQL server: {detail}")
+    finally:
+        if saved is None:
+            os.environ.pop("PGPASSWORD", None)
+        else:
+            os.environ["PGPASSWORD"] = saved
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh, migrated PostgreSQL database for this test; PGPASSWORD is set as a member would set it."""
+    monkeypatch.setenv("PGPASSWORD", PG_PASSWORD)
+    return pg_server.new_database()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The `database:` value of a test run on each backend: an SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "test.db")
+    return str(request.getfixturevalue("pg_url"))
 
 
 @dataclass

@@ -21,6 +21,8 @@ def datasette(
     """Print a Datasette metadata.json for the database: table and column descriptions, canned queries.
 
     The canned queries (backlog, breaches, latency, volume) follow the same definitions as `report`.
+    Datasette reads SQLite files: on a PostgreSQL database, copy a snapshot first
+    (`socialscale db copy --to snapshot.db`) and open that (docs/team.md).
 
     \b
     Example:
@@ -30,13 +32,19 @@ def datasette(
     import json
     import sys
 
+    from socialscale.dburl import is_url
     from socialscale.errors import UsageError
     from socialscale.render import err_console
     from socialscale.store.datasette import metadata
 
     st = state(ctx)
     config = st.config()
-    text = json.dumps(metadata(config.database.stem), ensure_ascii=False, indent=2) + "\n"
+    if is_url(config.database):
+        # The metadata names the database as Datasette will: after the snapshot the docs suggest.
+        name, run = "snapshot", "socialscale db copy --to snapshot.db && datasette snapshot.db"
+    else:
+        name, run = Path(config.database).stem, f"datasette {config.database}"
+    text = json.dumps(metadata(name), ensure_ascii=False, indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
         return
@@ -45,4 +53,4 @@ def datasette(
     except OSError as exc:
         raise UsageError(f"{output}: cannot write ({exc.strerror or exc})") from None
     if not st.quiet:
-        err_console().print(f"wrote {output}; run: datasette {config.database} -m {output}", markup=False)
+        err_console().print(f"wrote {output}; run: {run} -m {output}", markup=False)

@@ -44,6 +44,12 @@ class SocialscaleGroup(TyperGroup):
         except Exception as exc:
             if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
                 raise
+            if type(exc).__module__.startswith("psycopg"):  # a PostgreSQL failure mid-command (psycopg.Error)
+                from socialscale.store.postgres import describe as describe_pg
+
+                config = getattr(ctx.obj, "_config", None)
+                _err(describe_pg(exc, str(getattr(config, "database", "") or "") or None, "database error"))
+                raise typer.Exit(int(ExitCode.PARTIAL)) from None
             _err(f"unexpected error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")
             raise typer.Exit(int(ExitCode.PARTIAL)) from None
         finally:

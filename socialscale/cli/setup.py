@@ -57,6 +57,7 @@ def check(ctx: typer.Context) -> None:
     Example:
       socialscale --config /etc/socialscale.yaml check
     """
+    from socialscale.dburl import is_url, safe_url
     from socialscale.fetch import configured_private
     from socialscale.render import out_console
 
@@ -68,7 +69,7 @@ def check(ctx: typer.Context) -> None:
                       if s.options.get("token_env") and str(s.options["token_env"]) not in os.environ}
                      | {t.url_env for t in config.notify if t.url_env not in os.environ})
     lines = [f"{config.path or '(no config file: defaults)'}: ok",
-             f"  database: {config.database}",
+             f"  database: {safe_url(str(config.database)) if is_url(config.database) else config.database}",
              f"  {len(config.sources)} sources, {len(config.rules)} rules, {len(config.lanes)} lanes, "
              f"{len(config.team)} team members, {len(config.notify)} notify targets"]
     if missing:
@@ -99,7 +100,10 @@ def demo(
 
     st = state(ctx)
     with tempfile.TemporaryDirectory(prefix="socialscale-demo-") as tmp:
-        database = Path(keep or st.db_path or Path(tmp) / "demo.db").resolve()
+        from socialscale.dburl import is_url
+
+        target = keep or st.db_path
+        database: Path | str = target if target and is_url(target) else Path(target or Path(tmp) / "demo.db").resolve()
         code = run_demo(Path(tmp), database, quiet=st.quiet)
     if not st.quiet:
         print(f"\nWhat next: `socialscale init` writes a starter config for your own sources"

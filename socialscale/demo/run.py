@@ -32,7 +32,7 @@ def _has(command: str) -> bool:
     return command in names
 
 
-def run_demo(workdir: Path, database: Path, quiet: bool = False) -> int:
+def run_demo(workdir: Path, database: Path | str, quiet: bool = False) -> int:
     """Serve the sample feeds, pull them, play the team's part, and show the results. Returns an exit code."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     config = workdir / "socialscale.yaml"

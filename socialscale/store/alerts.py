@@ -19,7 +19,8 @@ from socialscale.timeutil import utc_iso
 
 CLAIM_LEASE_S = 15 * 60  # longer than any send can take (Apprise's timeouts are seconds)
 CLAIMABLE = ("queued", "failed")
-_QUEUE_SQL = "INSERT OR IGNORE INTO alerts (target, kind, key, status, at) VALUES (?, ?, ?, 'queued', ?)"
+_QUEUE_SQL = ("INSERT INTO alerts (target, kind, key, status, at) VALUES (?, ?, ?, 'queued', ?) "
+              "ON CONFLICT (target, kind, key) DO NOTHING")
 _CHUNK = 500  # keys per IN (...): below SQLite's limit on bound parameters
 
 

@@ -1,4 +1,8 @@
-"""Opening the database: permissions, WAL, busy timeout, migrations, and one-transaction writes."""
+"""Opening the database: permissions, WAL, busy timeout, migrations, and one-transaction writes.
+
+`open_db` takes an SQLite file path or a `postgresql://` URL (store/postgres.py); `dialect_of(db)` says
+which SQL a database speaks, and `transaction(db)` gives both the same meaning: writers take turns.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,29 @@ from pathlib import Path
 
 import sqlite_utils
 
+from socialscale.dburl import is_url, safe_url
 from socialscale.errors import DatabaseError
+from socialscale.store.dialect import Dialect
+from socialscale.store.dialect import dialect_of as _dialect_of
+from socialscale.store.postgres import PgDatabase
 from socialscale.store.schema import MIGRATIONS, migrate, schema_version
 
 BUSY_TIMEOUT_MS = 30_000
 _DAMAGED = ("malformed", "not a database", "file is encrypted", "disk i/o error", "corrupt")
 
 
+def dialect_of(db: sqlite_utils.Database) -> Dialect:
+    """The SQL dialect of an open database."""
+    return _dialect_of(db)
+
+
 def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
-    """Open (and create or migrate) the database at `path`, or raise DatabaseError naming it."""
+    """Open (and create or migrate) the database at `path` (a file, or a `postgresql://` URL), or raise
+    DatabaseError naming it."""
+    if is_url(path):
+        from socialscale.store.postgres import open_pg
+
+        return open_pg(str(path))
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseError(f"{path}: no database here (run `socialscale init` or `socialscale pull` first)")
@@ -76,7 +94,9 @@ def describe(exc: sqlite3.Error, path: Path | str | None, doing: str = "cannot u
 
 
 def db_path(db: sqlite_utils.Database) -> str | None:
-    """The file behind a connection, for messages (None for an in-memory database)."""
+    """The file behind a connection (the URL of a server), for messages (None for an in-memory database)."""
+    if isinstance(db, PgDatabase):
+        return safe_url(db.url)
     try:
         row = db.conn.execute("PRAGMA database_list").fetchone()
     except sqlite3.Error:
@@ -92,6 +112,12 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     contention; IMMEDIATE takes the lock first and waits for it under the busy timeout. On any
     failure the whole transaction is rolled back: nothing of it is half-written.
     """
+    if isinstance(db, PgDatabase):
+        from socialscale.store.postgres import pg_transaction
+
+        with pg_transaction(db):
+            yield db
+        return
     conn = db.conn
     try:
         conn.execute("BEGIN IMMEDIATE")

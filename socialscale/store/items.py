@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.models import Item
+from socialscale.store.dialect import Dialect, dialect_of
 
 ITEM_COLUMNS = (
     "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
@@ -173,14 +174,9 @@ class ItemFilter:
     limit: int | None = None
 
 
-def fts_query(text: str) -> str:
-    """User words as quoted FTS5 terms, so punctuation in a search is never FTS syntax."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
-
-
 def query_items(db: sqlite_utils.Database, f: ItemFilter) -> list[dict[str, Any]]:
     """Items matching the filter, newest first, in the JSON shape of design.md."""
-    where, params = _where(f)
+    where, params = _where(f, dialect_of(db))
     sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE {where} ORDER BY start_at DESC, id DESC"
     if f.limit:
         sql += f" LIMIT {int(f.limit)}"
@@ -189,11 +185,11 @@ def query_items(db: sqlite_utils.Database, f: ItemFilter) -> list[dict[str, Any]
 
 
 def count_items(db: sqlite_utils.Database, f: ItemFilter) -> int:
-    where, params = _where(f)
+    where, params = _where(f, dialect_of(db))
     return int(db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0])
 
 
-def _where(f: ItemFilter) -> tuple[str, list[Any]]:
+def _where(f: ItemFilter, d: Dialect) -> tuple[str, list[Any]]:
     clauses, params = ["1 = 1"], []
     for column in ("lane", "status", "owner", "source"):
         value = getattr(f, column)
@@ -207,6 +203,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         clauses.append("start_at < ?")
         params.append(f.until)
     if f.search and f.search.strip():
-        clauses.append("id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
-        params.append(fts_query(f.search))
+        clause, words = d.search_clause(f.search)
+        clauses.append(clause)
+        params += words
     return " AND ".join(clauses), params

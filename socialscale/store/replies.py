@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.store.dialect import dialect_of
 from socialscale.store.items import add_event
 
 LINK_COLUMNS = ("id", "source", "guid", "url", "canonical_url", "author", "in_reply_to", "published_at",
@@ -52,7 +53,7 @@ def stored_kinds(db: sqlite_utils.Database) -> dict[str, str]:
 
 
 def set_ours(db: sqlite_utils.Database, item_id: int, member: str | None) -> None:
-    db.execute("UPDATE items SET ours = ? WHERE id = ? AND ours IS NOT ?", [member, item_id, member])
+    db.execute(f"UPDATE items SET ours = ? WHERE id = ? AND {dialect_of(db).is_not('ours')}", [member, item_id, member])
 
 
 def parents_of(db: sqlite_utils.Database, refs: Iterable[str], same_kind_sources: Sequence[str],

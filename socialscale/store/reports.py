@@ -8,7 +8,6 @@ CASE expressions, the same values the `lanes` table (and so the SQL views) holds
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,14 +15,19 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.models import HANDOFF_VIAS
+from socialscale.store.dialect import Dialect, dialect_of
 
 GROUP_COLUMNS = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}
-# Seconds between two timestamps, as the `first_responses` view computes them (strftime('%s')); unixepoch()
-# gives the same integers and is twice as fast where SQLite has it (3.38+).
-_EPOCH = "unixepoch({})" if sqlite3.sqlite_version_info >= (3, 38) else "strftime('%s', {})"
-LATENCY_SQL = f"CAST({_EPOCH.format('i.responded_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
-LAG_SQL = f"CAST({_EPOCH.format('i.first_seen_at')} - {_EPOCH.format('i.start_at')} AS INTEGER)"
-HANDOFF_SQL = f"(i.response_via IN ({', '.join(repr(v) for v in sorted(HANDOFF_VIAS))}))"
+_HANDOFF = f"i.response_via IN ({', '.join(repr(v) for v in sorted(HANDOFF_VIAS))})"
+
+
+def _latency_sql(d: Dialect) -> str:
+    """Seconds from start to first response, as the `first_responses` view computes them."""
+    return f"CAST({d.seconds_between('i.responded_at', 'i.start_at')} AS INTEGER)"
+
+
+def _lag_sql(d: Dialect) -> str:
+    return f"CAST({d.seconds_between('i.first_seen_at', 'i.start_at')} AS INTEGER)"
 ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at")
 
 
@@ -94,15 +98,17 @@ def backlog_counts(db: sqlite_utils.Database, *, by: str, lanes: Sequence[str | 
     """Per lane and group: open, unassigned, oldest start, breached, and `younger[k]` = items started after
     `younger_than[k]` (cumulative; the caller turns them into buckets and adds up a group's lanes)."""
     out = []
+    d = dialect_of(db)
     for segment, segment_params in _segments(lanes):
         params: list[Any] = []
         breach = _lane_case(breach_before, params)
-        younger = ", ".join("SUM(i.start_at > ?)" for _ in younger_than)
+        younger = ", ".join(d.count_if("i.start_at > ?") for _ in younger_than)
         params += [*younger_than, *segment_params]
         where = f"{WAITING_SQL} AND {segment}{filters.sql(params)}"
-        sql = (f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), SUM(i.owner IS NULL), MIN(i.start_at), "
-               f"COALESCE(SUM(i.start_at < {breach}), 0), {younger} FROM items i WHERE {where} GROUP BY i.lane"
-               + ("" if by == "lane" else ", grp"))  # by lane: the index order, no sorting
+        group_by = "i.lane" if by == "lane" else f"i.lane, {GROUP_COLUMNS[by]}"  # by lane: the index order
+        sql = (f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), {d.count_if('i.owner IS NULL')}, "
+               f"MIN(i.start_at), {d.count_if(f'i.start_at < {breach}')}, {younger} FROM items i WHERE {where} "
+               f"GROUP BY {group_by}")
         out += [{"lane": row[0], "group": row[1], "open": row[2], "unassigned": row[3], "oldest_start": row[4],
                  "breached": row[5], "younger": list(row[6:])} for row in db.execute(sql, params).fetchall()]
     return out
@@ -175,7 +181,7 @@ def backlog_oldest(db: sqlite_utils.Database, *, by: str, present: Mapping[str |
 
 # --- latency -------------------------------------------------------------------------------------------
 
-def _latency_rows(by: str, since: str, until: str, slas: Mapping[str, int], filters: Filters,
+def _latency_rows(d: Dialect, by: str, since: str, until: str, slas: Mapping[str, int], filters: Filters,
                   periods: Sequence[tuple[str, str, str]], params: list[Any]) -> str:
     """A subquery: one row per first response in [since, until) (not duplicates, not ours, not ignored),
     with its group, latency, detection lag, lane SLA and whether it was a handoff."""
@@ -194,8 +200,8 @@ def _latency_rows(by: str, since: str, until: str, slas: Mapping[str, int], filt
         params.extend((since, until))
     where = ("i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'"
              + window + filters.sql(params))
-    return (f"{with_}SELECT {group} AS grp, {LATENCY_SQL} AS lat, {LAG_SQL} AS lag, {sla} AS sla, "
-            f"{HANDOFF_SQL} AS handoff, i.start_at, i.responded_at FROM {from_} WHERE {where}")
+    return (f"{with_}SELECT {group} AS grp, {_latency_sql(d)} AS lat, {_lag_sql(d)} AS lag, {sla} AS sla, "
+            f"{d.as_int(_HANDOFF)} AS handoff, i.start_at, i.responded_at FROM {from_} WHERE {where}")
 
 
 def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
@@ -207,12 +213,13 @@ def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str
     costs more than the query itself.
     """
     params: list[Any] = []
+    d = dialect_of(db)
     # LIMIT -1 keeps the subquery a co-routine, so each row's latency is computed once, not once per use.
-    rows = _latency_rows(by, since, until, slas, filters, periods, params) + " LIMIT -1"
-    # `lat <= sla` is NULL without an SLA, and SUM skips NULLs.
-    sql = ("SELECT grp, COUNT(*), MAX(lat), COALESCE(SUM(lat <= sla), 0), COUNT(sla), SUM(handoff), "
-           f"group_concat(lat), group_concat(lag) FROM ({rows}) GROUP BY grp")
-    return [{"group": r[0], "responded": r[1], "max_s": r[2], "within": r[3], "with_sla": r[4], "handoffs": r[5],
+    rows = _latency_rows(d, by, since, until, slas, filters, periods, params) + d.no_limit()
+    # `lat <= sla` is NULL without an SLA: such rows are not counted.
+    sql = (f"SELECT grp, COUNT(*), MAX(lat), {d.count_if('lat <= sla')}, COUNT(sla), SUM(handoff), "
+           f"{d.joined('lat')}, {d.joined('lag')} FROM ({rows}) AS r GROUP BY grp")
+    return [{"group": r[0], "responded": r[1], "max_s": r[2], "within": r[3], "with_sla": r[4], "handoffs": int(r[5]),
              "values": sorted(map(int, r[6].split(","))), "lags": sorted(map(int, r[7].split(",")))}
             for r in db.execute(sql, params).fetchall()]
 
@@ -222,9 +229,10 @@ def latency_items(db: sqlite_utils.Database, *, by: str, since: str, until: str,
     """(group, start, first response, lag, sla, handoff) per first response, the two instants as POSIX
     seconds, for business-hours latency, which has to be computed response by response."""
     params: list[Any] = []
-    rows = _latency_rows(by, since, until, slas, filters, periods, params)
-    return db.execute(f"SELECT grp, {_EPOCH.format('start_at')}, {_EPOCH.format('responded_at')}, lag, sla, handoff "
-                      f"FROM ({rows})", params)
+    d = dialect_of(db)
+    rows = _latency_rows(d, by, since, until, slas, filters, periods, params)
+    return db.execute(f"SELECT grp, {d.epoch('start_at')}, {d.epoch('responded_at')}, lag, sla, handoff "
+                      f"FROM ({rows}) AS r", params)
 
 
 # --- volume, new items, remembered state ------------------------------------------------------------------

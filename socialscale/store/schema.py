@@ -1,8 +1,12 @@
-"""Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+"""Schema migrations, applied in order and recorded in `PRAGMA user_version` (SQLite) or the
+`socialscale_schema` table (PostgreSQL): the same numbers on both backends.
 
 The pattern is llm's: `@migration` appends to MIGRATIONS; `migrate(db)` applies the ones a
-database has not seen. A database whose user_version is higher than len(MIGRATIONS) was
+database has not seen. A database whose version is higher than len(MIGRATIONS) was
 written by a newer socialscale and is refused rather than altered.
+
+A migration is written once for both backends: `db.conn.executescript()` takes SQLite's DDL and
+PostgreSQL's connection rewrites its types (dialect.ddl); where SQL differs, ask `dialect_of(db)`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from socialscale.errors import DatabaseError
+from socialscale.store.dialect import PG_SEARCH_DOCUMENT, Dialect, dialect_of
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -123,35 +128,62 @@ CREATE TABLE IF NOT EXISTS state (
 );
 """
 
-VIEWS = {
-    # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
-    "backlog": """
+VERSION_TABLE = "socialscale_schema"  # PostgreSQL only: one row, the schema version
+
+
+def views(d: Dialect) -> dict[str, str]:
+    """The SQL views, in the dialect's date arithmetic (SQLite's is strftime('%s'), which every SQLite
+    version that may open the file understands)."""
+    def secs(later: str, earlier: str) -> str:
+        if d.postgres:
+            return d.seconds_between(later, earlier)
+        return f"(strftime('%s', {later}) - strftime('%s', {earlier}))"
+
+    age = secs("'now'", "i.start_at") if not d.postgres else f"({d.epoch_now()} - {d.epoch('i.start_at')})"
+    latency = secs("i.responded_at", "i.start_at")
+    return {
+        # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
+        "backlog": f"""
 SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at,
-       CAST(strftime('%s', 'now') - strftime('%s', i.start_at) AS INTEGER) AS age_s,
+       CAST({age} AS INTEGER) AS age_s,
        l.sla_s,
        CASE WHEN l.sla_s IS NOT NULL
-             AND strftime('%s', 'now') - strftime('%s', i.start_at) > l.sla_s THEN 1 ELSE 0 END AS breached
+             AND {age} > l.sla_s THEN 1 ELSE 0 END AS breached
 FROM items i LEFT JOIN lanes l ON l.name = i.lane
 WHERE i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL AND COALESCE(l.respond, 1) = 1
 """,
-    # One row per answered item with its first-response latency and detection lag, in seconds.
-    "first_responses": """
+        # One row per answered item with its first-response latency and detection lag, in seconds.
+        "first_responses": f"""
 SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at,
-       CAST(strftime('%s', i.responded_at) - strftime('%s', i.start_at) AS INTEGER) AS latency_s,
-       CAST(strftime('%s', i.first_seen_at) - strftime('%s', i.start_at) AS INTEGER) AS detection_lag_s,
+       CAST({latency} AS INTEGER) AS latency_s,
+       CAST({secs("i.first_seen_at", "i.start_at")} AS INTEGER) AS detection_lag_s,
        l.sla_s,
        CASE WHEN l.sla_s IS NULL THEN NULL
-            WHEN strftime('%s', i.responded_at) - strftime('%s', i.start_at) <= l.sla_s THEN 1 ELSE 0 END AS within_sla,
+            WHEN {latency} <= l.sla_s THEN 1 ELSE 0 END AS within_sla,
        CASE WHEN i.response_via IN ('dm', 'email', 'phone', 'meeting') THEN 1 ELSE 0 END AS handoff
 FROM items i LEFT JOIN lanes l ON l.name = i.lane
 WHERE i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'
 """,
-}
+    }
+
+
+VIEWS = views(Dialect("sqlite"))
+
+
+def create_views(db: sqlite_utils.Database) -> None:
+    """(Re)create the SQL views in the database's dialect."""
+    for name, sql in views(dialect_of(db)).items():
+        db.conn.executescript(f"DROP VIEW IF EXISTS {name};\nCREATE VIEW {name} AS {sql.strip()};")
 
 
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
+    if dialect_of(db).postgres:
+        # Full-text search: a GIN index on the very expression `--search` queries (dialect.search_clause).
+        db.conn.executescript(f"CREATE INDEX IF NOT EXISTS items_fts ON items USING GIN ({PG_SEARCH_DOCUMENT})")
+        create_views(db)
+        return
     db.table("items").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
     # sqlite-utils' update trigger re-indexes a row on ANY update; tagging and the workflow update
     # other columns of many rows, so re-index only when title or text change (measured: tagging 200,000
@@ -167,6 +199,11 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
+    if dialect_of(db).postgres:
+        if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
+            return 0
+        row = db.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+        return int(row[0] or 0)
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.models import Source
+from socialscale.store.dialect import dialect_of
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
 
@@ -69,9 +70,10 @@ def host_waits(db: sqlite_utils.Database, now: datetime) -> dict[str, datetime]:
 
 
 def save_host_waits(db: sqlite_utils.Database, waits: dict[str, datetime], reason: str = "Retry-After") -> None:
+    later = dialect_of(db).greatest("hosts.not_before", "excluded.not_before")
     for host, until in waits.items():
         db.execute("INSERT INTO hosts (host, not_before, reason) VALUES (?, ?, ?) "
-                   "ON CONFLICT(host) DO UPDATE SET not_before = MAX(not_before, excluded.not_before), "
+                   f"ON CONFLICT(host) DO UPDATE SET not_before = {later}, "
                    "reason = excluded.reason", [host, utc_iso(until), reason])
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.store.dialect import dialect_of
+
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
                "owner_set_by", "status", "rules_version")
@@ -31,7 +33,7 @@ def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: 
     if stale_for is None:
         sql, params = f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
     else:
-        sql = f"{_SELECT} WHERE id > ? AND rules_version IS NOT ? ORDER BY id LIMIT ?"
+        sql = f"{_SELECT} WHERE id > ? AND {dialect_of(db).is_not('rules_version')} ORDER BY id LIMIT ?"
         params = (after_id, stale_for, limit)
     return db.conn.execute(sql, params).fetchall()
 
@@ -49,19 +51,20 @@ def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
 
 def stamp_version(db: sqlite_utils.Database, ids: Sequence[int], version: str) -> None:
     """Record that these items were checked against `version` and needed no change."""
-    db.conn.executemany("UPDATE items SET rules_version = ? WHERE id = ? AND rules_version IS NOT ?",
+    db.conn.executemany(f"UPDATE items SET rules_version = ? WHERE id = ? AND {dialect_of(db).is_not('rules_version')}",
                         ((version, i, version) for i in ids))
 
 
 def stamp_range(db: sqlite_utils.Database, first_id: int, last_id: int, version: str) -> None:
     """Same as stamp_version for every item with an id in [first_id, last_id] (one statement)."""
-    db.conn.execute("UPDATE items SET rules_version = ? WHERE id BETWEEN ? AND ? AND rules_version IS NOT ?",
-                    (version, first_id, last_id, version))
+    db.conn.execute(f"UPDATE items SET rules_version = ? WHERE id BETWEEN ? AND ? AND "
+                    f"{dialect_of(db).is_not('rules_version')}", (version, first_id, last_id, version))
 
 
 def count_stale(db: sqlite_utils.Database, version: str) -> int:
     """Items not tagged by the current rules (never tagged, or tagged by an older rule set)."""
-    return int(db.conn.execute("SELECT COUNT(*) FROM items WHERE rules_version IS NOT ?", (version,)).fetchone()[0])
+    return int(db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {dialect_of(db).is_not('rules_version')}",
+                               (version,)).fetchone()[0])
 
 
 def count_items(db: sqlite_utils.Database) -> int:
@@ -71,8 +74,8 @@ def count_items(db: sqlite_utils.Database) -> int:
 def rule_match_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
     """How many items first seen at or after `since` each rule name matched (as stored)."""
     rows = db.conn.execute(
-        "SELECT r.value, COUNT(*) FROM items i, json_each(i.rules) r WHERE i.first_seen_at >= ? GROUP BY r.value",
-        (since,)).fetchall()
+        f"SELECT r.value, COUNT(*) FROM items i, {dialect_of(db).json_array_text('i.rules', 'r')} "
+        "WHERE i.first_seen_at >= ? GROUP BY r.value", (since,)).fetchall()
     return {str(name): int(n) for name, n in rows}
 
 

@@ -1,0 +1,162 @@
+"""Where SQLite and PostgreSQL differ: the one module that knows both dialects.
+
+The store writes one SQL text for both backends, in SQLite's spelling with `?` placeholders, and asks
+the dialect for the few fragments that differ: seconds between timestamps, string aggregation, counting
+rows that meet a condition, `IS NOT` with a parameter, `MAX` of two values, a JSON array's elements,
+full-text search, and the DDL types. `Dialect.sql()` turns the text into the backend's own (placeholders).
+
+Timestamps stay ISO-8601 text on both (`YYYY-MM-DDTHH:MM:SSZ`), and PostgreSQL's text columns use the
+"C" collation, so ordering and comparison are byte-wise on both: the same rows sort the same way, and the
+reports give the same figures.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+SEARCH_CONFIG = "simple"  # no stemming, no stop words: the same words match as with FTS5's unicode61
+# The text search document of an item; the GIN index in the PostgreSQL schema is on this very expression.
+PG_SEARCH_DOCUMENT = f"to_tsvector('{SEARCH_CONFIG}', coalesce(title, '') || ' ' || coalesce(text, ''))"
+
+# Advisory lock keys (PostgreSQL): one 64-bit number per purpose, the same on every machine.
+LOCK_WRITE = 0x5C5C_0001  # held by every write transaction: writers take turns, as under SQLite's BEGIN IMMEDIATE
+LOCK_MIGRATE = 0x5C5C_0002  # held while the schema is checked and brought up to date
+LOCK_PULL = 0x5C5C_0003  # held by a pull for its whole run (store/lock.py)
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str  # "sqlite" | "postgresql"
+
+    @property
+    def postgres(self) -> bool:
+        return self.name == "postgresql"
+
+    def sql(self, text: str) -> str:
+        """The statement in this backend's placeholder style."""
+        return _pg_sql(text) if self.postgres else text
+
+    # --- expressions ---------------------------------------------------------------------------------
+
+    def epoch(self, expr: str) -> str:
+        """Whole POSIX seconds of an ISO-8601 UTC text timestamp."""
+        if self.postgres:
+            return f"CAST(EXTRACT(EPOCH FROM CAST({expr} AS timestamptz)) AS bigint)"
+        return _SQLITE_EPOCH.format(expr)
+
+    def epoch_now(self) -> str:
+        return "CAST(EXTRACT(EPOCH FROM now()) AS bigint)" if self.postgres else "strftime('%s', 'now')"
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        """Whole seconds from `earlier` to `later`, both ISO-8601 text."""
+        return f"({self.epoch(later)} - {self.epoch(earlier)})"
+
+    def count_if(self, condition: str) -> str:
+        """How many rows of the group meet `condition` (0 for none; rows where it is NULL do not count)."""
+        return f"COUNT(*) FILTER (WHERE {condition})" if self.postgres else f"COALESCE(SUM({condition}), 0)"
+
+    def as_int(self, condition: str) -> str:
+        """A condition as 1/0 (SQLite's booleans are integers already; PostgreSQL's are not)."""
+        return f"(CASE WHEN {condition} THEN 1 ELSE 0 END)" if self.postgres else f"({condition})"
+
+    def joined(self, expr: str) -> str:
+        """The group's values as one comma-separated string (group_concat / string_agg)."""
+        return f"string_agg(CAST({expr} AS text), ',')" if self.postgres else f"group_concat({expr})"
+
+    def is_not(self, column: str) -> str:
+        """`column` differs from the parameter, NULL counting as a value."""
+        return f"{column} IS DISTINCT FROM ?" if self.postgres else f"{column} IS NOT ?"
+
+    def greatest(self, a: str, b: str) -> str:
+        return f"GREATEST({a}, {b})" if self.postgres else f"MAX({a}, {b})"
+
+    def no_limit(self) -> str:
+        """A LIMIT that limits nothing (SQLite: keeps a subquery a co-routine)."""
+        return " LIMIT ALL" if self.postgres else " LIMIT -1"
+
+    def json_array_text(self, column: str, alias: str) -> str:
+        """A FROM item: the elements of a JSON array column as rows of `alias.value` text."""
+        if self.postgres:
+            return f"json_array_elements_text(CAST({column} AS json)) AS {alias}(value)"
+        return f"json_each({column}) {alias}"
+
+    # --- full-text search ----------------------------------------------------------------------------
+
+    def search_clause(self, words: str, id_column: str = "id") -> tuple[str, list[str]]:
+        """A WHERE fragment and its parameters: items whose title or text hold every word of `words`.
+
+        `--search` is words, all required, each matched as a whole word (punctuation inside a word
+        separates it like a space). FTS5 gets each word as a quoted phrase; PostgreSQL gets each
+        word as a phrase query, joined with AND, on the same expression the GIN index holds.
+        """
+        terms = words.split()
+        if self.postgres:
+            parts = " && ".join(f"phraseto_tsquery('{SEARCH_CONFIG}', ?)" for _ in terms)
+            return f"{PG_SEARCH_DOCUMENT} @@ ({parts})", terms
+        query = " ".join('"' + word.replace('"', '""') + '"' for word in terms)
+        return f"{id_column} IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", [query]
+
+    # --- schema --------------------------------------------------------------------------------------
+
+    def ddl(self, script: str) -> str:
+        """SQLite DDL (as the migrations write it) in this backend's types."""
+        return _pg_ddl(script) if self.postgres else script
+
+
+SQLITE = Dialect("sqlite")
+POSTGRES = Dialect("postgresql")
+
+
+def dialect_of(db: Any) -> Dialect:
+    """The dialect of an open database (store.postgres.PgDatabase carries its own; the rest are SQLite)."""
+    return getattr(db, "dialect", SQLITE)  # type: ignore[no-any-return]
+
+# unixepoch() gives the same integers as strftime('%s') and is twice as fast where SQLite has it (3.38+).
+_SQLITE_EPOCH = "unixepoch({})"
+
+
+def _init_sqlite_epoch() -> None:
+    import sqlite3
+
+    global _SQLITE_EPOCH
+    if sqlite3.sqlite_version_info < (3, 38):
+        _SQLITE_EPOCH = "CAST(strftime('%s', {}) AS INTEGER)"
+
+
+_init_sqlite_epoch()
+
+_PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
+
+
+@lru_cache(maxsize=1024)
+def _pg_sql(text: str) -> str:
+    """`?` -> `%s` and `%` -> `%%` (psycopg's placeholder style), leaving quoted literals alone except `%`."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "?":
+            return "%s"
+        return token.replace("%", "%%")
+
+    return _PLACEHOLDER.sub(swap, text)
+
+
+# Types are matched in capitals, as the migrations write them, so that a column named `text` stays a name.
+_DDL_RULES = [
+    (re.compile(r"\bINTEGER PRIMARY KEY\b"), "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"),
+    (re.compile(r"\bINTEGER\b"), "BIGINT"),
+    (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
+    (re.compile(r"\bTEXT\b(?! COLLATE)"), 'TEXT COLLATE "C"'),
+]
+
+
+@lru_cache(maxsize=64)
+def _pg_ddl(script: str) -> str:
+    # Comments first: they may hold the very words the rules rewrite.
+    out = re.sub(r"--[^\n]*", "", script)
+    for pattern, replacement in _DDL_RULES:
+        out = pattern.sub(replacement, out)
+    return out
