@@ -87,7 +87,7 @@ def load_config(path: Path | None, db_override: str | Path | None = None) -> Con
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{file}: cannot read ({exc})"]) from None
         try:
-            data = yaml.safe_load(raw)
+            data = yaml.load(raw, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
         except RecursionError:
             raise ConfigError([f"{file}: invalid YAML (nested too deeply)"]) from None
         except yaml.YAMLError as exc:
@@ -102,6 +102,21 @@ def load_config(path: Path | None, db_override: str | Path | None = None) -> Con
 
 
 MAX_EXPANDED_NODES = 1_000_000
+
+
+class ConfigLoader(yaml.SafeLoader):
+    """yaml.SafeLoader, except that a mapping key is never a boolean.
+
+    YAML 1.1 reads a bare `on`, `off`, `yes`, `no`, `y`, `n`, `true`, `false` as booleans, so the
+    documented `on: [new, breach]` came out as `{True: [...]}`. A key in this file is always a name;
+    values keep the usual reading (`respond: no` is still false).
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag == "tag:yaml.org,2002:bool":
+                key_node.tag = "tag:yaml.org,2002:str"
+        return super().construct_mapping(node, deep=deep)
 
 
 def _expanded_size(value: Any, memo: dict[int, int]) -> int:

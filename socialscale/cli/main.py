@@ -19,8 +19,13 @@ from socialscale.errors import ConfigError, ExitCode, SocialscaleError
 class SocialscaleGroup(TyperGroup):
     """Turns a SocialscaleError into one line on stderr and its exit code (httpie's raw_main).
 
-    Done here rather than in `run()` so the CliRunner sees exactly what a user sees.
+    Done here rather than in `run()` so the CliRunner sees exactly what a user sees. It also lets
+    the global options follow the command (`socialscale pull --quiet`, as cron lines are written).
     """
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
+        return super().main(hoist_global_options(self, argv), *rest, **kwargs)
 
     def invoke(self, ctx: Any) -> Any:  # typer.Context at run time; typed Any to match click's own Context
         try:
@@ -55,6 +60,65 @@ class SocialscaleGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, AppState):
                 ctx.obj.close()
+
+
+# The root's options that take a value; the flags are --quiet/-q and --verbose/-v.
+GLOBAL_VALUE_OPTIONS = ("--config", "-c", "--db")
+GLOBAL_FLAGS = ("--quiet", "-q", "--verbose", "-v")
+
+
+def hoist_global_options(root: Any, args: list[str]) -> list[str]:
+    """`args` with the global options found after the command moved in front of it.
+
+    `socialscale pull --quiet` becomes `socialscale --quiet pull`. An option the command defines
+    itself (`demo --db`) stays with it, values of the command's own options (`--note -q`) are left
+    alone, and nothing after `--` moves.
+    """
+    i, command = 0, root
+    while i < len(args):  # the root's own options, then the command path down to the leaf
+        token = args[i]
+        if token == "--":
+            return args
+        if token.startswith("-"):
+            i += 2 if token in GLOBAL_VALUE_OPTIONS and command is root else 1
+            continue
+        sub = getattr(command, "commands", {}).get(token)
+        if sub is None:
+            break
+        command, i = sub, i + 1
+        if not getattr(command, "commands", None):
+            break
+    if command is root:
+        return args
+    own: dict[str, bool] = {}  # option name -> takes a value
+    for param in getattr(command, "params", ()):
+        takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+        for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
+            own[name] = takes_value
+    head, tail, moved = args[:i], [], []
+    j = i
+    while j < len(args):
+        token = args[j]
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        if token == "--":
+            tail.extend(args[j:])
+            break
+        if name in own:
+            tail.append(token)
+            if own[name] and "=" not in token and j + 1 < len(args):
+                tail.append(args[j + 1])
+                j += 1
+        elif name in GLOBAL_FLAGS:
+            moved.append(token)
+        elif name in GLOBAL_VALUE_OPTIONS:
+            moved.append(token)
+            if "=" not in token and j + 1 < len(args):
+                moved.append(args[j + 1])
+                j += 1
+        else:
+            tail.append(token)
+        j += 1
+    return moved + head + tail
 
 
 def _err(message: str) -> None:
@@ -104,7 +168,7 @@ def main(
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
-    """Global options apply to every command."""
+    """Global options apply to every command, and may also follow it (`socialscale pull --quiet`)."""
     st = state(ctx)
     st.config_path, st.db_path, st.quiet, st.verbose = config, db, quiet, verbose
     # httpx logs full URLs (query strings included) at INFO: keep it quiet so no token is printed.
