@@ -93,27 +93,42 @@ def socialscale_commands(line: str) -> list[list[str]]:
             skip_next = True  # the file name
             continue
         if token in _SEPARATORS:
-            if "socialscale" in segment:
-                commands.append(segment[segment.index("socialscale") + 1:])
+            start = _command_start(segment)
+            if start is not None:
+                commands.append(segment[start + 1:])
             segment = []
             continue
         segment.append(token)
     return commands
 
 
+_CRON_FIELD = re.compile(r"^(@\w+|[0-9*][0-9*/,-]*|[0-9*/,-]*[a-z]{3}[a-z,-]*)$")
+
+
+def _command_start(segment: list[str]) -> int | None:
+    """Where `socialscale` starts a segment: first, or after a crontab line's five time fields."""
+    if segment[:1] == ["socialscale"]:
+        return 0
+    if len(segment) > 5 and segment[5] == "socialscale" and all(_CRON_FIELD.match(f) for f in segment[:5]):
+        return 5
+    return None
+
+
 def shell_lines(block: Block) -> list[str]:
     """The command lines of a code block: every line of a sh/cron block, `$ ` lines of a transcript."""
     text = re.sub(r"\\\n\s*", " ", block.text)
     if block.lang in ("sh", "bash", "shell", "cron", "console"):
-        return [ln.removeprefix("$ ") for ln in text.splitlines()]
-    if block.lang == "":
-        return [ln[2:] for ln in text.splitlines() if ln.startswith("$ ")]
-    return []
+        lines = [ln.removeprefix("$ ") for ln in text.splitlines()]
+    elif block.lang == "":
+        lines = [ln[2:] for ln in text.splitlines() if ln.startswith("$ ")]
+    else:
+        return []
+    return [ln for ln in lines if "<TAB>" not in ln]  # what a user types before pressing tab
 
 
 def is_synopsis(line: str) -> bool:
     """A usage summary such as `socialscale close ID... [--at T]`, not a runnable line."""
-    return "[--" in line or "..." in line or "<TAB>" in line
+    return "[--" in line or "..." in line
 
 
 def help_examples(help_text: str) -> list[str]:

@@ -6,11 +6,29 @@ The examples are read from the files at test time (tests/doctools.py), so new on
 from __future__ import annotations
 
 import re
+import shlex
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
-from tests.doctools import REPO, code_blocks, uncomment_examples
+from socialscale.cli.main import app
+from socialscale.config import ConfigLoader
+from socialscale.demo import PLAN, serve
+from socialscale.sources import KINDS
+from tests.doctools import (
+    REPO,
+    code_blocks,
+    help_examples,
+    is_synopsis,
+    shell_lines,
+    socialscale_commands,
+    uncomment_examples,
+)
+from tests.test_docs import all_commands
 
 # What a partial YAML block in the docs leans on: a team for `owner:` and `owners:`. Added only for
 # top-level keys the block does not set itself.
@@ -66,3 +84,101 @@ def test_yes_no_on_off_keys_stay_text_and_values_stay_booleans(cli, tmp_path: Pa
     config = load_config(tmp_path / "socialscale.yaml")
     assert [t.on for t in config.notify] == [("breach",), ("digest",)]
     assert config.lanes["listening"].respond is False and config.lanes["support"].respond is True
+
+
+# Command lines ---------------------------------------------------------------------------------
+
+def documented_lines() -> list[tuple[str, str]]:
+    """(where, shell line) for every command line in docs/, README and the --help examples."""
+    out: list[tuple[str, str]] = []
+    for block in code_blocks():
+        for line in shell_lines(block):
+            if socialscale_commands(line) or is_synopsis(line):
+                out.append((block.where, line))
+    runner = CliRunner()
+    for name in [""] + [name for name, _ in all_commands()]:
+        help_text = runner.invoke(app, [*name.split(), "--help"]).stdout
+        for line in help_examples(help_text):
+            if socialscale_commands(line):
+                out.append((f"socialscale {name} --help".replace("  ", " "), line))
+    return out
+
+
+LINES = documented_lines()
+
+
+@pytest.fixture
+def documented_setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """config.example.yaml (examples on) with every source pointed at the demo's feeds on 127.0.0.1."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with serve(now) as base:
+        feeds = [f"{base}/{name}.xml" for name, (fmt, _) in PLAN.items() if fmt in ("rss", "atom", "rdf")]
+        config = yaml.load(uncomment_examples((REPO / "config.example.yaml").read_text(encoding="utf-8")),
+                           Loader=ConfigLoader)
+        for i, source in enumerate(config["sources"]):
+            kind = KINDS[source.get("type", "feed")]
+            for key, value in list(source.items()):
+                if isinstance(value, str) and value.startswith(("http://", "https://")):
+                    source[key] = base + "/" + value.split("/", 3)[-1] if value.count("/") >= 3 else base
+            if source.get("type", "feed") == "feed":
+                source["url"] = feeds[i % len(feeds)]
+            elif "api_url" in kind.OPTION_KEYS:
+                source["api_url"] = base
+        config["database"] = "documented.db"
+        (tmp_path / "socialscale.yaml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+        monkeypatch.setenv("SOCIALSCALE_USER", "alice")  # as docs/guide.md asks before the workflow examples
+        monkeypatch.setenv("SOCIALSCALE_SLACK_URL", "json://127.0.0.1:9/")  # refused at once: a failed alert
+        yield tmp_path
+
+
+def _flags_of(command: list[str]) -> set[str]:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    return set(re.findall(r"--[a-z][a-z-]*", result.stdout)) | {"--help", "--config", "--db", "--quiet", "--verbose"}
+
+
+def test_there_are_command_lines_to_run():
+    wheres = {where.split(":")[0] for where, _ in LINES}
+    assert {"README.md", "docs/guide.md", "docs/notify.md", "socialscale pull --help"} <= wheres
+    assert any("pull --quiet" in line for _, line in LINES)
+
+
+def test_every_documented_command_line_runs_without_a_usage_error(documented_setup: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch):
+    runner = CliRunner()
+    assert runner.invoke(app, ["pull"]).exit_code in (0, 1)  # the API sources 404 on the feed server
+    failures: list[str] = []
+    done: set[tuple[str, ...]] = set()
+    for where, line in LINES:
+        if is_synopsis(line):
+            # A usage summary: every option it names must exist on that command.
+            words = line.split()
+            path = []
+            for word in words[words.index("socialscale") + 1:]:
+                if not re.match(r"^[a-z][a-z-]*$", word):
+                    break
+                path.append(word)
+            unknown = set(re.findall(r"--[a-z][a-z-]*", line)) - _flags_of(path)
+            if unknown:
+                failures.append(f"{where}: {line}\n  unknown options {sorted(unknown)}")
+            continue
+        previous_output: str | None = None
+        for argv in socialscale_commands(line.replace("/tmp/", f"{tmp_path}/")):
+            if tuple(argv) in done and "-" not in argv:
+                continue
+            done.add(tuple(argv))
+            workdir = documented_setup
+            if argv[:1] == ["init"]:  # init writes a new config: it runs in an empty folder
+                workdir = tmp_path / f"fresh-{len(done)}"
+                workdir.mkdir()
+            monkeypatch.chdir(workdir)
+            for i, word in enumerate(argv[:-1]):  # the documented config path stands for this config
+                if word in ("--config", "-c"):
+                    argv[i + 1] = str(documented_setup / "socialscale.yaml")
+            stdin = previous_output if "-" in argv else None
+            result = runner.invoke(app, argv, input=stdin)
+            previous_output = result.stdout
+            if result.exit_code == 2 or "Traceback" in (result.stderr or ""):
+                failures.append(f"{where}: socialscale {shlex.join(argv)}\n  exit {result.exit_code}: "
+                                f"{(result.stderr or result.stdout).strip()[:300]}")
+        monkeypatch.chdir(documented_setup)
+    assert not failures, "documented command lines that fail as written:\n" + "\n".join(failures)
