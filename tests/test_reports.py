@@ -271,3 +271,14 @@ def test_report_options_are_checked(cli, ids):
     assert bad_since.exit_code == 2 and "--since" in bad_since.stderr
     relative = cli("report", "backlog", "--now", "yesterday 12:00", "--json")  # 12:00 in London: 11:00Z or 12:00Z
     assert relative.exit_code == 0 and json.loads(relative.stdout)["now"][-9:] in ("11:00:00Z", "12:00:00Z")
+
+
+def test_fail_on_breach_on_breaches_and_summary(cli, ids):
+    late = cli("report", "breaches", "--now", NOW, "--fail-on-breach", "--json")
+    assert late.exit_code == 3 and len(json.loads(late.stdout)) == 5  # the output is still printed
+    assert cli("report", "breaches", "--now", NOW, "--fail-on-breach", "--lane", "publishing").exit_code == 0
+    assert cli("report", "breaches", "--now", NOW).exit_code == 0  # only with the flag
+    summary = cli("report", "summary", "--now", NOW, "--fail-on-breach", "--no-remember", "--format", "markdown")
+    assert summary.exit_code == 3 and "5 past SLA" in summary.stdout
+    assert cli("report", "summary", "--now", "2024-02-01T00:00:00Z", "--no-remember", "--fail-on-breach",
+               "--json").exit_code == 0  # before anything was late

@@ -19,6 +19,8 @@ report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume, 
                          "\n\n\b\nExample:\n  socialscale report backlog --by owner\n  socialscale report latency --since 30d --format json",
                          no_args_is_help=True, rich_markup_mode=None)
 
+FailOnBreachOption = Annotated[bool, typer.Option("--fail-on-breach",
+                                                  help="Exit 3 when any item is past its SLA (for cron).")]
 LaneOption = Annotated[str | None, typer.Option("--lane", help="Only this lane.")]
 OwnerOption = Annotated[str | None, typer.Option("--owner", help="Only items owned by this team member.")]
 SourceOption = Annotated[str | None, typer.Option("--source", help="Only items from this source.")]
@@ -123,7 +125,7 @@ def _label(value: Any, by: str) -> str:
 def backlog_cmd(
     ctx: typer.Context,
     by: Annotated[BacklogBy, typer.Option("--by", help="Group by lane, owner or source.")] = BacklogBy.lane,
-    fail_on_breach: Annotated[bool, typer.Option("--fail-on-breach", help="Exit 3 when any item is past its SLA (for cron).")] = False,
+    fail_on_breach: FailOnBreachOption = False,
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
     now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
 ) -> None:
@@ -154,10 +156,7 @@ def backlog_cmd(
         emit(out, rows=data["groups"], columns=BACKLOG_COLUMNS)
     else:
         emit(out, rows=flat, columns=BACKLOG_COLUMNS, data=data)
-    if fail_on_breach and data["total"]["breached"]:
-        from socialscale.errors import ExitCode
-
-        raise typer.Exit(int(ExitCode.BREACH))
+    exit_on_breach(fail_on_breach, data["total"]["breached"])
 
 
 @report_app.command("latency")
@@ -195,6 +194,7 @@ def latency_cmd(
 def breaches_cmd(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many (oldest first).")] = None,
+    fail_on_breach: FailOnBreachOption = False,
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
     now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
 ) -> None:
@@ -203,6 +203,7 @@ def breaches_cmd(
     \b
     Example:
       socialscale report breaches --owner alice --format csv
+      socialscale report breaches --fail-on-breach --quiet || echo "late answers"
     """
     from socialscale import reports
     from socialscale.render import emit
@@ -211,6 +212,7 @@ def breaches_cmd(
     rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **_filters(st, lane, owner, source))
     emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
          title=f"{len(rows)} past their SLA")
+    exit_on_breach(fail_on_breach, len(rows))
 
 
 @report_app.command("volume")
@@ -280,6 +282,7 @@ def summary_cmd(
     ctx: typer.Context,
     remember: Annotated[bool, typer.Option("--remember/--no-remember",
                                            help="Remember this run, so the next summary counts new items from here.")] = True,
+    fail_on_breach: FailOnBreachOption = False,
     now: NowOption = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format; markdown for mail.")] = SummaryFormat.table,
     as_json: JsonOption = False,
@@ -306,3 +309,12 @@ def summary_cmd(
     else:
         rows = per_lane_rows(data)
         emit(out, rows=rows, columns=(), data=data, csv_keys=list(rows[0]) if rows else ["lane"])
+    exit_on_breach(fail_on_breach, data["backlog"]["total"]["breached"])
+
+
+def exit_on_breach(fail_on_breach: bool, breached: int) -> None:
+    """--fail-on-breach: exit 3 after the output when any item is past its SLA."""
+    if fail_on_breach and breached:
+        from socialscale.errors import ExitCode
+
+        raise typer.Exit(int(ExitCode.BREACH))
