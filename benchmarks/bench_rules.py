@@ -31,8 +31,8 @@ from pathlib import Path
 import yaml
 
 from socialscale.models import DEFAULT_LANES, Rule
-from socialscale.rules import CHUNK, Matcher, fold
-from socialscale.rules_pool import MatchPool, default_workers
+from socialscale.rules.matcher import CHUNK, Matcher, fold
+from socialscale.rules.pool import MatchPool, default_workers
 
 COMMON = """the be to of and a in that have i it for not on with he as you do at this but his by from they we say
 her she or an will my one all would there their what so up out if about who get which go me when make can like

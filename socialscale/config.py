@@ -37,7 +37,7 @@ from socialscale.models import (
     Rule,
     Source,
 )
-from socialscale.rules_text import term_problem
+from socialscale.rules.text import term_problem
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",

@@ -252,7 +252,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
 
 
 def _tagger(config: Config) -> Any:
-    from socialscale.tagging import Tagger
+    from socialscale.rules.tagging import Tagger
 
     return Tagger(config)
 

@@ -20,10 +20,10 @@ import sqlite_utils
 
 from socialscale.errors import UsageError
 from socialscale.models import HANDOFF_VIAS, RESPONSE_VIAS, Config
+from socialscale.rules.tagging import SYSTEM_OWNERS
 from socialscale.store import workflow as store
 from socialscale.store.db import transaction
 from socialscale.store.items import add_event
-from socialscale.tagging import SYSTEM_OWNERS
 from socialscale.timeutil import utc_iso
 
 

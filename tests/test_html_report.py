@@ -295,9 +295,9 @@ def test_readable_on_a_phone_and_prints(report, tmp_path):
 
 
 def test_a_long_breach_list_is_cut_and_counted(cli, write_config, tmp_path, monkeypatch):
-    import socialscale.html
+    import socialscale.output.html
 
-    monkeypatch.setattr(socialscale.html, "BREACH_ROWS", 2)
+    monkeypatch.setattr(socialscale.output.html, "BREACH_ROWS", 2)
     write_config(CONFIG)
     seed(tmp_path)
     result = cli("report", "html", "--now", NOW_ARG)

@@ -7,10 +7,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_rules_property import items, ref_matches, rule_sets
 
-from socialscale import rules as rules_module
 from socialscale.models import Rule
-from socialscale.rules import Matcher
-from socialscale.rules_pool import MIN_SPLIT, MatchPool
+from socialscale.rules import matcher as rules_module
+from socialscale.rules.matcher import Matcher
+from socialscale.rules.pool import MIN_SPLIT, MatchPool
 
 
 def as_tuple(it: dict) -> tuple:

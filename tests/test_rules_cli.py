@@ -217,8 +217,9 @@ def test_rules_test_sources_stdin_and_table(cli, write_config):
 
 
 def test_matched_terms_are_highlighted_on_the_cleaned_text():
-    from socialscale.cli.rules import HIGHLIGHT, _highlighted
     from socialscale.models import Rule
+    from socialscale.output.rules import HIGHLIGHT
+    from socialscale.output.rules import highlighted as _highlighted
 
     rule = Rule(name="c", lane="l", any=("doesn't work", "refund*"), regex=(r"\d+ seats",))
     hits = [{"name": "c", "terms": ["doesn't work", "refund*", r"/\d+ seats/"]}]

@@ -10,8 +10,8 @@ import pytest
 
 from socialscale.config import validate
 from socialscale.models import Rule
-from socialscale.rules import Matcher, normalise, term_problem
-from socialscale.tagging import decide
+from socialscale.rules.matcher import Matcher, normalise, term_problem
+from socialscale.rules.tagging import decide
 
 
 def item(text: str = "", *, title: str = "", author: str | None = None, url: str | None = None,

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from socialscale.models import Rule
-from socialscale.rules import Matcher, normalise
-from socialscale.rules_explain import fold_with_map
+from socialscale.rules.explain import fold_with_map
+from socialscale.rules.matcher import Matcher, normalise
 
 # Characters that exercise every folding path: ASCII, punctuation, accents (precomposed and
 # combining), ligatures, curly quotes, emoji, other scripts, odd whitespace, NUL.

@@ -34,7 +34,7 @@ def datasette(
 
     from socialscale.dburl import is_url
     from socialscale.errors import UsageError
-    from socialscale.render import err_console
+    from socialscale.output.render import err_console
     from socialscale.store.datasette import metadata
 
     st = state(ctx)

@@ -35,8 +35,8 @@ def html_cmd(
     import tempfile
 
     from socialscale.errors import UsageError
-    from socialscale.html import render
-    from socialscale.render import err_console
+    from socialscale.output.html import render
+    from socialscale.output.render import err_console
 
     st = state(ctx)
     text = render(st.db(), st.config(), now=resolve_now(st, now), since=since)

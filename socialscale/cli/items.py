@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from socialscale.cli.state import JsonOption, ListFormat, ListFormatOption, output_format, state
-from socialscale.render import Column
+from socialscale.output.render import Column
 
 ITEM_TABLE = (
     Column("id", "id", "plain"),
@@ -50,7 +50,7 @@ def items(
     """
     from socialscale.errors import UsageError
     from socialscale.models import STATUSES
-    from socialscale.render import emit, err_console
+    from socialscale.output.render import emit, err_console
     from socialscale.store.items import ITEM_COLUMNS, ItemFilter, count_items, query_items
     from socialscale.timeutil import now_utc, parse_since, utc_iso
 
@@ -99,7 +99,7 @@ def show(
       socialscale show 42
     """
     from socialscale.errors import UsageError
-    from socialscale.render import cell, out_console, write_json
+    from socialscale.output.render import cell, out_console, write_json
     from socialscale.store.items import events_for, get_item
 
     db = state(ctx).db()

@@ -124,7 +124,7 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
 def _err(message: str) -> None:
     from rich.markup import escape
 
-    from socialscale.render import clean, err_console
+    from socialscale.output.render import clean, err_console
 
     # escape(): a message may quote a config key or a server's words, and a stray "[/]" would make rich raise.
     err_console().print(f"[red]error:[/red] {escape(clean(message, single_line=False))}", markup=True,

@@ -8,7 +8,7 @@ import typer
 
 from socialscale.cli.report import resolve_now
 from socialscale.cli.state import Format, FormatOption, JsonOption, NowOption, output_format, state
-from socialscale.render import Column
+from socialscale.output.render import Column
 
 COLUMNS = (
     Column("target", "target", max_width=30),
@@ -43,7 +43,7 @@ def notify(
     """
     from socialscale import notify as core
     from socialscale.errors import ExitCode, UsageError
-    from socialscale.render import clean, emit, err_console
+    from socialscale.output.render import clean, emit, err_console
     from socialscale.timeutil import utc_iso
 
     st = state(ctx)

@@ -10,20 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from socialscale.cli.state import Format, FormatOption, JsonOption, output_format, state
-from socialscale.render import Column
+from socialscale.output.pull import PULL_COLUMNS, print_errors, print_table
+from socialscale.output.render import Column
 
 if TYPE_CHECKING:
-    from socialscale.pipeline import Progress, PullSummary, SourceResult
+    from socialscale.pipeline import Progress, SourceResult
 
-PULL_COLUMNS = (
-    Column("name", "source", "plain"),
-    Column("status", "status", "plain"),
-    Column("http_status", "http", "number"),
-    Column("new", "new", "number"),
-    Column("updated", "updated", "number"),
-    Column("unchanged", "unchanged", "number"),
-    Column("time", "time", "plain", justify="right"),
-)
 SOURCE_COLUMNS = (
     Column("name", "source", "plain"),
     Column("type", "type", "plain"),
@@ -69,15 +61,15 @@ def pull(
         summary = pipeline.pull(db, config, names=names or (), force=force, now=now_utc(), progress=progress)
     if out == "table":
         if not st.quiet:
-            _print_table(summary)
-        _print_errors(summary)
+            print_table(summary)
+        print_errors(summary)
     else:
-        from socialscale.render import emit
+        from socialscale.output.render import emit
 
         data = summary.to_json()
         emit(out, rows=data["sources"], columns=PULL_COLUMNS, data=data,
              csv_keys=("name", "status", "http_status", "seen", "new", "updated", "duration_ms", "error"))
-        _print_errors(summary)
+        print_errors(summary)
     if summary.failed:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
@@ -91,7 +83,7 @@ def _progress(disabled: bool) -> Iterator[Progress | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
-    from socialscale.render import err_console
+    from socialscale.output.render import err_console
 
     with Bar(TextColumn("pulling"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
              TextColumn("{task.description}"), console=err_console(), transient=True) as bar:
@@ -101,41 +93,6 @@ def _progress(disabled: bool) -> Iterator[Progress | None]:
             bar.update(task, completed=done, total=total, description=result.name[:40])
 
         yield advance
-
-
-def _print_table(summary: PullSummary) -> None:
-    from rich.text import Text
-
-    from socialscale.render import clean, out_console, table
-
-    rows = []
-    notes = []
-    for s in summary.sources:
-        rows.append({"name": s.name, "status": s.status, "http_status": s.http_status, "new": s.new,
-                     "updated": s.updated, "unchanged": max(0, s.seen - s.new - s.updated),
-                     "time": f"{s.duration_ms / 1000:.1f}s" if s.status != "skipped" else ""})
-        if s.status == "skipped" and s.error:
-            notes.append(f"{s.name}: {s.error}")
-        notes += [f"{s.name}: {w}" for w in s.warnings]
-    t = summary.totals()
-    title = (f"{t['sources']} sources: {t['ok']} ok, {t['errors']} failed · {t['new']} new, "
-             f"{t['updated']} updated")
-    console = out_console()
-    console.print(table(rows, PULL_COLUMNS, title=title))
-    for note in notes:  # errors follow on stderr; notes (warnings, skips) are for the person reading
-        console.print(Text("note: " + clean(note)), soft_wrap=True)
-
-
-def _print_errors(summary: PullSummary) -> None:
-    """Failures go to stderr as one line each, also with --quiet (cron mails stderr)."""
-    from socialscale.render import clean, err_console
-
-    console = err_console()
-    for s in summary.sources:
-        if s.status == "error":
-            console.print(f"error: {clean(s.name)}: {clean(s.error)}", markup=False, highlight=False)
-    for message in summary.notify_errors:
-        console.print(f"error: notify: {clean(message)}", markup=False, highlight=False)
 
 
 def sources(
@@ -150,7 +107,7 @@ def sources(
       socialscale sources --format json |
         jq '.[] | select(.consecutive_failures > 3)'
     """
-    from socialscale.render import emit
+    from socialscale.output.render import emit
     from socialscale.store.sources import source_health
     from socialscale.text import redact_url
 

@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from socialscale.cli.state import AppState, Format, FormatOption, JsonOption, NowOption, output_format, state
-from socialscale.render import Column
+from socialscale.output.render import Column
+from socialscale.output.report import volume_chart
 
 report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume, the daily summary and an HTML report."
                          "\n\n\b\nExample:\n  socialscale report backlog --by owner\n  socialscale report latency --since 30d --format json",
@@ -50,8 +51,6 @@ BREACH_COLUMNS = (
     Column("title", "title", max_width=70),
 )
 BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s")
-LANE_MARKS = ("█", "▓", "▒", "░", "▚", "▞", "▖", "▗")
-LANE_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
 
 
 class BacklogBy(str, Enum):
@@ -136,7 +135,7 @@ def backlog_cmd(
       socialscale report backlog --by owner --fail-on-breach
     """
     from socialscale import reports
-    from socialscale.render import emit, out_console, table
+    from socialscale.output.render import emit, out_console, table
 
     st = state(ctx)
     data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **_filters(st, lane, owner, source))
@@ -175,7 +174,7 @@ def latency_cmd(
       socialscale report latency --by week --since 90d --business-hours
     """
     from socialscale import reports
-    from socialscale.render import emit
+    from socialscale.output.render import emit
 
     st = state(ctx)
     data = reports.latency(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
@@ -206,7 +205,7 @@ def breaches_cmd(
       socialscale report breaches --fail-on-breach --quiet || echo "late answers"
     """
     from socialscale import reports
-    from socialscale.render import emit
+    from socialscale.output.render import emit
 
     st = state(ctx)
     rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **_filters(st, lane, owner, source))
@@ -230,7 +229,7 @@ def volume_cmd(
       socialscale report volume --by week --since 90d
     """
     from socialscale import reports
-    from socialscale.render import emit, write_csv
+    from socialscale.output.render import emit, write_csv
 
     st = state(ctx)
     data = reports.volume(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
@@ -240,41 +239,9 @@ def volume_cmd(
     if out == "csv":
         write_csv([{"period": p["period"], **p["lanes"]} for p in data["periods"]], ["period", *lanes])
     elif out == "table":
-        _volume_chart(data, lanes)
+        volume_chart(data, lanes)
     else:
         emit(out, rows=data["periods"], columns=(), data=data)
-
-
-def _volume_chart(data: dict[str, Any], lanes: list[str]) -> None:
-    """One stacked bar per period; each lane has its own character (and colour), so the chart reads
-    the same with NO_COLOR."""
-    from rich.table import Table
-    from rich.text import Text
-
-    from socialscale.render import clean, out_console
-
-    console = out_console()
-    marks = [(LANE_MARKS[i % len(LANE_MARKS)], LANE_STYLES[i % len(LANE_STYLES)]) for i in range(len(lanes))]
-    width = max(10, console.width - 30)
-    peak = max((sum(p["lanes"].values()) for p in data["periods"]), default=0) or 1
-    console.print(Text(f"items per {data['by']} since {data['since']}", style="bold"))
-    chart = Table(header_style="bold", box=None)
-    chart.add_column(data["by"], no_wrap=True)
-    chart.add_column("items", justify="right", no_wrap=True)
-    chart.add_column("", no_wrap=True)
-    for period in data["periods"]:
-        counts = period["lanes"]
-        bar = Text()
-        for name, (mark, style) in zip(lanes, marks, strict=True):
-            bar.append(mark * round(counts[name] * width / peak), style=style)
-        chart.add_row(period["period"], str(sum(counts.values())), bar)
-    console.print(chart)
-    legend = Text()
-    for name, (mark, style) in zip(lanes, marks, strict=True):
-        total = sum(p["lanes"][name] for p in data["periods"])
-        legend.append(f"{mark}{mark} ", style=style)
-        legend.append(f"{clean(name)} {total}   ")
-    console.print(legend)
 
 
 @report_app.command("summary")
@@ -296,8 +263,8 @@ def summary_cmd(
         mail -s "socialscale" team@example.com
     """
     from socialscale import reports
-    from socialscale.cli.report_summary import markdown, per_lane_rows, print_table
-    from socialscale.render import emit
+    from socialscale.output.render import emit
+    from socialscale.output.summary import markdown, per_lane_rows, print_table
 
     st = state(ctx)
     data = reports.summary(st.db(), st.config(), now=resolve_now(st, now), remember=remember)

@@ -30,7 +30,7 @@ def init(ctx: typer.Context) -> None:
     from importlib.resources import files
 
     from socialscale.errors import UsageError
-    from socialscale.render import err_console
+    from socialscale.output.render import err_console
 
     st = state(ctx)
     path = Path(st.config_path or "socialscale.yaml")
@@ -59,7 +59,7 @@ def check(ctx: typer.Context) -> None:
     """
     from socialscale.dburl import is_url, safe_url
     from socialscale.fetch import configured_private
-    from socialscale.render import out_console
+    from socialscale.output.render import out_console
 
     st = state(ctx)
     config = st.config()  # raises ConfigError with every problem; the app prints them and exits 2

@@ -68,7 +68,7 @@ def _times(st: AppState, at: str | None) -> tuple[datetime, datetime | None]:
 def _finish(st: AppState, outcome: Outcome, as_json: bool) -> None:
     """Print what was done (stdout, unless --quiet), each failure as one line on stderr; exit 1 on any."""
     from socialscale.errors import ExitCode
-    from socialscale.render import clean, err_console, write_json
+    from socialscale.output.render import clean, err_console, write_json
 
     if as_json:
         write_json(outcome.to_json())
@@ -83,7 +83,7 @@ def _finish(st: AppState, outcome: Outcome, as_json: bool) -> None:
 
 
 def _describe(change: Change) -> str:
-    from socialscale.render import clean
+    from socialscale.output.render import clean
 
     d = change.detail
     if not change.changed and change.action != "assigned":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from socialscale.render import clean
+from socialscale.output.render import clean
 from socialscale.reports import NO_LANE, format_share
 from socialscale.text import safe_link
 from socialscale.timeutil import format_duration
@@ -95,7 +95,7 @@ def print_table(data: dict[str, Any]) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from socialscale.render import Column, cell, out_console, table
+    from socialscale.output.render import Column, cell, out_console, table
 
     console = out_console()
     new = data["new"]

@@ -1,6 +1,6 @@
 """Keyword rules compiled once into Aho-Corasick automata: which rules an item matches, and why.
 
-Terms and items are folded as `rules_text` says, so a key found in folded text is on word
+Terms and items are folded as `rules.text` says, so a key found in folded text is on word
 boundaries. One automaton per field group: title and text are scanned together, author and
 url each get their own only when some rule looks at them. Items are matched in chunks: a
 chunk's fields are joined with a NUL after each (no key holds a NUL, so no term spans two
@@ -26,11 +26,11 @@ from typing import TYPE_CHECKING, Any
 import ahocorasick
 
 from socialscale.models import RULE_FIELDS, Rule
-from socialscale.rules_text import SEP, Term, fold, frequency_order, normalise, parse_term
-from socialscale.rules_text import term_problem as term_problem  # re-exported: the public name
+from socialscale.rules.text import SEP, Term, fold, frequency_order, normalise, parse_term
+from socialscale.rules.text import term_problem as term_problem  # re-exported: the public name
 
 if TYPE_CHECKING:
-    from socialscale.rules_explain import RuleExplanation
+    from socialscale.rules.explain import RuleExplanation
 
 TITLE, TEXT, AUTHOR, URL = 1, 2, 4, 8
 FIELD_BITS = {"title": TITLE, "text": TEXT, "author": AUTHOR, "url": URL}
@@ -335,7 +335,7 @@ class Matcher:
 
     def explain(self, item: Mapping[str, Any]) -> list[RuleExplanation]:
         """Every rule's outcome for `item`, with each term found in context (slow; for `why`)."""
-        from socialscale.rules_explain import explain_rule, fold_with_map
+        from socialscale.rules.explain import explain_rule, fold_with_map
 
         source = str(item.get("source") or "")
         texts = {name: str(item.get(name) or "") for name in RULE_FIELDS}

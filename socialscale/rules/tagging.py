@@ -18,7 +18,7 @@ import sqlite_utils
 
 from socialscale.errors import UsageError
 from socialscale.models import Config, Rule
-from socialscale.rules import Matcher
+from socialscale.rules.matcher import Matcher
 from socialscale.store import tagging as store
 from socialscale.store.db import transaction
 from socialscale.store.items import get_item

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any, cast
 
 from socialscale.models import Rule
-from socialscale.rules import Matcher
+from socialscale.rules.matcher import Matcher
 
 # Below this many items a batch is matched in the calling process: shipping it costs more.
 MIN_SPLIT = 2_000

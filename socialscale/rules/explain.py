@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from socialscale.models import Rule
-from socialscale.rules_text import SEP, Term, fold, parse_term
+from socialscale.rules.text import SEP, Term, fold, parse_term
 
 CONTEXT = 40  # characters of context either side of a found term
 
