@@ -21,10 +21,9 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
     kind_name,
     parse_clock_range,
     parse_size,
-    unknown,
 )
 from socialscale.dburl import has_password, is_url
-from socialscale.errors import ConfigError
+from socialscale.errors import ConfigError, unknown
 from socialscale.models import (
     DEFAULT_LANES,
     RULE_FIELDS,

@@ -156,11 +156,3 @@ def kind_name(value: Any) -> str:
 
 def join_path(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
-
-
-def unknown(what: str, name: str, known: Iterable[str]) -> str:
-    known = list(known)
-    hint = difflib.get_close_matches(name, known, n=1)
-    if hint:
-        return f"unknown {what} {name!r} (did you mean {hint[0]!r}?)"
-    return f"unknown {what} {name!r} (known: {', '.join(known) or 'none'})"

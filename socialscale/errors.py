@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    """Process exit codes; scripts rely on these (design.md)."""
+    """Process exit codes; scripts rely on these (README.md, docs/guide.md)."""
 
     OK = 0
     PARTIAL = 1  # some sources or ids failed, the rest were done
@@ -58,3 +60,16 @@ class ParseError(SocialscaleError):
 
 class WorkflowError(SocialscaleError):
     """A workflow change was refused for one item (unknown id, member, bad time)."""
+
+
+def unknown(what: str, name: str | Sequence[str], known: Iterable[str], *, option: str | None = None,
+            label: str = "known", none: str = "none", hint: bool = True) -> str:
+    """The one wording of a name that is not configured: `unknown lane 'x' (did you mean 'y'?)`, else the
+    names there are (`(lanes: a, b)`); with `option`, `--lane 'x': unknown lane (...)`."""
+    known = list(known)
+    names = repr(name) if isinstance(name, str) else ", ".join(map(repr, name))
+    head = f"{option} {names}: unknown {what}" if option else f"unknown {what} {names}"
+    close = difflib.get_close_matches(name, known, n=1) if hint and isinstance(name, str) else []
+    if close:
+        return f"{head} (did you mean {close[0]!r}?)"
+    return f"{head} ({label}: {', '.join(known) or none})"

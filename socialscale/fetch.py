@@ -26,7 +26,7 @@ import httpx
 from socialscale import USER_AGENT
 from socialscale.errors import FetchError
 from socialscale.models import Config, FetchSettings
-from socialscale.text import has_secrets, is_secret_key, mask_secrets, redact_url
+from socialscale.text import has_secrets, is_secret_key, load_json, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -141,8 +141,6 @@ class FetchResult:
     notes: list[str] = field(default_factory=list)
 
     def json(self) -> Any:
-        from socialscale.sources.base import load_json
-
         return load_json(self.body, self.final_url)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale import sources as kinds
-from socialscale.errors import SocialscaleError, UsageError
+from socialscale.errors import SocialscaleError, UsageError, unknown
 from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
 from socialscale.models import Config, Source
 from socialscale.parsepool import ParsePool
@@ -32,7 +32,7 @@ from socialscale.timeutil import format_duration, parse_iso, utc_iso
 
 @dataclass
 class SourceResult:
-    """One source's outcome; the fields of design.md's `pull` JSON plus warnings."""
+    """One source's outcome; the fields of docs/json.md's `pull` JSON plus warnings."""
 
     name: str
     status: str  # ok | not_modified | skipped | error
@@ -76,10 +76,10 @@ def select_sources(config: Config, states: dict[str, dict[str, Any]], names: Seq
                    now: datetime) -> tuple[list[Source], list[SourceResult]]:
     """The sources to fetch now, and `skipped` results for those not yet due (`every:`)."""
     if names:
-        unknown = [n for n in names if config.source(n) is None]
-        if unknown:
-            known = ", ".join(s.name for s in config.sources) or "none configured"
-            raise UsageError(f"unknown source {', '.join(map(repr, unknown))} (sources: {known})")
+        missing = [n for n in names if config.source(n) is None]
+        if missing:
+            raise UsageError(unknown("source", missing, [s.name for s in config.sources], label="sources",
+                                     none="none configured"))
         return [s for s in config.sources if s.name in names], []
     if not config.sources:
         where = config.path or "socialscale.yaml"

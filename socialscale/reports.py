@@ -1,6 +1,6 @@
-"""Backlog, latency, breaches, volume and the daily summary, as plain data (the JSON shapes of design.md).
+"""Backlog, latency, breaches, volume and the daily summary, as plain data (the JSON shapes of docs/json.md).
 
-Definitions (design.md, followed exactly):
+Definitions (docs/reports.md, followed exactly):
 - start of an item = `start_at` (published_at when present and not later than first_seen_at, else first_seen_at);
 - first-response latency = responded_at - start; detection lag = first_seen_at - start;
 - median = statistics.median, p90 = statistics.quantiles(values, n=10, method="inclusive")[8] (one value: itself);

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
+
+from socialscale.errors import ParseError
 
 MAX_TITLE = 2_000  # characters; longer titles are truncated with a note in `extra`
 MAX_TEXT = 100_000
@@ -105,7 +109,7 @@ def strip_accents(text: str) -> str:
 
 
 def canonical_url(url: str | None) -> str | None:
-    """design.md: scheme and host lower-cased, fragment and utm_* parameters removed.
+    """docs/json.md (`canonical_url`): scheme and host lower-cased, fragment and utm_* parameters removed.
 
     Idempotent: canonical_url(canonical_url(u)) == canonical_url(u). None for non-http(s) URLs.
     """
@@ -228,3 +232,15 @@ def has_secrets(url: str) -> bool:
     if "@" in parts.netloc:
         return True
     return any(is_secret_key(k) for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+
+
+def load_json(body: bytes, where: str) -> Any:
+    """Decode a JSON payload; invalid or absurdly nested JSON is a ParseError naming `where`."""
+    if not body.strip():
+        raise ParseError(f"{where}: empty response where JSON was expected")
+    try:
+        return json.loads(body)
+    except RecursionError:
+        raise ParseError(f"{where}: JSON nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParseError(f"{where}: invalid JSON ({exc})") from None

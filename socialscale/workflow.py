@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-from socialscale.errors import UsageError
+from socialscale.errors import UsageError, unknown
 from socialscale.models import HANDOFF_VIAS, RESPONSE_VIAS, Config
 from socialscale.rules.tagging import SYSTEM_OWNERS
 from socialscale.store import workflow as store
@@ -88,8 +88,8 @@ def _check_actor(actor: str | None) -> str:
 def _member_error(config: Config, name: str) -> str | None:
     if name in config.team:
         return None
-    known = ", ".join(config.team) or "none; add them under `team:` in the config"
-    return f"unknown team member {name!r} (team: {known})"
+    return unknown("team member", name, config.team, label="team",
+                   none="none; add them under `team:` in the config", hint=False)
 
 
 def _apply(db: sqlite_utils.Database, ids: Iterable[str | int], step: Any) -> Outcome:

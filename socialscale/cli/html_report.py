@@ -7,8 +7,7 @@ from typing import Annotated
 
 import typer
 
-from socialscale.cli.report import resolve_now
-from socialscale.cli.state import NowOption, state
+from socialscale.cli.state import NowOption, resolve_now, state
 
 
 def register(report_app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from socialscale.cli.state import JsonOption, ListFormat, ListFormatOption, output_format, state
+from socialscale.cli.state import JsonOption, ListFormat, ListFormatOption, filters, output_format, state
 from socialscale.output.render import Column
 
 ITEM_TABLE = (
@@ -56,11 +56,9 @@ def items(
 
     if status and status not in STATUSES:
         raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
-    from socialscale.cli.report import _filters
-
     st = state(ctx)
     db = st.db()
-    _filters(st, lane, owner, source)  # a typo'd name is an error, not an empty listing
+    filters(st, lane, owner, source)  # a typo'd name is an error, not an empty listing
     now = now_utc()
     out = output_format(fmt, as_json)
     if limit is None:

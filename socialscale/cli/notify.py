@@ -6,8 +6,15 @@ from typing import Annotated
 
 import typer
 
-from socialscale.cli.report import resolve_now
-from socialscale.cli.state import Format, FormatOption, JsonOption, NowOption, output_format, state
+from socialscale.cli.state import (
+    Format,
+    FormatOption,
+    JsonOption,
+    NowOption,
+    output_format,
+    resolve_now,
+    state,
+)
 from socialscale.output.render import Column
 
 COLUMNS = (

@@ -6,13 +6,22 @@ socialscale.reports (plain data); this module only parses options and renders.
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import Enum
 from typing import Annotated, Any
 
 import typer
 
-from socialscale.cli.state import AppState, Format, FormatOption, JsonOption, NowOption, output_format, state
+from socialscale.cli import html_report
+from socialscale.cli.state import (
+    Format,
+    FormatOption,
+    JsonOption,
+    NowOption,
+    filters,
+    output_format,
+    resolve_now,
+    state,
+)
 from socialscale.output.render import Column
 from socialscale.output.report import volume_chart
 
@@ -80,38 +89,8 @@ class SummaryFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    from socialscale.cli import html_report  # `report html` (issue 7) lives in its own module
-
-    html_report.register(report_app)
+    html_report.register(report_app)  # `report html` lives in its own module
     app.add_typer(report_app, name="report")
-
-
-def resolve_now(st: AppState, text: str | None) -> datetime:
-    """`--now` as an instant (in the configured timezone when it has no offset); the clock when not given."""
-    from socialscale.timeutil import now_utc, parse_at
-
-    now = now_utc()
-    return parse_at(text, now=now, tz=st.config().timezone, what="--now") if text else now
-
-
-def _filters(st: AppState, lane: str | None, owner: str | None, source: str | None) -> dict[str, str | None]:
-    """The filters, refusing a name that is neither configured nor on any item (most likely a typo)."""
-    import difflib
-
-    from socialscale.errors import UsageError
-    from socialscale.store.reports import known_value
-
-    config = st.config()
-    known = {"lane": list(config.lanes), "owner": list(config.team), "source": [s.name for s in config.sources]}
-    given = {"lane": lane, "owner": owner, "source": source}
-    for key, value in given.items():
-        if value is None or value in known[key] or known_value(st.db(), key, value):
-            continue
-        hint = difflib.get_close_matches(value, known[key], n=1)
-        # Worded like `pull`, `rules test` and `assign`: "unknown source 'x' (sources: ...)".
-        raise UsageError(f"--{key} {value!r}: unknown {key}" + (f" (did you mean {hint[0]!r}?)" if hint else
-                                                               f" ({key}s: {', '.join(known[key]) or 'none'})"))
-    return given
 
 
 def _label(value: Any, by: str) -> str:
@@ -138,7 +117,7 @@ def backlog_cmd(
     from socialscale.output.render import emit, out_console, table
 
     st = state(ctx)
-    data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **_filters(st, lane, owner, source))
+    data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
              "oldest_age_s": g["oldest_age_s"], "breached": g["breached"]} for g in data["groups"]]
@@ -178,7 +157,7 @@ def latency_cmd(
 
     st = state(ctx)
     data = reports.latency(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
-                           business_hours=business_hours, **_filters(st, lane, owner, source))
+                           business_hours=business_hours, **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     rows = data["groups"]
     if out == "table":
@@ -208,7 +187,7 @@ def breaches_cmd(
     from socialscale.output.render import emit
 
     st = state(ctx)
-    rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **_filters(st, lane, owner, source))
+    rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **filters(st, lane, owner, source))
     emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
          title=f"{len(rows)} past their SLA")
     exit_on_breach(fail_on_breach, len(rows))
@@ -233,7 +212,7 @@ def volume_cmd(
 
     st = state(ctx)
     data = reports.volume(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
-                          **_filters(st, lane, owner, source))
+                          **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     lanes = list(data["periods"][0]["lanes"]) if data["periods"] else []
     if out == "csv":

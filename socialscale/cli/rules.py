@@ -156,15 +156,15 @@ def rules_test(
     """
     import sys
 
-    from socialscale.errors import UsageError
+    from socialscale.errors import UsageError, unknown
     from socialscale.rules.tagging import test_item
 
     config = state(ctx).config()
     if text == "-":
         text = sys.stdin.read()
     if source is not None and config.source(source) is None:
-        known = ", ".join(s.name for s in config.sources) or "none configured"
-        raise UsageError(f"--source {source!r}: unknown source (sources: {known})")
+        raise UsageError(unknown("source", source, [s.name for s in config.sources], option="--source",
+                                 label="sources", none="none configured", hint=False))
     item = {"source": source or "", "title": title or "", "text": text, "author": author, "url": url}
     data = test_item(config, item)
     out = output_format(fmt, as_json)

@@ -96,15 +96,19 @@ def demo(
     """
     import tempfile
 
+    from typer.core import TyperGroup
+
     from socialscale.demo.run import run_demo
 
+    app = ctx.find_root().command  # the whole command line, handed down: demo/ never imports cli/
+    assert isinstance(app, TyperGroup)
     st = state(ctx)
     with tempfile.TemporaryDirectory(prefix="socialscale-demo-") as tmp:
         from socialscale.dburl import is_url
 
         target = keep or st.db_path
         database: Path | str = target if target and is_url(target) else Path(target or Path(tmp) / "demo.db").resolve()
-        code = run_demo(Path(tmp), database, quiet=st.quiet)
+        code = run_demo(app, Path(tmp), database, quiet=st.quiet)
     if not st.quiet:
         print(f"\nWhat next: `socialscale init` writes a starter config for your own sources"
               f"{f'; the demo database is kept at {database}' if keep or st.db_path else ''}.", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -91,3 +92,26 @@ def read_ids(ids: list[str]) -> list[str]:
         else:
             out.append(value)
     return out
+
+
+def resolve_now(st: AppState, text: str | None) -> datetime:
+    """`--now` as an instant (in the configured timezone when it has no offset); the clock when not given."""
+    from socialscale.timeutil import now_utc, parse_at
+
+    now = now_utc()
+    return parse_at(text, now=now, tz=st.config().timezone, what="--now") if text else now
+
+
+def filters(st: AppState, lane: str | None, owner: str | None, source: str | None) -> dict[str, str | None]:
+    """The filters, refusing a name that is neither configured nor on any item (most likely a typo)."""
+    from socialscale.errors import UsageError, unknown
+    from socialscale.store.reports import known_value
+
+    config = st.config()
+    known = {"lane": list(config.lanes), "owner": list(config.team), "source": [s.name for s in config.sources]}
+    given = {"lane": lane, "owner": owner, "source": source}
+    for key, value in given.items():
+        if value is None or value in known[key] or known_value(st.db(), key, value):
+            continue
+        raise UsageError(unknown(key, value, known[key], option=f"--{key}", label=f"{key}s"))
+    return given

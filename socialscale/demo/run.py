@@ -3,36 +3,42 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, Protocol
 
 from socialscale.demo import config_yaml, serve
 
 
-def _step(args: list[str], config: Path, quiet: bool) -> int:
-    """Run one socialscale command in this process, showing it as a user would type it."""
-    from socialscale.cli.main import app
+class Cli(Protocol):
+    """The command line the demo runs (the CLI passes its root command group): a layer below cli/ never imports it."""
 
+    @property
+    def commands(self) -> Mapping[str, Any]: ...
+
+    def main(self, args: Sequence[str] | None = ..., prog_name: str | None = ..., *,
+             standalone_mode: bool = ...) -> Any: ...
+
+
+def _step(app: Cli, args: list[str], config: Path, quiet: bool) -> int:
+    """Run one socialscale command in this process, showing it as a user would type it."""
     if not quiet:
         sys.stdout.write(f"\n$ socialscale {' '.join(args)}\n")
         sys.stdout.flush()
     base = ["--config", str(config)] + (["--quiet"] if quiet else [])
     try:
-        code = app(base + args, prog_name="socialscale", standalone_mode=False)
+        code = app.main(base + args, prog_name="socialscale", standalone_mode=False)
     except SystemExit as exc:  # typer may still exit on --help-like paths
         code = exc.code if isinstance(exc.code, int) else 1
     return int(code or 0)
 
 
-def _has(command: str) -> bool:
-    from socialscale.cli.main import app
-
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
-    names |= {g.name or "" for g in app.registered_groups}
-    return command in names
+def _has(app: Cli, command: str) -> bool:
+    return command in app.commands
 
 
-def run_demo(workdir: Path, database: Path | str, quiet: bool = False) -> int:
+def run_demo(app: Cli, workdir: Path, database: Path | str, quiet: bool = False) -> int:
     """Serve the sample feeds, pull them, play the team's part, and show the results. Returns an exit code."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     config = workdir / "socialscale.yaml"
@@ -41,7 +47,7 @@ def run_demo(workdir: Path, database: Path | str, quiet: bool = False) -> int:
         if not quiet:
             sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster. Eight sample sources are served from "
                              f"{base_url}; one of them is broken on purpose.\nConfig: {config}\n")
-        code = _step(["pull", "--force"], config, quiet)
+        code = _step(app, ["pull", "--force"], config, quiet)
         if code not in (0, 1):
             return code
     from socialscale.demo.team import play_team
@@ -49,14 +55,14 @@ def run_demo(workdir: Path, database: Path | str, quiet: bool = False) -> int:
     played = play_team(config, now)
     if not quiet and played:
         sys.stdout.write(f"\n(The demo team answered {played} items, as `socialscale respond` would record.)\n")
-    _step(["items", "--lane", "customer_service", "--status", "open", "--limit", "8"], config, quiet)
-    if _has("report"):
-        _step(["report", "backlog", "--by", "lane"], config, quiet)
-        _step(["report", "latency", "--by", "lane", "--since", "14d"], config, quiet)
+    _step(app, ["items", "--lane", "customer_service", "--status", "open", "--limit", "8"], config, quiet)
+    if _has(app, "report"):
+        _step(app, ["report", "backlog", "--by", "lane"], config, quiet)
+        _step(app, ["report", "latency", "--by", "lane", "--since", "14d"], config, quiet)
         if not quiet:
             # The lag column is the detection lag: a first pull meets days of history at once.
             sys.stdout.write("(`lag` is large here because this first pull found two weeks of talk at once; "
                              "pulled from cron every 15 minutes, it stays within the interval.)\n")
-    if _has("why"):
-        _step(["why", "1"], config, quiet)
+    if _has(app, "why"):
+        _step(app, ["why", "1"], config, quiet)
     return 0

@@ -53,7 +53,7 @@ class Outcome:
 
 
 def decide(config: Config, hits: Sequence[Rule]) -> Outcome:
-    """design.md: the first matching rule's lane (config order), every lane matched, the union of tags;
+    """docs/rules.md: the first matching rule's lane (config order), every lane matched, the union of tags;
     the owner of the first matching rule in that lane that names one, else that lane's owner."""
     if not hits:
         lane = config.default_lane
@@ -238,7 +238,7 @@ def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: boo
 
 
 def test_item(config: Config, item: dict[str, Any]) -> dict[str, Any]:
-    """design.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]}."""
+    """docs/json.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]}."""
     hits = Matcher(config.rules).match(item)
     o = decide(config, [config.rules[h.index] for h in hits])
     return {"lane": o.lane, "lanes": list(o.lanes), "owner": o.owner, "tags": list(o.tags),

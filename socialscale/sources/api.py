@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 from socialscale.errors import FetchError, ParseError
 from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, status_phrase
 from socialscale.models import Item
-from socialscale.sources.base import Collected, SourceContext, dedupe, load_json
-from socialscale.text import mask_secrets, redact_url
+from socialscale.sources.base import Collected, SourceContext, dedupe
+from socialscale.text import load_json, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, parse_duration, parse_iso, utc_iso
 
 COMMON_KEYS: tuple[str, ...] = ("api_url", "backfill", "max_pages")

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from socialscale.errors import ParseError
 from socialscale.models import Config, Item, Source
 from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
 
@@ -75,18 +74,6 @@ class SourceContext:
             return json.loads(raw)
         except ValueError:
             return None
-
-
-def load_json(body: bytes, where: str) -> Any:
-    """Decode a JSON payload; invalid or absurdly nested JSON is a ParseError naming `where`."""
-    if not body.strip():
-        raise ParseError(f"{where}: empty response where JSON was expected")
-    try:
-        return json.loads(body)
-    except RecursionError:
-        raise ParseError(f"{where}: JSON nested too deeply") from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"{where}: invalid JSON ({exc})") from None
 
 
 def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: Any = None, author: Any = None,

@@ -11,16 +11,13 @@ API (`github_discussions`). X-RateLimit-Remaining/Reset and secondary-limit Retr
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from typing import Any
 
-from socialscale.errors import FetchError
-from socialscale.fetch import FetchResult, parse_retry_after
 from socialscale.models import Item
-from socialscale.sources import api
+from socialscale.sources import api, github_discussions
 from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.github_api import call, since_bound
 from socialscale.text import redact_url
-from socialscale.timeutil import parse_iso, utc_iso
 
 DEFAULT_API = "https://api.github.com"
 PAGE = 100
@@ -71,8 +68,6 @@ async def collect(ctx: SourceContext) -> Collected:
     elif isinstance(prev.get("comments"), str):
         cursor["comments"] = prev["comments"]
     if opts.get("discussions") is True:
-        from socialscale.sources import github_discussions
-
         # GraphQL has its own budget: a spent REST search limit does not hold discussions back.
         rest_pending, run.pending = run.pending, None
         found = await github_discussions.pull(run, base, token, opts.get("query"), repo, prev.get("discussions"))
@@ -81,39 +76,6 @@ async def collect(ctx: SourceContext) -> Collected:
         if rest_pending is not None and (run.pending is None or rest_pending[0] > run.pending[0]):
             run.pending = rest_pending
     return run.finish(cursor)
-
-
-def since_bound(run: api.Run, stored: Any) -> str:
-    if isinstance(stored, str):
-        try:
-            return utc_iso(parse_iso(stored) - timedelta(seconds=api.INDEX_LAG_S))
-        except ValueError:
-            pass
-    return utc_iso(run.cutoff)
-
-
-async def call(run: api.Run, url: str, params: dict[str, Any] | None, headers: dict[str, str], *,
-               body: Any = None) -> tuple[FetchResult, Any] | None:
-    """One API call (a POST of `body` when given), waiting out a spent rate limit when it is short;
-    None when we must stop."""
-    for _ in range(3):
-        if not await run.ready():
-            return None
-        if body is not None:
-            res, doc = await run.post_json(url, body, headers=headers, error_of=_error, accept_status=(403, 429))
-        else:
-            res, doc = await run.get_json(url, params=params, headers=headers, error_of=_error,
-                                          accept_status=(403, 429))
-        _rate_limit(run, res.headers)
-        if res.status not in (403, 429):
-            return res, doc
-        if run.pending is None:
-            retry_after = parse_retry_after(res.headers.get("retry-after"), run.ctx.now)
-            if retry_after is None:  # a plain 403: no access, not a rate limit
-                raise FetchError(api.scrub(f"{redact_url(res.final_url)}: HTTP {res.status} Forbidden"
-                                           f"{f': {_error(doc)}' if _error(doc) else ''}", run.secrets))
-            run.limit_hit(retry_after, "GitHub secondary rate limit (Retry-After)")
-    return None
 
 
 async def _issues(run: api.Run, base: str, headers: dict[str, str], query: Any, repo: str | None,
@@ -169,31 +131,6 @@ async def _comments(run: api.Run, base: str, headers: dict[str, str], repo: str,
         if page == pages:
             run.warn(f"stopped after {pages} pages of comments (max_pages); the next pull continues from here")
     return newest
-
-
-def _rate_limit(run: api.Run, headers: dict[str, str]) -> None:
-    remaining = headers.get("x-ratelimit-remaining")
-    reset = headers.get("x-ratelimit-reset")
-    if remaining is None or reset is None:
-        return
-    try:
-        if int(remaining) > 0:
-            return
-        seconds = float(reset) - run.ctx.now.timestamp()
-    except ValueError:
-        return
-    run.limit_hit(seconds, "GitHub rate limit (X-RateLimit-Remaining is 0)")
-
-
-def _error(doc: Any) -> str | None:
-    message = api.s(doc, "message")
-    errors = doc.get("errors") if isinstance(doc, dict) else None
-    if isinstance(errors, list):
-        details = [api.s(e, "message") for e in errors[:3]]
-        found = [x for x in details if x]
-        if found:
-            message = f"{message or 'error'}: {'; '.join(found)}"
-    return message
 
 
 def _issue(source: str, entry: Any) -> Item | None:

@@ -20,7 +20,7 @@ from socialscale.fetch import parse_retry_after
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import make_item
-from socialscale.sources.github import call, since_bound
+from socialscale.sources.github_api import call, since_bound
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
 

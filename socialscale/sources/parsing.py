@@ -55,7 +55,7 @@ def _utc(struct: Any) -> str | None:
 def _plausible(when: datetime) -> str | None:
     """A publication date, or None for one no web post can have: before 1990 (epoch-zero and
     year-100 bugs) it would make an item decades old and breach every SLA. Future dates are
-    kept: an item's start is never later than when it was first seen (design.md)."""
+    kept: an item's start is never later than when it was first seen (docs/reports.md)."""
     if when.year < MIN_YEAR:
         return None
     return utc_iso(when)

@@ -1,6 +1,6 @@
 """A Datasette `metadata.json` for the database: what each table and column holds, and canned queries.
 
-The canned queries follow design.md's definitions (the same as `socialscale report`): age and latency
+The canned queries follow docs/reports.md's definitions (the same as `socialscale report`): age and latency
 from `start_at`, buckets `<1h 1-4h 4-24h 1-3d 3-7d >7d` (lower bound inclusive), breached = age > SLA,
 median as statistics.median and p90 as statistics.quantiles(n=10, method="inclusive")[8]. Datasette
 evaluates them at the moment of the request ('now'), so they show the live picture.

@@ -36,7 +36,7 @@ def content_hash(item: Item) -> str:
 
 
 def start_of(published_at: str | None, first_seen_at: str) -> str:
-    """design.md: published_at when present and not later than first_seen_at, else first_seen_at."""
+    """docs/reports.md: published_at when present and not later than first_seen_at, else first_seen_at."""
     if published_at and published_at <= first_seen_at:
         return published_at
     return first_seen_at
@@ -109,7 +109,7 @@ def _extra(item: Item) -> str:
 
 
 def _earlier_copies(conn: Any, source: str, urls: list[str]) -> dict[str, int]:
-    """canonical URL -> the id of the first item another source stored with it (design.md: duplicates)."""
+    """canonical URL -> the id of the first item another source stored with it (docs/reports.md: duplicates)."""
     found: dict[str, int] = {}
     for chunk in _chunks(sorted(set(urls))):
         marks = ",".join("?" * len(chunk))
@@ -128,7 +128,7 @@ def add_event(db: sqlite_utils.Database, item_id: int, at: str, kind: str, actor
 
 
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
-    """A database row as the JSON shape of design.md (lists and objects decoded)."""
+    """A database row as the JSON shape of docs/json.md (lists and objects decoded)."""
     out = dict(row)
     for key in JSON_COLUMNS:
         if key in out and isinstance(out[key], str):
@@ -175,7 +175,7 @@ class ItemFilter:
 
 
 def query_items(db: sqlite_utils.Database, f: ItemFilter) -> list[dict[str, Any]]:
-    """Items matching the filter, newest first, in the JSON shape of design.md."""
+    """Items matching the filter, newest first, in the JSON shape of docs/json.md."""
     where, params = _where(f, dialect_of(db))
     sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE {where} ORDER BY start_at DESC, id DESC"
     if f.limit:

@@ -10,7 +10,7 @@ import pytest
 from hostiletools import assert_one_clean_error, configure, items_of, pull, rows
 
 from socialscale.errors import ParseError
-from socialscale.sources.base import load_json
+from socialscale.text import load_json
 
 VERSION = "https://jsonfeed.org/version/1.1"
 DEEP = "[" * 100_000 + "]" * 100_000  # json.loads raises RecursionError here, not a decode error
