@@ -78,6 +78,31 @@ def make_rules(rng: random.Random, n: int, sources: list[str]) -> list[Rule]:
     return rules
 
 
+def make_dense_rules(rng: random.Random, n: int, sources: list[str]) -> list[Rule]:
+    """Rules made of common words, as real rule sets are ("customer service", "looking for", "any
+    recommendations"): phrases of common words, `any` lists of common words, `none` terms. A post
+    matches about a hundred of them."""
+    pool = COMMON[:200]
+    rules = []
+    for i in range(n):
+        any_terms: list[str] = []
+        for _ in range(rng.randint(1, 3)):
+            t = rng.random()
+            if t < 0.35:
+                any_terms.append(rng.choice(pool))
+            elif t < 0.9:
+                any_terms.append(f"{rng.choice(pool)} {rng.choice(pool[:80])}")
+            else:
+                any_terms.append(rng.choice(pool)[:3] + "*")
+        all_terms = [rng.choice(pool)] if i % 10 == 3 else []
+        none_terms = [rng.choice(pool[100:])] if i % 3 == 1 else []
+        rules.append(Rule(name=f"dense-{i}", lane=rng.choice(LANES), any=tuple(any_terms), all=tuple(all_terms),
+                          none=tuple(none_terms), fields=("title", "text"),
+                          sources=(rng.choice(sources),) if i % 40 == 11 else (),
+                          tags=(f"t{i % 13}",) if i % 5 == 0 else ()))
+    return rules
+
+
 def _pseudo(rng: random.Random) -> str:
     return "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(4, 10)))
 
@@ -236,13 +261,15 @@ def main() -> None:
     parser.add_argument("--skip-tag", action="store_true", help="only measure the matcher")
     parser.add_argument("--skip-match", action="store_true", help="only measure `socialscale tag`")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--dense", action="store_true",
+                        help="rules of common words and phrases, about 100 matching each post (issue 14)")
     parser.add_argument("--repeat", type=int, default=3, help="matching runs per figure (the median is reported)")
     parser.add_argument("--workers", type=int, default=max(1, default_workers()),
                         help="worker processes next to the caller for the pooled figure (0: skip it)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     sources = [f"source-{k}" for k in range(8)]
-    rules = make_rules(rng, args.rules, sources)
+    rules = (make_dense_rules if args.dense else make_rules)(rng, args.rules, sources)
     maker = ItemMaker(rng, rules)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
     if not args.skip_match:

@@ -63,3 +63,86 @@ def test_the_pool_gives_the_same_results_in_the_same_order(workers):
     with MatchPool(BATCH_RULES, workers=workers) as pool:
         assert pool.match_many(batch) == expected
         assert pool.match_many(batch[:10]) == expected[:10]  # small batches stay in this process
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rule_sets(), min_size=1, max_size=3).map(lambda sets: [r for s in sets for r in s]),
+       st.lists(items, min_size=1, max_size=8), st.data())
+def test_deciding_rules_decide_what_every_match_decides(rule_list, item_list, data):
+    """`decide_many` keeps only the rules that decide an item's outcome (issue 14: no cost per extra
+    match): from them, `decide` gives the same lane, lanes, tags and owner as from every match."""
+    from pathlib import Path
+
+    from socialscale.models import Config
+    from socialscale.tagging import decide
+
+    lanes, tags = ["l1", "l2", "l3"], ["t1", "t2", "t3"]
+    rule_list = [Rule(name=f"r{i}", lane=data.draw(st.sampled_from(lanes)), any=r.any, all=r.all, none=r.none,
+                      regex=r.regex, fields=r.fields, sources=r.sources,
+                      tags=tuple(data.draw(st.lists(st.sampled_from(tags), max_size=2, unique=True))),
+                      owner=data.draw(st.sampled_from([None, None, "ann", "bob"])))
+                 for i, r in enumerate(rule_list)]
+    config = Config(path=None, database=Path("x.db"), rules=tuple(rule_list))
+    matcher = Matcher(rule_list)
+    batch = [as_tuple(it) for it in item_list]
+    for every, deciding in zip(matcher.match_many(batch), matcher.decide_many(batch), strict=True):
+        assert set(deciding) <= set(every) and list(deciding) == sorted(deciding)
+        few, many = decide(config, [rule_list[i] for i in deciding]), decide(config, [rule_list[i] for i in every])
+        assert (few.lane, few.lanes, few.tags, few.owner, few.owner_set_by, few.owner_rule) == \
+            (many.lane, many.lanes, many.tags, many.owner, many.owner_set_by, many.owner_rule)
+
+
+def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path, monkeypatch):
+    """`tag --all` over many batches matches in worker processes too; what it stores is the same."""
+    import shutil
+    import sqlite3
+
+    import yaml
+
+    from socialscale import rules_pool
+    from socialscale.config import load_config
+    from socialscale.models import Item
+    from socialscale.store.db import open_db, transaction
+    from socialscale.store.items import upsert_items
+    from socialscale.tagging import Tagger
+
+    words = ["refund", "broken", "looking for", "alternative", "great", "thanks", "price", "quote", "hiring"]
+    config_path = tmp_path / "socialscale.yaml"
+    config_path.write_text(yaml.safe_dump({
+        "database": "a.db", "team": {"ann": {}, "bob": {}},
+        "lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h", "owner": "ann"},
+                  "sales_prospecting": {"sla": "1d"}},
+        "rules": [{"name": f"r{i}", "lane": ["customer_service", "sales_prospecting", "listening"][i % 3],
+                   "any": [words[i % len(words)], words[(i * 7) % len(words)]], "tags": [f"t{i % 4}"],
+                   **({"owner": "bob"} if i % 5 == 4 else {})} for i in range(30)]}), encoding="utf-8")
+    config = load_config(config_path)
+    db = open_db(config.database)
+    items = [Item(source="s", guid=f"g{i}", title=" ".join(words[(i * k) % len(words)] for k in range(1, 4)),
+                  text=f"post {i} " + words[i % len(words)]) for i in range(400)]
+    with transaction(db):
+        upsert_items(db, "s", items, "2026-11-24T08:00:00Z")
+    db.conn.close()
+    shutil.copy(config.database, tmp_path / "b.db")
+
+    pooled: list[bool] = []
+    real = rules_pool.MatchPool.match_many
+
+    def spy(self, batch):  # type: ignore[no-untyped-def]
+        pooled.append(self._executor is not None and len(batch) >= rules_pool.MIN_SPLIT)
+        return real(self, batch)
+
+    monkeypatch.setattr(rules_pool, "MIN_SPLIT", 10)
+    monkeypatch.setattr(rules_pool.MatchPool, "match_many", spy)
+    monkeypatch.setattr(rules_pool, "default_workers", lambda: 1)
+    monkeypatch.setattr("socialscale.tagging.default_workers", lambda: 1)
+    tagger = Tagger(config)
+    results = []
+    for name, batch in (("a.db", 50), ("b.db", 10_000)):
+        db = open_db(tmp_path / name)
+        summary = tagger.retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=batch)
+        db.conn.close()
+        assert summary.checked == 400
+        with sqlite3.connect(tmp_path / name) as conn:
+            results.append(conn.execute("SELECT guid, lane, lanes, tags, rules, owner FROM items ORDER BY id").fetchall())
+    assert pooled and all(pooled)  # the many-batch run matched in the pool's worker
+    assert results[0] == results[1]

@@ -183,9 +183,9 @@ def rules_list(
     fmt: FormatOption = Format.table,
     as_json: JsonOption = False,
 ) -> None:
-    """List the rules in config order, with how many items each matched lately (default: 7 days).
+    """List the rules in config order, with how many items each decided lately (default: 7 days).
 
-    A rule that matched nothing is flagged: its terms may be misspelt, or too narrow.
+    A rule that decided nothing is flagged: its terms may be misspelt, too narrow, or shadowed by rules above it.
 
     \b
     Example:

@@ -191,17 +191,56 @@ class Matcher:
         self._alone = [None if t or self._confirm[k] else tuple(sorted(d)) for k, (d, t) in enumerate(self._table)]
         self._plans = [self._plan(c) for c in self._compiled]
         self._always = frozenset(always)
+        self._probe_of = {p.id: p for c in self._compiled for probes in c.probes.values() for t in probes for p in t}
+        # What a match of each rule decides (see decide_many): its lane, its tags, whether it names an owner.
+        self._meta = [(r.lane, frozenset(r.tags), r.owner is not None) for r in self.rules]
+        self._alone_deciding = [None if d is None else self._deciding(d) for d in self._alone]
+        # Per scanned key, every rule it may make match: its own, and those of the terms it would confirm.
+        # The same as bit sets, for decide_many: per key the rules it may make match; per need (each lane,
+        # then each tag) the rules that give it; per lane the rules in it that name an owner.
+        lanes = list(dict.fromkeys(r.lane for r in self.rules))
+        tags = list(dict.fromkeys(t for r in self.rules for t in r.tags))
+        self._lane_index = {r: lanes.index(rule.lane) for r, rule in enumerate(self.rules)}
+        self._need_bits = [_bits(r for r, rule in enumerate(self.rules) if rule.lane == lane) for lane in lanes] + \
+            [_bits(r for r, rule in enumerate(self.rules) if tag in rule.tags) for tag in tags]
+        self._owner_bits = [_bits(r for r, rule in enumerate(self.rules) if rule.lane == lane and rule.owner)
+                            for lane in lanes]
+        self._always_bits = _bits(always)
+        self._reach = [frozenset().union(d, t, *(self._table[c[0]][0] | self._table[c[0]][1] for c in self._confirm[k]))
+                       for k, (d, t) in enumerate(self._table)]
+        self._reach_bits = [_bits(r) for r in self._reach]
+
+    def _deciding(self, matched: tuple[int, ...]) -> tuple[int, ...]:
+        """The deciding subset (decide_many) of a list of matching rules in config order."""
+        out: list[int] = []
+        lanes: set[str] = set()
+        tags: frozenset[str] = frozenset()
+        primary: str | None = None
+        owner_named = False
+        for r in matched:
+            lane, rule_tags, names_owner = self._meta[r]
+            if primary is not None and lane in lanes and rule_tags <= tags \
+                    and (owner_named or not names_owner or lane != primary):
+                continue
+            out.append(r)
+            primary = primary or lane
+            lanes.add(lane)
+            tags |= rule_tags
+            owner_named = owner_named or (names_owner and lane == primary)
+        return tuple(out)
 
     def _plan(self, c: _Compiled) -> tuple[Any, ...]:
-        """What checking a rule takes: its sources, the ids of its `any` terms (None: no `any`), a set of
-        ids per `all` term (one found is enough), the ids of its `none` terms, the probes to look up
-        (terms whose key is not scanned), its regexes and fields."""
-        terms = c.probes["all"] + c.probes["none"]
-        lookups = {p.id: p for t in terms for p in t if p.key not in self._scanned}
-        return (frozenset(c.rule.sources), frozenset(p.id for t in c.probes["any"] for p in t) or None,
-                tuple(frozenset(p.id for p in t) for t in c.probes["all"]),
-                frozenset(p.id for t in c.probes["none"] for p in t), tuple(lookups.values()), c.regexes,
-                c.rule.fields)
+        """What checking a rule takes: its sources; its `any` terms (None: no `any`), each `all` term
+        (one of its probes found is enough) and its `none` terms, each as a pair (ids whose key found
+        decides them, ids that need a search); its regexes and fields."""
+        def split(probes: Sequence[_Probe]) -> tuple[frozenset[int], tuple[int, ...]]:
+            decided = frozenset(p.id for p in probes if p.confirm is None and p.key in self._scanned)
+            return decided, tuple(dict.fromkeys(p.id for p in probes if p.id not in decided))
+
+        any_probes = [p for t in c.probes["any"] for p in t]
+        return (frozenset(c.rule.sources), split(any_probes) if any_probes else None,
+                tuple(split(t) for t in c.probes["all"]), split([p for t in c.probes["none"] for p in t]),
+                c.regexes, c.rule.fields)
 
     def _new_id(self) -> int:
         self._direct.append(set())
@@ -245,13 +284,18 @@ class Matcher:
     def _match_chunk(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
         if not items:
             return []
+        return self._decide(items, *self._found(items))
+
+    def _found(self, items: Sequence[Sequence[Any]]) -> tuple[dict[int, list[int]], list[str],
+                                                              list[dict[int, tuple[int, int]]]]:
+        """Scan a chunk: per item the keys found, the folded text of each group, each item's span in it."""
         for clean in (False, True):  # again with NULs in fields made spaces, if some field held one
             found: dict[int, list[int]] = {}
             folded: list[str] = ["", "", ""]
             spans: list[dict[int, tuple[int, int]]] = [{}, {}, {}]  # per group: item -> (start, end) in `folded`
             if all([self._scan(s, automaton, items, folded, spans, found, clean) for s, automaton in self._active]):
                 break
-        return self._decide(items, found, folded, spans)
+        return found, folded, spans
 
     def _scan(self, s: int, automaton: Any, items: Sequence[Sequence[Any]], folded: list[str],
               spans: list[dict[int, tuple[int, int]]], found: dict[int, list[int]], clean: bool) -> bool:
@@ -283,37 +327,114 @@ class Matcher:
         return nth == len(items) * fields
 
     def _decide(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
-                spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
+                spans: list[dict[int, tuple[int, int]]], deciding: bool = False) -> list[tuple[int, ...]]:
+        """Per item, the rules it matches (with `deciding`, only those that decide its outcome).
+
+        The rules worth checking are those a found key triggers (and the regex-only ones), checked
+        in config order. A phrase is confirmed only when a rule being checked needs it, and with
+        `deciding` a rule is checked only when it could change the outcome: its lane or one of its
+        tags is not given yet by an earlier match, or it could name the owner of the primary lane.
+        So an item that matches a hundred rules costs what its lanes and tags need, not a hundred checks.
+        """
         n = len(items)
         out: list[tuple[int, ...]] = [()] * n
-        alone, table, confirm, always = self._alone, self._table, self._confirm, self._always
+        alone = self._alone_deciding if deciding else self._alone
+        reach, always, meta = self._reach, self._always, self._meta
         for i in range(n) if always else found:
             keys = found.get(i, [])
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
                 out[i] = decided
                 continue
             ids = set(keys)
-            for k in keys:
-                for ident, search, group, part in confirm[k]:
-                    if ident not in ids:
-                        a, b = spans[group][i]  # k was found in this group, so the item has a span there
-                        text = folded[group]
-                        if part:
-                            a, b = _narrow(text, a, b, part)
-                        if search(text, a, b):
-                            ids.add(ident)
-            hits: set[int] = set()
-            check = set(always)
+            candidates = set(always)
             for k in ids:
-                direct, trigger = table[k]
-                if direct:
-                    hits |= direct
-                if trigger:
-                    check |= trigger
-            check -= hits
-            if check:
-                hits.update(self._check(check, ids, items[i], i, folded, spans))
-            out[i] = tuple(sorted(hits)) if hits else ()
+                candidates |= reach[k]
+            item = _ItemView(self, items[i], i, folded, spans, ids)
+            hits: list[int] = []
+            lanes: set[str] = set()
+            tags: set[str] = set()
+            primary: str | None = None
+            owner_named = False
+            for r in sorted(candidates):
+                lane, rule_tags, names_owner = meta[r]
+                if deciding and primary is not None and lane in lanes and rule_tags <= tags \
+                        and (owner_named or not names_owner or lane != primary):
+                    continue  # it could only repeat what earlier matches decided
+                if item.matches(self._plans[r]):
+                    hits.append(r)
+                    if primary is None:
+                        primary = lane
+                    lanes.add(lane)
+                    tags |= rule_tags
+                    if names_owner and lane == primary:
+                        owner_named = True
+            out[i] = tuple(hits)
+        return out
+
+    def _decide_needed(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
+                       spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
+        """`decide_many` for one chunk. Rule sets are bit sets (an int, bit r for rule r): per item, the
+        rules its keys may make match; per need (a lane, a tag), the first of those in config order that
+        matches, found by walking up the lowest set bits and checking each rule at most once."""
+        n = len(items)
+        out: list[tuple[int, ...]] = [()] * n
+        alone, bits, always, plans = self._alone_deciding, self._reach_bits, self._always_bits, self._plans
+        needs, owners, lane_of = self._need_bits, self._owner_bits, self._lane_index
+        nlanes = len(owners)
+        for i in range(n) if always else found:
+            keys = found.get(i, [])
+            if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
+                out[i] = decided
+                continue
+            candidates = always
+            for k in keys:
+                candidates |= bits[k]
+            if not candidates:
+                continue
+            item = _ItemView(self, items[i], i, folded, spans, set(keys))
+            verdict: dict[int, bool] = {}
+            kept: set[int] = set()
+            first_lane = -1
+            for need, group in enumerate(needs):
+                x = candidates & group
+                while x:
+                    low = x & -x
+                    r = low.bit_length() - 1
+                    ok = verdict.get(r)
+                    if ok is None:
+                        ok = verdict[r] = item.matches(plans[r])
+                    if ok:
+                        kept.add(r)
+                        if need < nlanes and (first_lane < 0 or r < first_lane):
+                            first_lane = r
+                        break
+                    x ^= low
+            if first_lane >= 0:
+                x = candidates & owners[lane_of[first_lane]]
+                while x:
+                    low = x & -x
+                    r = low.bit_length() - 1
+                    if r >= first_lane:  # nothing before the first match matches
+                        ok = verdict.get(r)
+                        if ok is None:
+                            ok = verdict[r] = item.matches(plans[r])
+                        if ok:
+                            kept.add(r)
+                            break
+                    x ^= low
+            out[i] = tuple(sorted(kept))
+        return out
+
+    def decide_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
+        """Like `match_many`, but per item only the matching rules that decide its outcome (`tagging.decide`):
+        the first match, the first match of each of its lanes, the first to give each of its tags, and
+        the first in the primary lane that names an owner. `decide()` gives the same lane, lanes, tags
+        and owner from these as from every match."""
+        out: list[tuple[int, ...]] = []
+        for start in range(0, len(items), CHUNK):
+            chunk = items[start:start + CHUNK]
+            if chunk:
+                out += self._decide_needed(chunk, *self._found(chunk))
         return out
 
     def match(self, item: Mapping[str, Any]) -> list[RuleHit]:
@@ -343,35 +464,6 @@ class Matcher:
         return [explain_rule(i, c.rule, c.terms, c.regexes, source, texts, maps)
                 for i, c in enumerate(self._compiled)]
 
-    def _check(self, check: set[int], ids: set[int], item: Sequence[Any], i: int, folded: list[str],
-               spans: list[dict[int, tuple[int, int]]]) -> list[int]:
-        """The rules in `check` that `item` matches, given the ids found in it (`ids` gains the terms looked up)."""
-        looked: set[int] = set()
-        where: list[tuple[str, int, int] | None] = [None, None, None]
-        out = []
-        for r in check:
-            sources, any_ids, all_sets, none_ids, lookups, regexes, fields = self._plans[r]
-            if (sources and item[0] not in sources) or (any_ids is not None and any_ids.isdisjoint(ids)):
-                continue
-            for p in lookups:
-                if p.id not in looked:
-                    looked.add(p.id)
-                    if self._look_up(p, item, i, folded, spans, where):
-                        ids.add(p.id)
-            missing = False
-            for term in all_sets:
-                if term.isdisjoint(ids):
-                    missing = True
-                    break
-            if missing or not none_ids.isdisjoint(ids):
-                continue
-            if regexes:
-                raw = dict(zip(RULE_FIELDS, (v or "" for v in item[1:5]), strict=True))
-                if not all(any(rx.search(raw[f]) for f in fields) for rx in regexes):
-                    continue
-            out.append(r)
-        return out
-
     def _look_up(self, p: _Probe, item: Sequence[Any], i: int, folded: list[str],
                  spans: list[dict[int, tuple[int, int]]], where: list[tuple[str, int, int] | None]) -> bool:
         """Whether a term whose key is not scanned for (a `none` term, say) is in the item."""
@@ -387,6 +479,76 @@ class Matcher:
         if text.find(p.text, a, b) < 0:
             return False
         return p.confirm is None or p.confirm(text, *_narrow(text, a, b, p.part)) is not None
+
+
+def _bits(indices: Any) -> int:
+    """A set of rule positions as an int, bit r for rule r."""
+    out = 0
+    for r in indices:
+        out |= 1 << r
+    return out
+
+
+class _ItemView:
+    """One item of a chunk while its rules are checked: which term ids are in it, each looked for once,
+    and only when a rule being checked needs it."""
+
+    __slots__ = ("m", "item", "i", "folded", "spans", "ids", "tried", "where")
+
+    def __init__(self, matcher: Matcher, item: Sequence[Any], i: int, folded: list[str],
+                 spans: list[dict[int, tuple[int, int]]], ids: set[int]) -> None:
+        self.m, self.item, self.i, self.folded, self.spans = matcher, item, i, folded, spans
+        self.ids = ids  # the keys the scans found, then every term found in the item
+        self.tried: set[int] = set()  # terms looked for and not found
+        self.where: list[tuple[str, int, int] | None] = [None, None, None]
+
+    def has(self, t: int) -> bool:
+        """Whether term t, one that finding its key does not decide, is in the item (looked for once)."""
+        if t in self.ids:
+            return True
+        if t in self.tried:
+            return False
+        self.tried.add(t)
+        m = self.m
+        p = m._probe_of[t]
+        if p.key in m._scanned:  # the scan is complete for this key: the term needs the key found
+            if p.key not in self.ids:
+                return False
+            a, b = self.spans[p.scanner][self.i]
+            text = self.folded[p.scanner]
+            found = p.confirm is not None and p.confirm(text, *_narrow(text, a, b, p.part)) is not None
+        else:
+            found = m._look_up(p, self.item, self.i, self.folded, self.spans, self.where)
+        if found:
+            self.ids.add(t)
+        return found
+
+    def any_of(self, terms: tuple[frozenset[int], tuple[int, ...]]) -> bool:
+        decided, searched = terms
+        if not decided.isdisjoint(self.ids):
+            return True
+        for t in searched:
+            if self.has(t):
+                return True
+        return False
+
+    def matches(self, plan: tuple[Any, ...]) -> bool:
+        sources, any_terms, all_terms, none_terms, regexes, fields = plan
+        item = self.item
+        if sources and item[0] not in sources:
+            return False
+        if any_terms is not None and not self.any_of(any_terms):
+            return False
+        for term in all_terms:
+            if not self.any_of(term):
+                return False
+        if self.any_of(none_terms):
+            return False
+        if regexes:
+            raw = dict(zip(RULE_FIELDS, (v or "" for v in item[1:5]), strict=True))
+            if not all(any(rx.search(raw[f]) for f in fields) for rx in regexes):
+                return False
+        return True
 
 
 def _narrow(text: str, a: int, b: int, part: int) -> tuple[int, int]:

@@ -28,15 +28,20 @@ PIECE = 20_000  # items sent to a worker at once
 _matcher: Matcher | None = None  # in a worker process: the rules, compiled once by _start
 
 
-def _start(rules: tuple[Rule, ...]) -> None:
-    global _matcher
+_deciding = False  # in a worker process: decide_many rather than match_many
+
+
+def _start(rules: tuple[Rule, ...], deciding: bool = False) -> None:
+    global _matcher, _deciding
     _matcher = Matcher(rules)
+    _deciding = deciding
 
 
 def _match(items: Sequence[Sequence[Any]] | bytes) -> list[tuple[int, ...]]:
     if _matcher is None:  # pragma: no cover - _start runs first in every worker
         raise RuntimeError("worker started without rules")
-    return _matcher.match_many(marshal.loads(items) if isinstance(items, bytes) else items)
+    batch = marshal.loads(items) if isinstance(items, bytes) else items
+    return _matcher.decide_many(batch) if _deciding else _matcher.match_many(batch)
 
 
 def _pack(items: Sequence[Sequence[Any]]) -> Sequence[Sequence[Any]] | bytes:
@@ -54,16 +59,19 @@ def default_workers() -> int:
 
 
 class MatchPool:
-    """`Matcher.match_many` spread over `workers` processes plus the caller; same results, same order."""
+    """`Matcher.match_many` (or, with `deciding`, `decide_many`) spread over `workers` processes plus the
+    caller; same results, same order."""
 
-    def __init__(self, rules: Sequence[Rule], workers: int | None = None, matcher: Matcher | None = None) -> None:
+    def __init__(self, rules: Sequence[Rule], workers: int | None = None, matcher: Matcher | None = None,
+                 deciding: bool = False) -> None:
         self.matcher = matcher or Matcher(rules)
+        self._here = self.matcher.decide_many if deciding else self.matcher.match_many
         self.workers = default_workers() if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
         if self.workers > 0:
             context = multiprocessing.get_context("forkserver")
             self._executor = ProcessPoolExecutor(self.workers, mp_context=context, initializer=_start,
-                                                 initargs=(tuple(rules),))
+                                                 initargs=(tuple(rules), deciding))
 
     def start(self) -> None:
         """Start the workers now rather than on the first batch (each imports and compiles the rules)."""
@@ -73,7 +81,7 @@ class MatchPool:
 
     def match_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
         if self._executor is None or len(items) < MIN_SPLIT:
-            return self.matcher.match_many(items)
+            return self._here(items)
         # A worker starts late (its items are packed, sent and unpacked first), so the workers get a
         # bit less than equal shares, sent in pieces: a small one first, so that a worker starts
         # soon, then pieces of PIECE while it works. Measured on 2 cores with 200,000 posts: 453,000
@@ -84,7 +92,7 @@ class MatchPool:
             cuts.append(min(cuts[-1] + PIECE, share))
         futures: list[Future[list[tuple[int, ...]]]] = [
             self._executor.submit(_match, _pack(items[a:b])) for a, b in zip(cuts, cuts[1:], strict=False)]
-        mine = self.matcher.match_many(items[cuts[-1]:])
+        mine = self._here(items[cuts[-1]:])
         out: list[tuple[int, ...]] = []
         for future in futures:
             out += future.result()

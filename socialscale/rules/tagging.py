@@ -19,12 +19,13 @@ import sqlite_utils
 from socialscale.errors import UsageError
 from socialscale.models import Config, Rule
 from socialscale.rules.matcher import Matcher
+from socialscale.rules.pool import MatchPool, default_workers
 from socialscale.store import tagging as store
 from socialscale.store.db import transaction
 from socialscale.store.items import get_item
 
 # Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
-SEMANTICS = 1
+SEMANTICS = 2  # 2: items.rules holds the deciding rules, not every match
 SYSTEM_OWNERS = ("rule", "lane")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
@@ -152,26 +153,36 @@ class Tagger:
         summary = TagSummary(self.version, dry_run=dry_run)
         stale_for = None if all_items else self.version
         last = 0
-        while True:
-            if dry_run:
-                rows = store.rows_after(db, last, batch, stale_for)
-                self._process(rows, now, summary)
-            else:
-                with transaction(db):
+        pool: MatchPool | None = None  # started once a second batch shows the job is large: it uses every core
+        try:
+            while True:
+                match = pool.match_many if pool is not None else self.matcher.decide_many
+                if dry_run:
                     rows = store.rows_after(db, last, batch, stale_for)
-                    if rows:
-                        updates, events, _ = self._process(rows, now, summary)
-                        store.write_tagging(db, updates, events)
-                        store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
-            if progress is not None:
-                progress(summary)
-            if len(rows) < batch:
-                return summary
-            last = rows[-1][0]
+                    self._process(rows, now, summary, match)
+                else:
+                    with transaction(db):
+                        rows = store.rows_after(db, last, batch, stale_for)
+                        if rows:
+                            updates, events, _ = self._process(rows, now, summary, match)
+                            store.write_tagging(db, updates, events)
+                            store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
+                if progress is not None:
+                    progress(summary)
+                if len(rows) < batch:
+                    return summary
+                last = rows[-1][0]
+                if pool is None and default_workers() > 0:
+                    pool = MatchPool(self.config.rules, matcher=self.matcher, deciding=True)
+        finally:
+            if pool is not None:
+                pool.close()
 
-    def _process(self, rows: Sequence[tuple[Any, ...]], now: str,
-                 summary: TagSummary) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        matched = self.matcher.match_many([row[1:6] for row in rows])  # (source, title, text, author, url)
+    def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
+                 match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
+        # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and tags need.
+        matched = (match or self.matcher.decide_many)([row[1:6] for row in rows])  # (source, title, text, author, url)
         outcome = self.outcome
         version = self.version
         updates: list[tuple[Any, ...]] = []

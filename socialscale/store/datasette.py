@@ -32,7 +32,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "lane": "Primary lane: that of the first matching rule, else the default lane.",
             "lanes": "Every lane a rule matched (JSON list).",
             "tags": "Tags from the matching rules (JSON list).",
-            "rules": "Names of the rules that matched (JSON list).",
+            "rules": "Names of the rules that decided the lane, lanes, tags and owner (JSON list).",
             "rules_version": "Fingerprint of the rule set that last tagged it.",
             "owner": "Team member responsible for answering it.",
             "owner_set_by": "Who set the owner: rule, lane, or the person who assigned it.",
