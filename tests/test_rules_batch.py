@@ -74,7 +74,7 @@ def test_deciding_rules_decide_what_every_match_decides(rule_list, item_list, da
     from pathlib import Path
 
     from socialscale.models import Config
-    from socialscale.tagging import decide
+    from socialscale.rules.tagging import decide
 
     lanes, tags = ["l1", "l2", "l3"], ["t1", "t2", "t3"]
     rule_list = [Rule(name=f"r{i}", lane=data.draw(st.sampled_from(lanes)), any=r.any, all=r.all, none=r.none,
@@ -99,12 +99,12 @@ def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path
 
     import yaml
 
-    from socialscale import rules_pool
     from socialscale.config import load_config
     from socialscale.models import Item
+    from socialscale.rules import pool as rules_pool
+    from socialscale.rules.tagging import Tagger
     from socialscale.store.db import open_db, transaction
     from socialscale.store.items import upsert_items
-    from socialscale.tagging import Tagger
 
     words = ["refund", "broken", "looking for", "alternative", "great", "thanks", "price", "quote", "hiring"]
     config_path = tmp_path / "socialscale.yaml"
@@ -134,7 +134,7 @@ def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path
     monkeypatch.setattr(rules_pool, "MIN_SPLIT", 10)
     monkeypatch.setattr(rules_pool.MatchPool, "match_many", spy)
     monkeypatch.setattr(rules_pool, "default_workers", lambda: 1)
-    monkeypatch.setattr("socialscale.tagging.default_workers", lambda: 1)
+    monkeypatch.setattr("socialscale.rules.tagging.default_workers", lambda: 1)
     tagger = Tagger(config)
     results = []
     for name, batch in (("a.db", 50), ("b.db", 10_000)):
