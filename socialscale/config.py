@@ -43,7 +43,7 @@ TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "
             "sources", "rules", "notify")
 FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
               "retries", "max_retry_after", "parse_timeout", "parse_memory", "pull_timeout", "allow_private")
-SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes")
+SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes", "keep")
 RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
 LANE_KEYS = ("sla", "owner", "respond")
 MEMBER_KEYS = ("handles",)
@@ -337,8 +337,23 @@ def _sources(c: Checker, value: Any) -> tuple[Source, ...]:
         out.append(Source(name=name or f"source-{i}", type=str(kind), url=url,
                           every_s=c.duration(d.get("every"), f"{path}.every"),
                           timeout_s=c.duration(d.get("timeout"), f"{path}.timeout"),
-                          max_bytes=c.size(d.get("max_bytes"), f"{path}.max_bytes"), options=options))
+                          max_bytes=c.size(d.get("max_bytes"), f"{path}.max_bytes"),
+                          keep=_keep_terms(c, d.get("keep"), f"{path}.keep"), options=options))
     return tuple(out)
+
+
+def _keep_terms(c: Checker, value: Any, path: str) -> tuple[str, ...]:
+    """`keep:` terms, checked like a rule's `any` terms (the same matching decides)."""
+    if isinstance(value, list) and not value:
+        c.problem(path, "an empty list would keep nothing; remove `keep` to store every item")
+        return ()
+    terms = c.strings(value, path)
+    for j, term in enumerate(terms):
+        if not term.strip(" *"):
+            c.problem(f"{path}[{j}]", "an empty term matches nothing")
+        elif (why := term_problem(term)) is not None:
+            c.problem(f"{path}[{j}]", why)
+    return terms
 
 
 def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member],

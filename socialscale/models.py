@@ -66,6 +66,7 @@ class Source:
     every_s: int | None = None
     timeout_s: float | None = None
     max_bytes: int | None = None
+    keep: tuple[str, ...] = ()  # store only items matching one of these terms (and replies to kept ones)
     options: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 

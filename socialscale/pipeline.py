@@ -23,8 +23,9 @@ from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_sec
 from socialscale.models import Config, Source
 from socialscale.parsepool import ParsePool
 from socialscale.sources.base import Collected, SourceContext
+from socialscale.sources.keep import kept
 from socialscale.store.db import transaction
-from socialscale.store.items import upsert_items
+from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
 from socialscale.text import mask_secrets
 from socialscale.timeutil import format_duration, parse_iso, utc_iso
@@ -232,7 +233,8 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
         return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
     status = "not_modified" if collected.not_modified else "ok"
     with transaction(db):
-        upserted = upsert_items(db, source.name, collected.items, stamp)
+        items = kept(source, collected.items, lambda refs: stored_refs(db, source.name, refs))
+        upserted = upsert_items(db, source.name, items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
         if changed:
             tagger.apply(db, changed, stamp)

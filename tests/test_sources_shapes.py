@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from socialscale.errors import ParseError
 from socialscale.models import Item
-from socialscale.sources import github, hackernews, jsonapi, mastodon, reddit, stackexchange
+from socialscale.sources import bluesky, github, hackernews, jsonapi, mastodon, reddit, stackexchange
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -19,7 +19,8 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
                       max_leaves=8)
 KEYS = ["id", "objectID", "name", "kind", "data", "created_at", "created_at_i", "created_utc", "creation_date",
         "account", "acct", "content", "author", "title", "body", "user", "html_url", "parent_id", "in_reply_to_id",
-        "question_id", "owner", "tags", "labels", "permalink", "url", "reblog", "_tags", "comment_text"]
+        "question_id", "owner", "tags", "labels", "permalink", "url", "reblog", "_tags", "comment_text",
+        "uri", "record", "text", "createdAt", "indexedAt", "reply", "parent", "handle", "did", "likeCount", "langs"]
 entries = st.dictionaries(st.sampled_from(KEYS), values, max_size=10)
 
 
@@ -32,6 +33,8 @@ def adapters(entry: Any) -> list[Any]:
         lambda: stackexchange._item("s", entry, "site"),
         lambda: github._issue("s", entry),
         lambda: github._comment("s", entry, "o/r"),
+        lambda: bluesky._item("s", entry),
+        lambda: bluesky._item("s", {"uri": "at://did:x/app.bsky.feed.post/1", "record": entry, "author": entry}),
         lambda: jsonapi._item("s", entry, {"fields": {"guid": "id", "title": "title", "published_at": "created_at",
                                                       "author": "user.name", "in_reply_to": "parent_id"}}, "here"),
     ]

@@ -21,6 +21,7 @@ _MODULES = {
     "stackexchange": "socialscale.sources.stackexchange",
     "github": "socialscale.sources.github",
     "json": "socialscale.sources.jsonapi",
+    "bluesky": "socialscale.sources.bluesky",
 }
 
 

@@ -63,6 +63,17 @@ def validate_common(options: dict[str, Any], *, token: bool) -> list[tuple[str, 
     return problems
 
 
+def env_name(options: dict[str, Any], key: str, example: str, *, required: bool) -> list[tuple[str, str]]:
+    """`key` must name an environment variable; the value is never echoed (it may be a pasted secret)."""
+    name = options.get(key)
+    if name is None:
+        return [(key, f"is required (the NAME of the environment variable that holds it, such as {example})")] \
+            if required else []
+    if not isinstance(name, str) or not _ENV_NAME.match(name):
+        return [(key, f"expected the NAME of an environment variable (such as {example}), not the secret itself")]
+    return []
+
+
 def require_string(options: dict[str, Any], key: str, what: str) -> list[tuple[str, str]]:
     value = options.get(key)
     if value is None:
@@ -100,16 +111,22 @@ def max_pages(ctx: SourceContext) -> int:
 
 def read_token(ctx: SourceContext) -> str | None:
     """The token from the environment variable named by token_env, read now and never stored."""
-    name = ctx.source.options.get("token_env")
-    if not name:
+    if not ctx.source.options.get("token_env"):
         return None
-    value = os.environ.get(str(name), "").strip()
+    return read_secret(ctx, "token_env")
+
+
+def read_secret(ctx: SourceContext, key: str) -> str:
+    """The value of the environment variable named by option `key`, read now and never stored; a
+    missing or empty one is an error naming the variable (never a value)."""
+    name = ctx.source.options.get(key)
+    value = os.environ.get(str(name), "").strip() if name else ""
     if not value:
-        raise FetchError(f"environment variable {name} (token_env) is not set or empty")
+        raise FetchError(f"environment variable {name} ({key}) is not set or empty")
     if any(not (" " <= ch <= "~") for ch in value):
         # Never quote the value: it is the secret. A line break would start a header of its own.
-        raise FetchError(f"environment variable {name} (token_env) holds a line break, control or non-ASCII "
-                         "character; the token was not sent")
+        raise FetchError(f"environment variable {name} ({key}) holds a line break, control or non-ASCII "
+                         "character; it was not sent")
     ctx.secrets.append(value)
     return value
 

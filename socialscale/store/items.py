@@ -104,6 +104,18 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
     return result
 
 
+def stored_refs(db: sqlite_utils.Database, source: str, refs: Iterable[str]) -> set[str]:
+    """Which of `refs` are the guid or URL of an item of `source` already stored."""
+    wanted = sorted(set(refs))
+    found: set[str] = set()
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for guid, url in db.execute(f"SELECT guid, url FROM items WHERE source = ? AND (guid IN ({marks}) "
+                                    f"OR url IN ({marks}))", [source, *chunk, *chunk]).fetchall():
+            found.update(x for x in (guid, url) if x in wanted)
+    return found
+
+
 def _extra(item: Item) -> str:
     return json.dumps(item.extra, ensure_ascii=False, default=str) if item.extra else "{}"
 
