@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from socialscale.errors import ParseError
 from socialscale.models import Item
-from socialscale.sources import bluesky, github, hackernews, jsonapi, mastodon, reddit, stackexchange
+from socialscale.sources import (
+    appstore,
+    bluesky,
+    github,
+    hackernews,
+    jsonapi,
+    mastodon,
+    reddit,
+    stackexchange,
+)
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
 values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
@@ -34,6 +43,9 @@ def adapters(entry: Any) -> list[Any]:
         lambda: github._issue("s", entry),
         lambda: github._comment("s", entry, "o/r"),
         lambda: bluesky._item("s", entry),
+        lambda: appstore._item("s", entry, "1", "us"),
+        lambda: appstore._item("s", {"id": {"label": "1"}, "im:rating": {"label": "5"}, "title": entry,
+                                     "author": entry, "updated": entry}, "1", "us"),
         lambda: bluesky._item("s", {"uri": "at://did:x/app.bsky.feed.post/1", "record": entry, "author": entry}),
         lambda: jsonapi._item("s", entry, {"fields": {"guid": "id", "title": "title", "published_at": "created_at",
                                                       "author": "user.name", "in_reply_to": "parent_id"}}, "here"),

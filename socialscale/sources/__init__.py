@@ -22,6 +22,7 @@ _MODULES = {
     "github": "socialscale.sources.github",
     "json": "socialscale.sources.jsonapi",
     "bluesky": "socialscale.sources.bluesky",
+    "appstore": "socialscale.sources.appstore",
 }
 
 

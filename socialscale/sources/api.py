@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from socialscale.errors import FetchError, ParseError
-from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, status_phrase
+from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, RateLimited, status_phrase
 from socialscale.models import Item
 from socialscale.sources.base import Collected, SourceContext, dedupe
 from socialscale.text import load_json, mask_secrets, redact_url
@@ -256,6 +256,14 @@ class Run:
         """Nothing asked: the API asked an earlier pull to wait until `until`."""
         return Collected(http_status=None, cursor=None,
                          warnings=[f"not asked: the API asked to wait until {utc_iso(until)} (rate limit)"])
+
+
+def held_off(run: Run, exc: RateLimited, what: str) -> None:
+    """The fetch engine met a Retry-After too long for this pull: a note and a remembered wait, not
+    a failure (what was collected so far is kept)."""
+    run.hold((exc.until - datetime.now(timezone.utc)).total_seconds())
+    run.warn(f"{what} asked to wait (HTTP 429/503 with Retry-After); stopped here, the next pull "
+             f"continues after {utc_iso(run.not_before or run.ctx.now)}")
 
 
 def _sane_wait(seconds: float) -> float:
