@@ -14,12 +14,16 @@ from socialscale.models import Item
 from socialscale.sources import (
     appstore,
     bluesky,
+    discourse,
     github,
     hackernews,
     jsonapi,
+    lemmy,
+    lobsters,
     mastodon,
     reddit,
     stackexchange,
+    youtube,
 )
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
@@ -44,6 +48,15 @@ def adapters(entry: Any) -> list[Any]:
         lambda: github._comment("s", entry, "o/r"),
         lambda: bluesky._item("s", entry),
         lambda: appstore._item("s", entry, "1", "us"),
+        lambda: discourse._item("s", entry, entry, "https://f.example"),
+        lambda: youtube._item("s", entry, None, 3),
+        lambda: lemmy._post("s", entry, "h"),
+        lambda: lobsters._story("s", entry),
+        lambda: lobsters._comment("s", entry, "story"),
+        lambda: lemmy._comment("s", entry, "h"),
+        lambda: lemmy._comment("s", {"comment": {"id": 1, "post_id": 2, "path": entry}, "counts": entry}, "h"),
+        lambda: youtube._item("s", {"id": "c1", "snippet": entry}, "top"),
+        lambda: discourse._item("s", {"topic_id": 1, "post_number": 2, "blurb": entry}, entry, "https://f.example"),
         lambda: appstore._item("s", {"id": {"label": "1"}, "im:rating": {"label": "5"}, "title": entry,
                                      "author": entry, "updated": entry}, "1", "us"),
         lambda: bluesky._item("s", {"uri": "at://did:x/app.bsky.feed.post/1", "record": entry, "author": entry}),

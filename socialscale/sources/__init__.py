@@ -23,6 +23,10 @@ _MODULES = {
     "json": "socialscale.sources.jsonapi",
     "bluesky": "socialscale.sources.bluesky",
     "appstore": "socialscale.sources.appstore",
+    "discourse": "socialscale.sources.discourse",
+    "youtube": "socialscale.sources.youtube",
+    "lemmy": "socialscale.sources.lemmy",
+    "lobsters": "socialscale.sources.lobsters",
 }
 
 

@@ -205,6 +205,8 @@ class Run:
         try:
             return res, load_json(res.body, where)
         except ParseError as exc:
+            if res.status >= 400:  # an accepted error status with a body that is not JSON: the status says it
+                return res, None
             raise ParseError(scrub(str(exc), self.secrets)) from None
 
     async def wait(self, seconds: float, why: str) -> bool:
