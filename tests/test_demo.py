@@ -14,13 +14,21 @@ def test_demo_runs_offline_and_keeps_its_database(cli, tmp_path):
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "$ socialscale pull" in out
-    assert "8 sources: 7 ok, 1 failed" in out
+    assert "10 sources: 9 ok, 1 failed" in out
     assert "error: partner-feed: not a feed" in result.stderr  # the broken feed, in one line
     assert "What next" in result.stderr and "socialscale init" in result.stderr
     with sqlite3.connect(db) as conn:
         total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
         sources = conn.execute("SELECT COUNT(DISTINCT source) FROM items").fetchone()[0]
-    assert total >= 250 and sources == 7
+        kinds = dict(conn.execute("SELECT name, kind FROM sources").fetchall())
+        answered = conn.execute("SELECT COUNT(*) FROM items WHERE source = 'bluesky' AND response_via = 'reply'"
+                                ).fetchone()[0]
+        reviews = conn.execute("SELECT COUNT(*) FROM items WHERE source = 'app-store' AND json_extract(extra, "
+                               "'$.rating') BETWEEN 1 AND 5").fetchone()[0]
+    assert total >= 250 and sources == 9
+    assert kinds["bluesky"] == "bluesky" and kinds["app-store"] == "appstore"
+    assert answered >= 1  # the shop's Bluesky replies answered their posts
+    assert reviews == 24
 
 
 def test_demo_as_a_user_runs_it(tmp_path):

@@ -62,6 +62,15 @@ OWN_POSTS = [
     ("How we roast", "A look behind the scenes at how we roast {product}, batch by batch."),
     ("Holiday opening hours", "Our shop hours over the holidays, and the last order date for gift boxes."),
 ]
+# App Store reviews: (title, text, stars).
+APP_REVIEWS = [
+    ("Crashes when I pay", "The app crashes at checkout since the update. I want a refund for my {product} order.", 1),
+    ("Love the reorder button", "Reordering {product} takes two taps. Great little app.", 5),
+    ("Where is my order?", "Tracking in the app says delivered, nothing arrived. Not happy.", 2),
+    ("Subscription pause please", "Let me pause {product} for a month without cancelling.", 3),
+    ("Wholesale in the app?", "We run a café: is there wholesale pricing for {product}? Looking for a quote.", 4),
+    ("Smooth and quick", "Fast delivery, easy app, lovely beans.", 5),
+]
 # Hostile-looking but harmless text, to show that web text is printed literally and safely.
 ODD = [
     ("[bold]Free coffee[/bold] :smiley: \x1b[31mclick here\x1b[0m", "Spammy post with markup and escape codes."),

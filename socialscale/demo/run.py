@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from socialscale.demo import config_yaml, serve
+from socialscale.demo import BSKY_ENV, config_yaml, serve
 
 
 class Cli(Protocol):
@@ -38,15 +40,31 @@ def _has(app: Cli, command: str) -> bool:
     return command in app.commands
 
 
+@contextmanager
+def _demo_secrets() -> Iterator[None]:
+    """The demo Bluesky account's handle and app password, in the environment for the pull only."""
+    saved = {name: os.environ.get(name) for name in BSKY_ENV}
+    os.environ.update(BSKY_ENV)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def run_demo(app: Cli, workdir: Path, database: Path | str, quiet: bool = False) -> int:
     """Serve the sample feeds, pull them, play the team's part, and show the results. Returns an exit code."""
     now = datetime.now(timezone.utc).replace(microsecond=0)
     config = workdir / "socialscale.yaml"
-    with serve(now) as base_url:
+    with serve(now) as base_url, _demo_secrets():
         config.write_text(config_yaml(base_url, str(database)), encoding="utf-8")
         if not quiet:
-            sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster. Eight sample sources are served from "
-                             f"{base_url}; one of them is broken on purpose.\nConfig: {config}\n")
+            sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster. Ten sample sources (feeds, a Bluesky "
+                             f"search, App Store reviews) are served from {base_url}; one of them is broken on "
+                             f"purpose.\nConfig: {config}\n")
         code = _step(app, ["pull", "--force"], config, quiet)
         if code not in (0, 1):
             return code
