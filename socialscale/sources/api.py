@@ -116,9 +116,11 @@ def read_token(ctx: SourceContext) -> str | None:
     return read_secret(ctx, "token_env")
 
 
-def read_secret(ctx: SourceContext, key: str) -> str:
+def read_secret(ctx: SourceContext, key: str, *, masked: bool = True) -> str:
     """The value of the environment variable named by option `key`, read now and never stored; a
-    missing or empty one is an error naming the variable (never a value)."""
+    missing or empty one is an error naming the variable (never a value). `masked=False` for a value
+    that is private but not secret (a Bluesky handle is also every post's author: masking it would
+    hide our own posts)."""
     name = ctx.source.options.get(key)
     value = os.environ.get(str(name), "").strip() if name else ""
     if not value:
@@ -127,7 +129,8 @@ def read_secret(ctx: SourceContext, key: str) -> str:
         # Never quote the value: it is the secret. A line break would start a header of its own.
         raise FetchError(f"environment variable {name} ({key}) holds a line break, control or non-ASCII "
                          "character; it was not sent")
-    ctx.secrets.append(value)
+    if masked:
+        ctx.secrets.append(value)
     return value
 
 

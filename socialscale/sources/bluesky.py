@@ -54,7 +54,7 @@ async def collect(ctx: SourceContext) -> Collected:
     run, _, skipped = api.begin(ctx)
     if skipped:
         return skipped
-    handle = api.read_secret(ctx, "handle_env")
+    handle = api.read_secret(ctx, "handle_env", masked=False)
     password = api.read_secret(ctx, "password_env")
     run.secrets = (*run.secrets, password)
     base = api.base_url(ctx, DEFAULT_API)
