@@ -22,8 +22,8 @@ from socialscale.errors import SocialscaleError, UsageError, unknown
 from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
 from socialscale.models import Config, Source
 from socialscale.parsepool import ParsePool
+from socialscale.rules.keep import kept
 from socialscale.sources.base import Collected, SourceContext
-from socialscale.sources.keep import kept
 from socialscale.store.db import transaction
 from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states

@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 from socialscale.fetch import FetchResult, RateLimited
 from socialscale.models import Item
+from socialscale.rules.keep import kept
 from socialscale.sources import api
 from socialscale.sources.base import Collected, SourceContext, make_item
-from socialscale.sources.keep import kept
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_duration, utc_iso
 

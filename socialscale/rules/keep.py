@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from socialscale.models import Item, Rule, Source
-from socialscale.rules import Matcher
+from socialscale.rules.matcher import Matcher
 
 
 def kept(source: Source, items: list[Item], stored: Callable[[Iterable[str]], set[str]]) -> list[Item]:
