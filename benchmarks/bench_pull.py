@@ -1,14 +1,23 @@
 """Pull benchmark: N feeds x M items from a local server, first pull and an all-304 second pull.
 
 Targets (issue 2, on the 2-core machine): 1,000 feeds x 50 items first pull < 12 s end to end
-(fetch + parse + store + tag); second pull where every feed answers 304 < 2 s.
+(fetch + parse + store + tag); second pull where every feed answers 304 < 2 s. Issue 14: the first
+pull at most 0.4x newsboat's, side by side (`--peers`).
 
-    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--profile]
+    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--profile] [--peers]
+
+`--peers` also runs newsboat (Debian's package: `apt-get install newsboat`; `newsboat -x reload`
+with 16 reload threads) and feed-to-sqlite (PyPI; its `feed-to-sqlite` command on PATH, or
+`--feed-to-sqlite PATH`) against the same server and feeds, each into its own empty cache or
+database, then a second run of each (newsboat and socialscale send conditional GETs), and prints
+the ratios. A peer that is not installed is reported and skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -16,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RULES = """
@@ -33,9 +43,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(cmd: list[str], cwd: Path) -> float:
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -47,6 +57,8 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--profile", action="store_true", help="also write a cProfile of the first pull")
+    ap.add_argument("--peers", action="store_true", help="also time newsboat and feed-to-sqlite on the same feeds")
+    ap.add_argument("--feed-to-sqlite", default=shutil.which("feed-to-sqlite"), help="feed-to-sqlite's command")
     args = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, str(HERE / "feedserver.py"), str(port), str(args.feeds), str(args.items)],
@@ -71,6 +83,8 @@ def main() -> None:
             second = run([sys.executable, "-m", "socialscale", "--quiet", "pull"], work)
             version = run([sys.executable, "-m", "socialscale", "--version"], work)
             helptime = run([sys.executable, "-m", "socialscale", "--help"], work)
+            urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(args.feeds)]
+            peers = run_peers(urls, work, args.feed_to_sqlite) if args.peers else {}
     finally:
         server.terminate()
         server.wait()
@@ -79,10 +93,38 @@ def main() -> None:
     print(f"first pull : {first:6.2f} s  ({total / first:,.0f} items/s end to end)   target < 12 s for 1000x50")
     print(f"second pull: {second:6.2f} s  (all 304)                                target < 2 s")
     print(f"--version  : {version:6.2f} s   --help: {helptime:.2f} s                  target < 0.3 s")
+    for name, (one, two) in peers.items():
+        if one is None:
+            print(f"{name:11}: {two}")
+            continue
+        print(f"{name:11}: first {one:6.2f} s, second {two:6.2f} s;  socialscale/{name}: first {first / one:.2f}x, "
+              f"second {second / two:.2f}x")
     if args.profile:
         import pstats
 
         pstats.Stats(str(HERE / "pull.prof")).sort_stats("cumulative").print_stats(25)
+
+
+def run_peers(urls: list[str], work: Path, feed_to_sqlite: str | None) -> dict[str, tuple[float | None, Any]]:
+    """First and second run of each peer on the same feeds: {name: (first_s, second_s)}, or (None, why)."""
+    out: dict[str, tuple[float | None, Any]] = {}
+    if shutil.which("newsboat"):
+        home = work / "newsboat"
+        home.mkdir()
+        (home / "urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+        (home / "config").write_text("reload-threads 16\nshow-read-feeds yes\n", encoding="utf-8")
+        cmd = ["newsboat", "-u", str(home / "urls"), "-c", str(home / "cache.db"), "-C", str(home / "config"),
+               "-x", "reload"]
+        env_home = {**os.environ, "HOME": str(home)}
+        out["newsboat"] = (run(cmd, work, env_home), run(cmd, work, env_home))
+    else:
+        out["newsboat"] = (None, "not installed (apt-get install newsboat)")
+    if feed_to_sqlite:
+        cmd = [feed_to_sqlite, str(work / "fts.db"), *urls]
+        out["feed-to-sqlite"] = (run(cmd, work), run(cmd, work))
+    else:
+        out["feed-to-sqlite"] = (None, "not installed (pip install feed-to-sqlite, or --feed-to-sqlite PATH)")
+    return out
 
 
 if __name__ == "__main__":
