@@ -50,7 +50,7 @@ def test_first_pull_follows_pages_back_to_the_backfill(server, cli, write_config
     assert crash["published_at"] == "2025-01-10T11:40:00Z"  # -07:00 converted to UTC
     assert crash["url"] is None and crash["in_reply_to"] is None
     assert crash["extra"]["rating"] == 1 and crash["extra"]["version"] == "3.2.1"
-    assert crash["extra"]["vote_count"] == 3
+    assert crash["extra"]["counts"] == {"vote_count": 3}  # attention; the rating is not
     assert got["11900000002"]["published_at"] == "2025-01-10T06:15:00Z"  # -08:00
     assert got["11900000001"]["published_at"] == "2025-01-09T08:00:00Z"  # +01:00
     assert cursor("reviews")["newest"] == "2025-01-10T11:40:00Z"

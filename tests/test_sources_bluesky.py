@@ -83,8 +83,7 @@ def test_signs_in_pages_with_cursor_and_maps_posts(server, cli, write_config, mo
     assert root["url"] == "https://bsky.app/profile/jane.example.com/post/3lfa2xkq6ok2a"
     assert root["published_at"] == "2025-01-10T11:40:00Z"
     assert root["in_reply_to"] is None
-    assert {k: root["extra"][k] for k in ("like_count", "repost_count", "reply_count", "quote_count")} == {
-        "like_count": 4, "repost_count": 1, "reply_count": 1, "quote_count": 0}
+    assert root["extra"]["counts"] == {"like_count": 4, "repost_count": 1, "reply_count": 1, "quote_count": 0}
     assert root["extra"]["author_id"] == JANE
     assert got[BOB]["published_at"] == "2025-01-10T09:00:00Z"  # createdAt's +02:00 converted to UTC
     assert got[THEIRS]["extra"]["root_uri"] == ROOT

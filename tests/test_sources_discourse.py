@@ -59,11 +59,13 @@ def test_search_pages_newest_first_and_maps_posts_to_topics(server, cli, write_c
     assert first["url"] == post(server, 812, 1)
     assert first["published_at"] == "2025-01-10T09:12:44Z"
     assert first["in_reply_to"] is None
-    assert first["extra"]["like_count"] == 3 and first["extra"]["topic_posts_count"] == 4
+    assert first["extra"]["counts"] == {"like_count": 3, "reply_count": 3}  # the topic's replies: the first post's
+    assert first["extra"]["topic_posts_count"] == 4
     assert first["extra"]["tags"] == ["integrations"]
     reply = got[post(server, 812, 2)]
     assert reply["title"] == "Acme integration keeps timing out"  # the topic's title on every post
     assert reply["in_reply_to"] == post(server, 812, 1)  # every post of a topic points at its first post
+    assert reply["extra"]["counts"] == {"like_count": 1}
     assert got[post(server, 790, 6)]["in_reply_to"] == post(server, 790, 1)
     assert cursor("forum")["newest"] == "2025-01-10T11:02:10Z"
 

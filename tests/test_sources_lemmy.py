@@ -66,7 +66,8 @@ def test_posts_and_comments_with_parents_from_the_comment_path(server, cli, writ
     assert post["author"] == "jane@lemmy.world"
     assert post["url"] == "https://lemmy.world/post/12301"
     assert post["published_at"] == "2025-01-10T11:40:00Z"
-    assert post["extra"]["score"] == 12 and post["extra"]["reply_count"] == 3
+    assert post["extra"]["counts"] == {"score": 12, "reply_count": 3}
+    assert post["extra"]["upvote_count"] == 13 and post["extra"]["downvote_count"] == 1
     assert post["extra"]["community"] == "smallbusiness"
     top = got[f"{H}:comment:7701"]
     assert top["in_reply_to"] == f"{H}:post:3301"  # path 0.7701: answers the post

@@ -45,7 +45,7 @@ def test_keep_decides_what_is_stored_and_kept_stories_bring_their_comments(serve
     assert story["url"] == "https://lobste.rs/s/a1cme9"
     assert story["author"] == "jane"
     assert story["published_at"] == "2025-01-10T11:40:00Z"  # -06:00 converted to UTC
-    assert story["extra"]["score"] == 14 and story["extra"]["reply_count"] == 3
+    assert story["extra"]["counts"] == {"score": 14, "reply_count": 3}
     assert story["extra"]["link"] == "https://acme.example/blog/sync-engine"
     assert got["b2acm3"]["text"] == "We are evaluating acme for a small team. Experiences?"
     assert got["c0jane"]["in_reply_to"] == "a1cme9"  # a top-level comment answers the story

@@ -58,7 +58,7 @@ def test_threads_page_and_replies_link_to_their_top_comment(server, cli, write_c
     assert top["text"] == "The acme grinder in this video squeaks, mine too. Can I get a refund?"
     assert top["url"] == f"https://www.youtube.com/watch?v=dQw4acme001&lc={T1}"
     assert top["published_at"] == "2025-01-10T11:40:00Z"
-    assert top["extra"]["like_count"] == 4 and top["extra"]["reply_count"] == 2
+    assert top["extra"]["counts"] == {"like_count": 4, "reply_count": 2}
     assert top["extra"]["author_id"] == "UCjane00000000000000000a"
     assert got[f"{T2}.DanReply0001"]["in_reply_to"] == T2
     assert all(r["in_reply_to"] == T2 for g, r in got.items() if g.startswith(f"{T2}."))

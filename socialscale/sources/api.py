@@ -364,6 +364,13 @@ def n(obj: Any, key: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def counts(**values: float | None) -> dict[str, int] | None:
+    """The attention counts a source gives for an item, for `extra["counts"]` (reach is their sum):
+    whole numbers, a negative score as 0 (no attention, not less than none); None when there are none."""
+    found = {k: max(0, int(min(v, 2**53))) for k, v in values.items() if v is not None}
+    return found or None
+
+
 def from_unix(value: float | None) -> str | None:
     if value is None:
         return None

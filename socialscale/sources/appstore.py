@@ -134,7 +134,7 @@ def _item(source: str, entry: Any, app_id: str, country: str) -> Item | None:
     extra: dict[str, Any] = {"rating": int(rating), "version": _label(entry, "im:version"), "app_id": app_id,
                              "country": country, "review_id": review_id,
                              "author_uri": _label(author, "uri"),
-                             "vote_count": int(votes) if votes is not None else None,
+                             "counts": api.counts(vote_count=votes),
                              "vote_sum": int(vote_sum) if vote_sum is not None else None,
                              "app_url": f"{APPS}/{country}/app/id{app_id}?see-all=reviews"}
     return make_item(source, guid=review_id, title=_label(entry, "title") or "",

@@ -220,15 +220,11 @@ def _item(source: str, post: Any) -> Item | None:
     extra: dict[str, Any] = {
         "cid": api.s(post, "cid"), "author_id": did, "display_name": api.s(author, "displayName"),
         "root_uri": api.s(api.d(reply, "root"), "uri"), "indexed_at": api.from_text(api.s(post, "indexedAt")),
-        "like_count": _count(post, "likeCount"), "repost_count": _count(post, "repostCount"),
-        "reply_count": _count(post, "replyCount"), "quote_count": _count(post, "quoteCount"),
+        "counts": api.counts(like_count=api.n(post, "likeCount"), repost_count=api.n(post, "repostCount"),
+                             reply_count=api.n(post, "replyCount"), quote_count=api.n(post, "quoteCount")),
         "langs": [x for x in langs[:3] if isinstance(x, str)]}
     return make_item(source, guid=uri, url=url, text=api.s(record, "text") or "", author=handle or did,
                      published_at=api.from_text(api.s(record, "createdAt")) or extra["indexed_at"],
                      in_reply_to=api.s(api.d(reply, "parent"), "uri"),
                      extra={k: v for k, v in extra.items() if v not in (None, "", [])}, html=False)
 
-
-def _count(obj: Any, key: str) -> int | None:
-    value = api.n(obj, key)
-    return int(value) if value is not None and value >= 0 else None

@@ -147,9 +147,10 @@ def _item(source: str, post: Any, topic: Any, forum: str) -> Item | None:
     tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
     extra: dict[str, Any] = {"post_id": api.s(post, "id"), "topic_id": topic_id, "post_number": int(number)
                              if number.isdigit() else number, "display_name": api.s(post, "name"),
-                             "like_count": _count(post, "like_count"), "topic_slug": api.s(topic, "slug"),
-                             "topic_posts_count": _count(topic, "posts_count"),
-                             "topic_reply_count": _count(topic, "reply_count"),
+                             "topic_slug": api.s(topic, "slug"), "topic_posts_count": _count(topic, "posts_count"),
+                             # The topic's replies are the first post's attention; a later post has its likes.
+                             "counts": api.counts(like_count=api.n(post, "like_count"),
+                                                  reply_count=api.n(topic, "reply_count") if number == "1" else None),
                              "category_id": api.s(topic, "category_id"),
                              "tags": [t for t in tags[:20] if isinstance(t, str)]}
     return make_item(source, guid=url, url=url, title=api.s(topic, "title") or "",

@@ -137,14 +137,15 @@ def _author(creator: Any) -> str | None:
     return f"{name}@{host.lower()}" if name and host else name
 
 
-def _counts(view: Any, *keys: tuple[str, str]) -> dict[str, int]:
+def _counts(view: Any, replies: str) -> dict[str, Any]:
+    """Score and replies as the attention counts; up- and downvotes beside them."""
     counts = api.d(view, "counts")
-    out = {}
-    for key, name in keys:
-        value = api.n(counts, key)
-        if value is not None:
-            out[name] = int(value)
-    return out
+    return {"counts": api.counts(score=api.n(counts, "score"), reply_count=api.n(counts, replies)),
+            "upvote_count": _whole(api.n(counts, "upvotes")), "downvote_count": _whole(api.n(counts, "downvotes"))}
+
+
+def _whole(value: float | None) -> int | None:
+    return int(value) if value is not None else None
 
 
 def _post(source: str, view: Any, host: str) -> Item | None:
@@ -154,8 +155,7 @@ def _post(source: str, view: Any, host: str) -> Item | None:
         return None
     extra: dict[str, Any] = {"post_id": post_id, "community": api.s(api.d(view, "community"), "name"),
                              "link": api.s(post, "url"), "ap_id": api.s(post, "ap_id"),
-                             **_counts(view, ("score", "score"), ("upvotes", "upvote_count"),
-                                       ("downvotes", "downvote_count"), ("comments", "reply_count"))}
+                             **_counts(view, "comments")}
     return make_item(source, guid=f"{host}:post:{post_id}", url=api.s(post, "ap_id"), title=api.s(post, "name") or "",
                      text=api.s(post, "body") or "", author=_author(api.d(view, "creator")),
                      published_at=api.from_text(api.s(post, "published")),
@@ -173,8 +173,7 @@ def _comment(source: str, view: Any, host: str) -> Item | None:
     extra: dict[str, Any] = {"comment_id": comment_id, "post_id": post_id, "path": api.s(comment, "path"),
                              "post_title": api.s(api.d(view, "post"), "name"),
                              "community": api.s(api.d(view, "community"), "name"), "ap_id": api.s(comment, "ap_id"),
-                             **_counts(view, ("score", "score"), ("upvotes", "upvote_count"),
-                                       ("downvotes", "downvote_count"), ("child_count", "reply_count"))}
+                             **_counts(view, "child_count")}
     return make_item(source, guid=f"{host}:comment:{comment_id}", url=api.s(comment, "ap_id"),
                      text=api.s(comment, "content") or "", author=_author(api.d(view, "creator")),
                      published_at=api.from_text(api.s(comment, "published")), in_reply_to=parent,

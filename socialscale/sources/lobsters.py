@@ -150,7 +150,8 @@ def _story(source: str, entry: Any) -> Item | None:
     if not short_id:
         return None
     tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
-    extra: dict[str, Any] = {"score": _count(entry, "score"), "reply_count": _count(entry, "comment_count"),
+    extra: dict[str, Any] = {"counts": api.counts(score=api.n(entry, "score"),
+                                                  reply_count=api.n(entry, "comment_count")),
                              "flags": _count(entry, "flags"), "link": api.s(entry, "url"),
                              "tags": [t for t in tags[:20] if isinstance(t, str)]}
     plain = api.s(entry, "description_plain")
@@ -166,7 +167,8 @@ def _comment(source: str, entry: Any, story: str) -> Item | None:
     if not short_id or entry.get("is_deleted") is True:
         return None
     plain = api.s(entry, "comment_plain")
-    extra: dict[str, Any] = {"story": story, "score": _count(entry, "score"), "flags": _count(entry, "flags"),
+    extra: dict[str, Any] = {"story": story, "counts": api.counts(score=api.n(entry, "score")),
+                             "flags": _count(entry, "flags"),
                              "depth": _count(entry, "depth")}
     return make_item(source, guid=short_id, url=api.s(entry, "short_id_url"),
                      text=plain if plain is not None else api.s(entry, "comment") or "",

@@ -182,8 +182,8 @@ def _item(source: str, comment: Any, top: str | None, replies: float | None = No
     extra: dict[str, Any] = {"video_id": video, "channel_id": api.s(snippet, "channelId"),
                              "author_id": api.s(api.d(snippet, "authorChannelId"), "value"),
                              "author_channel_url": api.s(snippet, "authorChannelUrl"),
-                             "like_count": _count(api.n(snippet, "likeCount")),
-                             "reply_count": _count(replies) if top is None else None,
+                             "counts": api.counts(like_count=api.n(snippet, "likeCount"),
+                                                  reply_count=replies if top is None else None),
                              "updated_at": api.from_text(api.s(snippet, "updatedAt"))}
     return make_item(source, guid=comment_id, url=url,
                      text=api.s(snippet, "textDisplay") or api.s(snippet, "textOriginal") or "",
@@ -191,6 +191,3 @@ def _item(source: str, comment: Any, top: str | None, replies: float | None = No
                      published_at=api.from_text(api.s(snippet, "publishedAt")), in_reply_to=top,
                      extra={k: v for k, v in extra.items() if v not in (None, "")}, html=False)
 
-
-def _count(value: float | None) -> int | None:
-    return int(value) if value is not None and value >= 0 else None
