@@ -68,7 +68,7 @@ class PgServer:
             uid, gid = (int(a.split("=")[1]) for a in self._run_as[1:3])
             os.chown(pwfile, uid, gid)
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", USER, f"--pwfile={pwfile}",
-                  "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--no-sync")
+                  "--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
         pwfile.unlink()
         for attempt in range(5):
             self.port = _free_port()

@@ -57,7 +57,7 @@ CONFIG: dict[str, Any] = {
 }
 
 
-def add_item(db_path: Path, source: str, guid: str, *, seen: str, published: str | None, lane: str | None,
+def add_item(db_path: Path | str, source: str, guid: str, *, seen: str, published: str | None, lane: str | None,
              canonical: str | None = None, ours: str | None = None, title: str | None = None) -> int:
     """Store one item the way a pull does (upsert_items in a transaction). The lane and `ours` stand in
     for the rules engine, which is not under test here."""
@@ -75,9 +75,10 @@ def add_item(db_path: Path, source: str, guid: str, *, seen: str, published: str
     return item_id
 
 
-def build(cli: Callable[..., Any], tmp_path: Path) -> dict[str, int]:
-    """The dataset of the module docstring; returns item ids by key."""
-    db = tmp_path / "test.db"
+def build(cli: Callable[..., Any], tmp_path: Path, database: str | None = None) -> dict[str, int]:
+    """The dataset of the module docstring; returns item ids by key. `database` (an SQLite file or a
+    PostgreSQL URL) must be the one the config names; by default the config's `test.db`."""
+    db: Path | str = database or tmp_path / "test.db"
     d = "2024-03-"
     spec = {
         "A": ("blog", d + "06T11:35:00Z", d + "06T11:30:00Z", "customer_service", {"canonical": "https://example.com/a"}),

@@ -13,10 +13,11 @@ ZERO_BUCKETS = {"<1h": 0, "1-4h": 0, "4-24h": 0, "1-3d": 0, "3-7d": 0, ">7d": 0}
 
 
 @pytest.fixture
-def ids(cli, write_config, tmp_path, monkeypatch):
+def ids(cli, write_config, tmp_path, monkeypatch, database):
+    """The dataset, on each backend (`database`: an SQLite file, then a PostgreSQL database)."""
     monkeypatch.setenv("SOCIALSCALE_USER", "alice")
-    write_config(CONFIG)
-    return build(cli, tmp_path)
+    write_config({**CONFIG, "database": database})
+    return build(cli, tmp_path, database)
 
 
 def buckets(**counts: int) -> dict[str, int]:
@@ -163,10 +164,11 @@ def test_latency_table_and_csv(cli, ids):
                        "median_detection_lag_s": "300"}
 
 
-def test_latency_across_dst_and_holiday(cli, write_config, tmp_path, monkeypatch):
+def test_latency_across_dst_and_holiday(cli, write_config, tmp_path, monkeypatch, database):
     monkeypatch.setenv("SOCIALSCALE_USER", "alice")
-    write_config({**CONFIG, "business_hours": {**CONFIG["business_hours"], "holidays": ["2024-04-01"]}})
-    db = tmp_path / "test.db"
+    write_config({**CONFIG, "business_hours": {**CONFIG["business_hours"], "holidays": ["2024-04-01"]},
+                  "database": database})
+    db = database
     # Fri 29 Mar 16:00 GMT -> Mon 1 Apr 10:00 BST (clocks went forward on Sunday; Monday is a holiday):
     # 1h30 on Friday, nothing on the holiday.
     spring = add_item(db, "blog", "spring", seen="2024-03-29T16:00:00Z", published=None, lane="customer_service")
@@ -223,7 +225,7 @@ def test_volume(cli, ids):
     assert "2024-03-05" in chart and "█" in chart and "customer_service 7" in chart
 
 
-def test_summary_remembers_the_previous_run(cli, ids, tmp_path):
+def test_summary_remembers_the_previous_run(cli, ids, database):
     first = report(cli, "summary")
     assert (first["previous_summary_at"], first["since"]) == (None, "2024-03-05T12:00:00Z")  # first run: 24 hours
     # First seen after the 24 hours began: A B C K, G, H (not I, a duplicate; not J, ours; Q exactly at the start).
@@ -237,7 +239,7 @@ def test_summary_remembers_the_previous_run(cli, ids, tmp_path):
     assert [(g["group"], g["responded"]) for g in previous["groups"]] == [
         ("customer_service", 0), ("client_relations", 1), ("sales_prospecting", 0), ("publishing", 0)]
     assert [o["id"] for o in first["oldest"]] == [ids["F"], ids["E"], ids["D"], ids["C"], ids["B"]]
-    add_item(tmp_path / "test.db", "blog", "later", seen="2024-03-06T12:30:00Z", published=None,
+    add_item(database, "blog", "later", seen="2024-03-06T12:30:00Z", published=None,
              lane="customer_service")
     later = ("report", "summary", "--now", "2024-03-06T13:00:00Z", "--json")
     peek = json.loads(cli(*later[:-1], "--no-remember", "--json").stdout)

@@ -19,41 +19,42 @@ TEAM_CONFIG = {"timezone": "Europe/London", "team": {"alice": {}, "bob": {}},
 
 
 @pytest.fixture
-def items(cli, write_config, tmp_path, monkeypatch):
-    """Three items started 2024-03-05 09:00/10:00/11:00 UTC; the actor is carol (not a team member)."""
+def items(cli, write_config, tmp_path, monkeypatch, database):
+    """Three items started 2024-03-05 09:00/10:00/11:00 UTC; the actor is carol (not a team member).
+    On each backend: `database` is an SQLite file, then a PostgreSQL database."""
     monkeypatch.setenv("SOCIALSCALE_USER", "carol")
     monkeypatch.delenv("USER", raising=False)
-    write_config(TEAM_CONFIG)
-    return [add_item(tmp_path / "test.db", "blog", f"g{n}", seen=f"2024-03-05T{9 + n:02d}:00:00Z", published=None,
+    write_config({**TEAM_CONFIG, "database": database})
+    return [add_item(database, "blog", f"g{n}", seen=f"2024-03-05T{9 + n:02d}:00:00Z", published=None,
                      lane="customer_service") for n in range(3)]
 
 
-def item(tmp_path, item_id):
-    db = open_db(tmp_path / "test.db")
+def item(database, item_id):
+    db = open_db(database)
     try:
         return get_item(db, item_id), events_for(db, item_id)
     finally:
         db.conn.close()
 
 
-def test_assign_records_who_chose_and_an_event(cli, items, tmp_path):
+def test_assign_records_who_chose_and_an_event(cli, items, tmp_path, database):
     a, b, _ = items
     result = cli("assign", str(a), str(b), "--to", "alice", "--at", "2024-03-05T12:00:00Z", "--note", "VIP")
     assert result.exit_code == 0 and result.stdout == f"{a}: assigned to alice\n{b}: assigned to alice\n"
-    row, events = item(tmp_path, a)
+    row, events = item(database, a)
     assert (row["owner"], row["status"]) == ("alice", "open")
-    db = open_db(tmp_path / "test.db")
+    db = open_db(database)
     assert db.execute("SELECT owner_set_by FROM items WHERE id = ?", [a]).fetchone()[0] == "carol"
     assert events[-1] == {"id": events[-1]["id"], "at": "2024-03-05T12:00:00Z", "kind": "assigned", "actor": "carol",
                           "detail": json.dumps({"owner": "alice", "note": "VIP"})}
     again = cli("assign", str(a), "--to", "bob", "--by", "dave", "--at", "2024-03-05T12:30:00Z")
     assert again.exit_code == 0
-    row, events = item(tmp_path, a)
+    row, events = item(database, a)
     assert row["owner"] == "bob" and json.loads(events[-1]["detail"]) == {"owner": "bob", "previous": "alice"}
     assert events[-1]["actor"] == "dave"
 
 
-def test_bad_ids_and_unknown_members_fail_alone(cli, items, tmp_path):
+def test_bad_ids_and_unknown_members_fail_alone(cli, items, tmp_path, database):
     a, b, c = items
     result = cli("assign", str(a), "999", "abc", str(b), "--to", "alice")
     assert result.exit_code == 1
@@ -63,20 +64,20 @@ def test_bad_ids_and_unknown_members_fail_alone(cli, items, tmp_path):
     unknown = cli("assign", str(c), "--to", "zoe")
     assert unknown.exit_code == 1 and unknown.stdout == ""
     assert unknown.stderr.strip() == f"error: {c}: unknown team member 'zoe' (team: alice, bob)"
-    row, events = item(tmp_path, c)
+    row, events = item(database, c)
     assert row["owner"] is None and [e["kind"] for e in events] == ["created"]
 
 
-def test_respond_first_later_and_earlier(cli, items, tmp_path):
+def test_respond_first_later_and_earlier(cli, items, tmp_path, database):
     a, _, _ = items
     first = cli("respond", str(a), "--by", "alice", "--at", "2024-03-05T09:30:00Z", "--via", "dm", "--note", "in DM")
     assert first.exit_code == 0 and first.stdout == f"{a}: first response via dm\n"
-    row, _ = item(tmp_path, a)
+    row, _ = item(database, a)
     assert (row["status"], row["responded_at"], row["responded_by"], row["response_via"]) == (
         "responded", "2024-03-05T09:30:00Z", "alice", "dm")
     later = cli("respond", str(a), "--by", "bob", "--at", "2024-03-05T10:00:00Z")
     assert "later response (first response unchanged)" in later.stdout
-    row, events = item(tmp_path, a)
+    row, events = item(database, a)
     assert (row["responded_at"], row["responded_by"], row["response_via"]) == ("2024-03-05T09:30:00Z", "alice", "dm")
     assert [e["kind"] for e in events] == ["created", "responded", "responded"]
     assert json.loads(events[1]["detail"]) == {"via": "dm", "first": True, "handoff": True, "note": "in DM"}
@@ -84,19 +85,19 @@ def test_respond_first_later_and_earlier(cli, items, tmp_path):
     # Recorded afterwards but earlier in time: that one was the first response.
     earlier = cli("respond", str(a), "--by", "bob", "--at", "2024-03-05T09:15:00Z", "--via", "phone")
     assert "replacing 2024-03-05T09:30:00Z" in earlier.stdout
-    row, events = item(tmp_path, a)
+    row, events = item(database, a)
     assert (row["responded_at"], row["responded_by"], row["response_via"]) == ("2024-03-05T09:15:00Z", "bob", "phone")
     replacing = next(e for e in events if e["at"] == "2024-03-05T09:15:00Z")  # the history is in time order
     assert json.loads(replacing["detail"])["replaces"] == "2024-03-05T09:30:00Z"
 
 
-def test_respond_before_the_start_or_in_the_future_is_refused(cli, items, tmp_path):
+def test_respond_before_the_start_or_in_the_future_is_refused(cli, items, tmp_path, database):
     a, b, _ = items  # a started 09:00, b 10:00
     result = cli("respond", str(a), str(b), "--by", "alice", "--at", "2024-03-05T09:30:00Z")
     assert result.exit_code == 1 and result.stdout == f"{a}: first response via reply\n"
     assert result.stderr.strip() == (f"error: {b}: a response at 2024-03-05T09:30:00Z would be before the item "
                                      "started (2024-03-05T10:00:00Z)")
-    row, events = item(tmp_path, b)
+    row, events = item(database, b)
     assert row["responded_at"] is None and row["status"] == "open" and len(events) == 1
     future = cli("respond", str(b), "--by", "alice", "--at", "2999-01-01T00:00:00Z")
     assert future.exit_code == 2 and "in the future" in future.stderr
@@ -104,7 +105,7 @@ def test_respond_before_the_start_or_in_the_future_is_refused(cli, items, tmp_pa
     assert unknown.exit_code == 1 and "unknown team member 'zoe'" in unknown.stderr
 
 
-def test_who_responds_by_default(cli, items, tmp_path, monkeypatch, write_config):
+def test_who_responds_by_default(cli, items, tmp_path, monkeypatch, write_config, database):
     a, b, c = items
     monkeypatch.delenv("SOCIALSCALE_USER")
     result = cli("respond", str(a))
@@ -113,50 +114,50 @@ def test_who_responds_by_default(cli, items, tmp_path, monkeypatch, write_config
     assert cli("respond", str(a)).exit_code == 0
     monkeypatch.setenv("SOCIALSCALE_USER", "alice")
     assert cli("respond", str(b)).exit_code == 0
-    assert item(tmp_path, a)[0]["responded_by"] == "bob" and item(tmp_path, b)[0]["responded_by"] == "alice"
+    assert item(database, a)[0]["responded_by"] == "bob" and item(database, b)[0]["responded_by"] == "alice"
     monkeypatch.delenv("SOCIALSCALE_USER")
     monkeypatch.delenv("USER")
-    write_config({**TEAM_CONFIG, "team": {"solo": {}}})  # a one-person team needs no --by
-    assert cli("respond", str(c)).exit_code == 0 and item(tmp_path, c)[0]["responded_by"] == "solo"
+    write_config({**TEAM_CONFIG, "team": {"solo": {}}, "database": database})  # a one-person team needs no --by
+    assert cli("respond", str(c)).exit_code == 0 and item(database, c)[0]["responded_by"] == "solo"
 
 
-def test_relative_times_for_at(cli, items, tmp_path):
+def test_relative_times_for_at(cli, items, tmp_path, database):
     a, b, _ = items
     before = datetime.now(timezone.utc)
     assert cli("respond", str(a), "--by", "alice", "--at", "30m ago").exit_code == 0
-    at = datetime.fromisoformat(item(tmp_path, a)[0]["responded_at"].replace("Z", "+00:00"))
+    at = datetime.fromisoformat(item(database, a)[0]["responded_at"].replace("Z", "+00:00"))
     assert abs((before - timedelta(minutes=30) - at).total_seconds()) < 5
     assert cli("note", str(b), "hello", "--at", "yesterday 14:00").exit_code == 0
-    noted = item(tmp_path, b)[1][-1]["at"]
+    noted = item(database, b)[1][-1]["at"]
     assert noted[11:] in ("13:00:00Z", "14:00:00Z")  # 14:00 in London is 13:00Z in summer
     bad = cli("close", str(a), "--at", "last tuesday")
     assert bad.exit_code == 2 and "--at 'last tuesday'" in bad.stderr
 
 
-def test_close_ignore_reopen(cli, items, tmp_path):
+def test_close_ignore_reopen(cli, items, tmp_path, database):
     a, b, _ = items
     assert cli("close", str(a), "--at", "2024-03-05T12:00:00Z").stdout == f"{a}: closed (was open)\n"
-    row, _ = item(tmp_path, a)
+    row, _ = item(database, a)
     assert (row["status"], row["closed_at"]) == ("closed", "2024-03-05T12:00:00Z")
     assert cli("close", str(a)).stdout == f"{a}: already closed\n"  # no change, no event, no error
     assert cli("ignore", str(b), "--note", "spam").exit_code == 0
-    row, events = item(tmp_path, b)
+    row, events = item(database, b)
     assert row["status"] == "ignored" and json.loads(events[-1]["detail"]) == {"previous": "open", "note": "spam"}
     assert row["closed_at"] is not None  # when it left the queue
     assert cli("reopen", str(a), str(b)).exit_code == 0
     for item_id in (a, b):
-        row, events = item(tmp_path, item_id)
+        row, events = item(database, item_id)
         assert (row["status"], row["closed_at"], events[-1]["kind"], events[-1]["actor"]) == ("open", None,
                                                                                              "reopened", "carol")
-    assert [e["kind"] for e in item(tmp_path, a)[1]] == ["created", "closed", "reopened"]
+    assert [e["kind"] for e in item(database, a)[1]] == ["created", "closed", "reopened"]
 
 
-def test_reopen_keeps_the_first_response(cli, items, tmp_path):
+def test_reopen_keeps_the_first_response(cli, items, tmp_path, database):
     a, _, _ = items
     cli("respond", str(a), "--by", "alice", "--at", "2024-03-05T09:30:00Z")
     cli("close", str(a))
     cli("reopen", str(a))
-    row, _ = item(tmp_path, a)
+    row, _ = item(database, a)
     assert (row["status"], row["responded_at"]) == ("open", "2024-03-05T09:30:00Z")
 
 
@@ -191,9 +192,9 @@ def test_json_output(cli, items):
     assert data["failed"] == [{"id": "999", "error": "no item with this id"}]
 
 
-def test_core_functions_return_data(items, tmp_path):
+def test_core_functions_return_data(items, tmp_path, database):
     config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(tmp_path / "test.db")
+    db = open_db(database)
     now = datetime(2024, 3, 5, 12, tzinfo=timezone.utc)
     outcome = workflow.respond(db, config, [items[0], "x"], by="bob", now=now, via="meeting")
     assert [c.id for c in outcome.done] == [items[0]] and outcome.done[0].detail["handoff"] is True

@@ -19,7 +19,11 @@ from typing import Any
 
 SEARCH_CONFIG = "simple"  # no stemming, no stop words: the same words match as with FTS5's unicode61
 # The text search document of an item; the GIN index in the PostgreSQL schema is on this very expression.
-PG_SEARCH_DOCUMENT = f"to_tsvector('{SEARCH_CONFIG}', coalesce(title, '') || ' ' || coalesce(text, ''))"
+# Punctuation becomes a space first, as FTS5's unicode61 tokenizer reads it: PostgreSQL's parser would
+# otherwise keep e-mail addresses, URLs, "3.5", "-7" and hyphenated words as tokens of their own, and
+# "INV-7" or "alternative-to" would not match the same items on both backends.
+PG_SEARCH_DOCUMENT = (f"to_tsvector('{SEARCH_CONFIG}', regexp_replace(coalesce(title, '') || ' ' || coalesce(text, ''), "
+                      "'[[:punct:]]', ' ', 'g'))")
 
 # Advisory lock keys (PostgreSQL): one 64-bit number per purpose, the same on every machine.
 LOCK_WRITE = 0x5C5C_0001  # held by every write transaction: writers take turns, as under SQLite's BEGIN IMMEDIATE
@@ -94,8 +98,14 @@ class Dialect:
         """
         terms = words.split()
         if self.postgres:
-            parts = " && ".join(f"phraseto_tsquery('{SEARCH_CONFIG}', ?)" for _ in terms)
-            return f"{PG_SEARCH_DOCUMENT} @@ ({parts})", terms
+            # A word as FTS5's unicode61 tokenizer reads it: runs of letters and digits, all else a
+            # separator ("alternative-to" is the phrase "alternative to"), as in PG_SEARCH_DOCUMENT.
+            # A word of punctuation only matches nothing, there as in FTS5.
+            phrases = [" ".join(_WORD.findall(term)) for term in terms]
+            if not all(phrases):
+                return "1 = 0", []
+            parts = " && ".join(f"phraseto_tsquery('{SEARCH_CONFIG}', ?)" for _ in phrases)
+            return f"{PG_SEARCH_DOCUMENT} @@ ({parts})", phrases
         query = " ".join('"' + word.replace('"', '""') + '"' for word in terms)
         return f"{id_column} IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", [query]
 
@@ -128,6 +138,7 @@ def _init_sqlite_epoch() -> None:
 
 _init_sqlite_epoch()
 
+_WORD = re.compile(r"[^\W_]+")
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 
