@@ -182,9 +182,9 @@ def _register() -> None:
     # One line per command module; each module's register() adds its commands.
     # The order is the order of `socialscale --help`: getting started, pulling, reading, the
     # workflow, the rules, reports, alerts and open data.
-    from socialscale.cli import datasette, items, notify, pull, report, rules, setup, workflow
+    from socialscale.cli import datasette, db, items, notify, pull, report, rules, setup, workflow
 
-    for module in (setup, pull, items, workflow, rules, report, notify, datasette):
+    for module in (setup, pull, items, workflow, rules, report, notify, datasette, db):
         module.register(app)
 
 

@@ -1,0 +1,124 @@
+"""`socialscale db copy`: every row of one database into an empty one, SQLite or PostgreSQL either way.
+
+The source is read in one snapshot (a read transaction), the target written in one transaction, and the
+row counts of every table compared at the end: a copy either arrives whole and verified or not at all.
+Tables are found in the source rather than listed here, so a table a later migration adds is copied too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.errors import DatabaseError, UsageError
+from socialscale.store.db import db_path, transaction
+from socialscale.store.dialect import dialect_of
+from socialscale.store.postgres import PgDatabase
+from socialscale.store.schema import VERSION_TABLE, schema_version
+
+BATCH = 5_000
+FIRST = ("sources", "items")  # referenced by the others (events.item_id, items.duplicate_of)
+
+
+@dataclass
+class CopyResult:
+    source: str
+    target: str
+    schema_version: int
+    tables: dict[str, int] = field(default_factory=dict)  # rows copied (and found in the target) per table
+
+
+def tables(db: sqlite_utils.Database) -> list[str]:
+    """The database's own tables, parents first (no views, no full-text index, no bookkeeping)."""
+    if dialect_of(db).postgres:
+        rows = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                          "AND table_type = 'BASE TABLE'").fetchall()
+        names = {r[0] for r in rows} - {VERSION_TABLE}
+    else:
+        rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                          "AND name NOT LIKE 'items_fts%'").fetchall()
+        names = {r[0] for r in rows}
+    return [n for n in FIRST if n in names] + sorted(names - set(FIRST))
+
+
+def columns(db: sqlite_utils.Database, table: str) -> list[str]:
+    if dialect_of(db).postgres:
+        rows = db.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                          "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+        return [r[0] for r in rows]
+    return [r[1] for r in db.execute(f'PRAGMA table_info("{table}")').fetchall()]
+
+
+def count(db: sqlite_utils.Database, table: str) -> int:
+    return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
+
+
+@contextmanager
+def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """Every read inside sees the database as of its start, while others keep writing."""
+    statement = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if dialect_of(db).postgres else "BEGIN")
+    db.conn.execute(statement)
+    try:
+        yield
+    finally:
+        db.conn.execute("ROLLBACK")
+
+
+def _stream(db: sqlite_utils.Database, sql: str) -> Any:
+    """A cursor over a whole table that holds a batch at a time (PostgreSQL: a server-side cursor)."""
+    if isinstance(db, PgDatabase):
+        cursor = db.pg.raw.cursor(name="socialscale_copy")
+        cursor.itersize = BATCH
+        cursor.execute(sql)
+        return cursor
+    return db.execute(sql)
+
+
+def copy_database(source: sqlite_utils.Database, target: sqlite_utils.Database) -> CopyResult:
+    """Copy every row of `source` into `target`, which must be empty and at the same schema version."""
+    version = schema_version(source)
+    if schema_version(target) != version:
+        raise DatabaseError(f"{db_path(target)}: schema version {schema_version(target)} differs from the source's "
+                            f"{version}; run the same socialscale on both")
+    result = CopyResult(source=db_path(source) or "database", target=db_path(target) or "database",
+                        schema_version=version)
+    names = tables(source)
+    missing = [n for n in names if n not in set(tables(target))]
+    if missing:
+        raise DatabaseError(f"{result.target}: has no table {', '.join(missing)}; nothing was copied")
+    busy = [n for n in names if n not in ("lanes",) and count(target, n)]  # lanes: the config's copy, rewritten
+    if busy:
+        raise UsageError(f"{result.target}: not empty (rows in {', '.join(busy)}); copy into a new, empty database "
+                         "(nothing was copied)")
+    target_dialect = dialect_of(target)
+    with _snapshot(source), transaction(target):
+        for table in names:
+            cols = [c for c in columns(source, table) if c in set(columns(target, table))]
+            quoted = ", ".join(f'"{c}"' for c in cols)
+            if table == "lanes":
+                target.execute('DELETE FROM "lanes"')
+            insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
+            order = " ORDER BY id" if "id" in cols else ""
+            cursor = _stream(source, f'SELECT {quoted} FROM "{table}"{order}')
+            while True:
+                rows = cursor.fetchmany(BATCH)
+                if not rows:
+                    break
+                target.conn.executemany(insert, rows)
+            cursor.close()
+            if target_dialect.postgres and "id" in cols:
+                # Rows came with their ids: move the identity past them, so the next new row gets a fresh one.
+                target.execute(f"SELECT setval(pg_get_serial_sequence(?, 'id'), "
+                               f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)', [table])
+        for table in names:
+            expected = count(source, table)
+            found = count(target, table)
+            if found != expected:
+                raise DatabaseError(f"{result.target}: {table} has {found} rows after the copy, the source "
+                                    f"{expected}; nothing was kept")
+            result.tables[table] = found
+    return result
