@@ -19,13 +19,14 @@ import argparse
 import os
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from socialscale.store.db import open_db
 
 HERE = Path(__file__).resolve().parent
 RULES = """
@@ -59,6 +60,8 @@ def main() -> None:
     ap.add_argument("--profile", action="store_true", help="also write a cProfile of the first pull")
     ap.add_argument("--peers", action="store_true", help="also time newsboat and feed-to-sqlite on the same feeds")
     ap.add_argument("--feed-to-sqlite", default=shutil.which("feed-to-sqlite"), help="feed-to-sqlite's command")
+    ap.add_argument("--db", help="pull into this database instead of a new SQLite file: an empty PostgreSQL "
+                                 "database, postgresql://user@host/name (password from PGPASSWORD)")
     args = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, str(HERE / "feedserver.py"), str(port), str(args.feeds), str(args.items)],
@@ -71,15 +74,18 @@ def main() -> None:
                                 for n in range(args.feeds))
             # Every feed is on one host here (127.0.0.1), where real feeds are spread over many: lift the
             # per-host politeness limit to the global one so the benchmark measures the engine, not the limit.
-            (work / "socialscale.yaml").write_text(f"database: bench.db\nfetch: {{per_host: 16}}\nsources:\n{sources}\n{RULES}")
+            database = args.db or "bench.db"
+            (work / "socialscale.yaml").write_text(f"database: '{database}'\nfetch: {{per_host: 16}}\nsources:\n{sources}\n"
+                                                   f"{RULES}")
             cmd = [sys.executable, "-m", "socialscale", "--quiet", "pull"]
             if args.profile:
                 cmd = [sys.executable, "-m", "cProfile", "-o", str(HERE / "pull.prof"), "-m", "socialscale", "--quiet",
                        "pull"]
             first = run(cmd, work)
-            with sqlite3.connect(work / "bench.db") as conn:
-                stored = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
-                tagged = conn.execute("SELECT COUNT(*) FROM items WHERE lane IS NOT NULL").fetchone()[0]
+            db = open_db(args.db or work / "bench.db")
+            stored = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
+            tagged = db.execute("SELECT COUNT(*) FROM items WHERE lane IS NOT NULL").fetchone()[0]
+            db.conn.close()
             second = run([sys.executable, "-m", "socialscale", "--quiet", "pull"], work)
             version = run([sys.executable, "-m", "socialscale", "--version"], work)
             helptime = run([sys.executable, "-m", "socialscale", "--help"], work)

@@ -93,6 +93,8 @@ def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
     parser.add_argument("--responded", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "socialscale-bench-reports")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--db", help="run on this PostgreSQL database (postgresql://user@host/name, password from "
+                                     "PGPASSWORD): filled once from the SQLite benchmark file by `db copy`")
     opts = parser.parse_args()
     work = opts.dir / f"{opts.items}-{opts.responded}"
     work.mkdir(parents=True, exist_ok=True)
@@ -108,6 +110,17 @@ def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
         for suffix in ("-wal", "-shm"):
             Path(str(partial) + suffix).unlink(missing_ok=True)
         print(f"built {opts.items:,} items ({opts.responded:,} answered) in {time.perf_counter() - t0:.1f} s: {db_path}")
+    if opts.db:
+        server = open_db(opts.db)
+        empty = server.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0
+        server.conn.close()
+        if empty:
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "socialscale", "--db", str(db_path), "db", "copy", "--to", opts.db],
+                           cwd=work, check=True)
+            print(f"copied into {opts.db} in {time.perf_counter() - t0:.1f} s")
+        (work / "socialscale.yaml").write_text(CONFIG.replace("database: bench.db", f"database: '{opts.db}'"),
+                                               encoding="utf-8")
     return opts, work, db_path
 
 

@@ -28,6 +28,7 @@ from tests.doctools import (
     socialscale_commands,
     uncomment_examples,
 )
+from tests.pgserver import PASSWORD as PG_PASSWORD
 from tests.test_docs import all_commands
 
 # What a partial YAML block in the docs leans on: a team for `owner:` and `owners:`. Added only for
@@ -142,9 +143,25 @@ def test_there_are_command_lines_to_run():
     assert any("pull --quiet" in line for _, line in LINES)
 
 
+@pytest.mark.timeout(600)  # hundreds of commands, one PostgreSQL database; minutes on a loaded machine
 def test_every_documented_command_line_runs_without_a_usage_error(documented_setup: Path, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch):
+                                                                  monkeypatch: pytest.MonkeyPatch,
+                                                                  request: pytest.FixtureRequest):
     runner = CliRunner()
+    server: list[str] = []  # a documented postgresql:// URL stands for one fresh database on the test server
+
+    def on_test_server(argv: list[str]) -> list[str] | None:
+        if not any(word.startswith("postgresql://") for word in argv):
+            return argv
+        if not server:
+            try:
+                pg = request.getfixturevalue("pg_server")
+            except pytest.skip.Exception:
+                return None  # no PostgreSQL here: those lines are checked where it is installed
+            monkeypatch.setenv("PGPASSWORD", PG_PASSWORD)
+            server.append(pg.new_database())
+        return [server[0] if word.startswith("postgresql://") else word for word in argv]
+
     assert runner.invoke(app, ["pull"]).exit_code in (0, 1)  # the API sources 404 on the feed server
     failures: list[str] = []
     done: set[tuple[str, ...]] = set()
@@ -162,7 +179,10 @@ def test_every_documented_command_line_runs_without_a_usage_error(documented_set
                 failures.append(f"{where}: {line}\n  unknown options {sorted(unknown)}")
             continue
         previous_output: str | None = None
-        for argv in socialscale_commands(line.replace("/tmp/", f"{tmp_path}/")):
+        for documented in socialscale_commands(line.replace("/tmp/", f"{tmp_path}/")):
+            argv = on_test_server(documented)
+            if argv is None:
+                continue
             if tuple(argv) in done and "-" not in argv:
                 continue
             done.add(tuple(argv))

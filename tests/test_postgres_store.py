@@ -111,3 +111,26 @@ def test_the_password_comes_from_pgpass(cli, write_config, pg_url, monkeypatch, 
     result = cli("items", "--format", "json")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_datasette_on_a_server_writes_metadata_for_a_snapshot_and_says_how(cli, write_config, tmp_path):
+    write_config({"database": "postgresql://alice@db.example.com/social"})
+    result = cli("datasette", "-o", "metadata.json")  # needs no connection: it only describes the schema
+    assert result.exit_code == 0, result.stderr
+    assert "run: socialscale db copy --to snapshot.db && datasette snapshot.db -m metadata.json" in result.stderr
+    assert '"snapshot"' in (tmp_path / "metadata.json").read_text(encoding="utf-8")
+
+
+def test_host_waits_keep_the_later_time_on_both_backends(database):
+    from datetime import datetime, timedelta, timezone
+
+    from socialscale.store.sources import host_waits, save_host_waits
+
+    db = open_db(database)
+    now = datetime(2024, 3, 6, 12, tzinfo=timezone.utc)
+    try:
+        save_host_waits(db, {"a.example": now + timedelta(hours=2), "b.example": now + timedelta(minutes=5)})
+        save_host_waits(db, {"a.example": now + timedelta(hours=1), "b.example": now + timedelta(minutes=30)})
+        assert host_waits(db, now) == {"a.example": now + timedelta(hours=2), "b.example": now + timedelta(minutes=30)}
+    finally:
+        db.conn.close()

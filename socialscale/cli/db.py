@@ -29,7 +29,7 @@ def copy(
     \b
     Example:
       socialscale db copy --to postgresql://alice@db.example.com/social
-      socialscale --db postgresql://alice@db.example.com/social db copy --to snapshot.db
+      socialscale --db postgresql://alice@db.example.com/social db copy --to backup.db
     """
     from pathlib import Path
 
