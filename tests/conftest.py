@@ -54,6 +54,9 @@ def pg_server() -> Iterator[PgServer]:
         server.stop()
         detail = " ".join(str(getattr(exc, "stderr", "") or exc).split())[:300]
         pytest.skip(f"the PostgreSQL server binaries are installed but a test server could not start: {detail}")
+    except BaseException:
+        server.stop()
+        raise
     finally:
         if saved is None:
             os.environ.pop("PGPASSWORD", None)

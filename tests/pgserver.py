@@ -14,10 +14,25 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 from glob import glob
 from pathlib import Path
 
+# Stops the server and removes its folder when the test process is gone, even killed (SIGKILL, a CI
+# timeout): a session's finaliser does not run then, and a server left behind would hold its port.
+WATCHDOG = """
+import os, shutil, subprocess, sys, time
+parent, root, stop = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+while os.path.isdir(root):
+    try:
+        os.kill(parent, 0)
+    except ProcessLookupError:
+        subprocess.run(stop, capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+        break
+    time.sleep(1)
+"""
 USER = "socialscale_test"
 PASSWORD = "pw-for-tests-only"
 TEMPLATE = "socialscale_template"
@@ -78,11 +93,18 @@ class PgServer:
             try:
                 self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-t", "60",
                           "-l", str(self.root / "log"), "start")
+                self._watch()
                 break
             except subprocess.CalledProcessError:
                 if attempt == 4:
                     raise
         self._prepare_template()
+
+    def _watch(self) -> None:
+        stop = [*self._run_as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+        subprocess.Popen([sys.executable, "-c", WATCHDOG, str(os.getpid()), str(self.root), *stop],
+                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
 
     def url(self, database: str) -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"

@@ -35,7 +35,7 @@ def copy(
 
     from socialscale.dburl import has_password, is_url
     from socialscale.errors import UsageError
-    from socialscale.render import Column, emit, err_console
+    from socialscale.output.render import Column, emit, err_console
     from socialscale.store.copy import copy_database
     from socialscale.store.db import open_db
 
