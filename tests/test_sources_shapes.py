@@ -33,7 +33,8 @@ values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=
 KEYS = ["id", "objectID", "name", "kind", "data", "created_at", "created_at_i", "created_utc", "creation_date",
         "account", "acct", "content", "author", "title", "body", "user", "html_url", "parent_id", "in_reply_to_id",
         "question_id", "owner", "tags", "labels", "permalink", "url", "reblog", "_tags", "comment_text",
-        "uri", "record", "text", "createdAt", "indexedAt", "reply", "parent", "handle", "did", "likeCount", "langs"]
+        "uri", "record", "text", "createdAt", "indexedAt", "reply", "parent", "handle", "did", "likeCount", "langs",
+        "post_number", "topic_id", "path", "snippet", "short_id", "im:rating", "label"]
 entries = st.dictionaries(st.sampled_from(KEYS), values, max_size=10)
 
 
@@ -106,3 +107,8 @@ def test_non_finite_numbers_and_garbled_rate_limit_headers(server, cli, write_co
     result = pull_json(cli)
     assert result["totals"] == {"sources": 2, "ok": 2, "errors": 0, "new": 1, "updated": 0}
     assert items("hn")["1"]["published_at"] is None
+
+
+def test_a_digit_that_is_not_a_decimal_is_kept_as_text():
+    item = discourse._item("s", {"topic_id": 1, "post_number": "²"}, None, "https://forum.example")
+    assert item is not None and item.extra["post_number"] == "²"

@@ -146,7 +146,7 @@ def _item(source: str, post: Any, topic: Any, forum: str) -> Item | None:
     raw_tags = topic.get("tags") if isinstance(topic, dict) else None
     tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
     extra: dict[str, Any] = {"post_id": api.s(post, "id"), "topic_id": topic_id, "post_number": int(number)
-                             if number.isdigit() else number, "display_name": api.s(post, "name"),
+                             if number.isdecimal() else number, "display_name": api.s(post, "name"),
                              "topic_slug": api.s(topic, "slug"), "topic_posts_count": _count(topic, "posts_count"),
                              # The topic's replies are the first post's attention; a later post has its likes.
                              "counts": api.counts(like_count=api.n(post, "like_count"),
