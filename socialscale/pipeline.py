@@ -1,4 +1,4 @@
-"""One pull, start to end: due sources -> fetch -> parse (process pool) -> store -> tag -> link -> notify.
+"""One pull, start to end: due sources -> fetch -> parse (process pool) -> store -> thread -> tag -> answer -> notify.
 
 The CLI and the demo call `pull()`; it returns a summary as data and never prints. Each source
 is stored in its own transaction as soon as it is fetched, so a crash loses only the sources
@@ -237,8 +237,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
         upserted = upsert_items(db, source.name, items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
         if changed:
-            tagger.apply(db, changed, stamp)
-            _link_replies(db, config, changed, stamp)
+            _conversations(db, config, tagger, changed, stamp)
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
                      updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
@@ -259,11 +258,11 @@ def _tagger(config: Config) -> Any:
     return Tagger(config)
 
 
-def _link_replies(db: sqlite_utils.Database, config: Config, item_ids: list[int], now: str) -> None:
-    """Automatic response tracking: mark our own items, and the items our replies answer."""
-    from socialscale import replies
+def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, item_ids: list[int], now: str) -> None:
+    """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered."""
+    from socialscale import conversations
 
-    replies.link(db, config, item_ids, now)
+    conversations.update(db, config, tagger, item_ids, now)
 
 
 def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:

@@ -72,11 +72,11 @@ def tag(
     if relink and not dry_run:
         # Handles decide what is "ours" and which replies count as responses; a changed team
         # list only reaches new pulls unless the stored items are linked again.
-        from socialscale import replies
+        from socialscale import conversations
         from socialscale.store.db import transaction
 
         with transaction(db):
-            replies.link_all(db, st.config(), now)
+            conversations.rebuild(db, st.config(), tagger, now, reason="tag --relink")
     if out != "table":
         from socialscale.output.render import emit
 

@@ -68,6 +68,10 @@ class AppState:
             config = self.config()
             self._db = open_db(config.database)
             sync_lanes(self._db, config)
+            from socialscale.conversations import upgrade
+            from socialscale.timeutil import now_utc, utc_iso
+
+            upgrade(self._db, config, utc_iso(now_utc()))  # once, for items stored before conversations
         return self._db
 
     def close(self) -> None:

@@ -25,8 +25,8 @@ from socialscale.store.db import transaction
 from socialscale.store.items import get_item
 
 # Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
-SEMANTICS = 2  # 2: items.rules holds the deciding rules, not every match
-SYSTEM_OWNERS = ("rule", "lane")  # owner_set_by values tagging may overwrite; anything else is a person
+SEMANTICS = 3  # 2: items.rules holds the deciding rules, not every match; 3: replies take their conversation's lane and owner
+SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
 
@@ -75,9 +75,13 @@ def _lane_owner(config: Config, lane: str) -> str | None:
     return spec.owner if spec else None
 
 
-def kept_because(status: str | None, owner: str | None, owner_set_by: str | None) -> str | None:
-    """Why re-tagging must leave this item's owner and status alone, or None if it may set them."""
-    if status and status != "open":
+def kept_because(status: str | None, owner: str | None, owner_set_by: str | None,
+                 response_url: str | None = None) -> str | None:
+    """Why re-tagging must leave this item's owner and status alone, or None if it may set them.
+
+    An item answered by one of our replies, seen automatically (`response_url`), is not a person's
+    decision: its owner still follows the rules, so the pull order cannot change it."""
+    if status and status != "open" and not (status == "responded" and response_url):
         return f"status is {status}"
     if owner is not None and owner_set_by not in SYSTEM_OWNERS:
         return f"assigned by {owner_set_by}" if owner_set_by else "assigned by hand"
@@ -134,11 +138,13 @@ class Tagger:
             self._prepared[indices] = p
         return p
 
-    def apply(self, db: sqlite_utils.Database, item_ids: Sequence[int], now: str) -> TagSummary:
-        """Tag these (new or changed) items; call inside the caller's `transaction(db)`."""
+    def apply(self, db: sqlite_utils.Database, item_ids: Sequence[int], now: str,
+              reason: str | None = None) -> TagSummary:
+        """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
+        into the `tagged` events (e.g. the upgrade that re-tagged them)."""
         summary = TagSummary(self.version)
         rows = store.rows_by_id(db, item_ids)
-        updates, events, unchanged = self._process(rows, now, summary)
+        updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason)
         store.write_tagging(db, updates, events)
         store.stamp_version(db, unchanged, self.version)
         return summary
@@ -159,12 +165,12 @@ class Tagger:
                 match = pool.match_many if pool is not None else self.matcher.decide_many
                 if dry_run:
                     rows = store.rows_after(db, last, batch, stale_for)
-                    self._process(rows, now, summary, match)
+                    self._process(rows, now, summary, match, self._context(db, rows))
                 else:
                     with transaction(db):
                         rows = store.rows_after(db, last, batch, stale_for)
                         if rows:
-                            updates, events, _ = self._process(rows, now, summary, match)
+                            updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows))
                             store.write_tagging(db, updates, events)
                             store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
                 if progress is not None:
@@ -178,8 +184,35 @@ class Tagger:
             if pool is not None:
                 pool.close()
 
+    def expects(self, lane: str) -> bool:
+        spec = self.config.lanes.get(lane)
+        return spec.respond if spec is not None else True
+
+    def _context(self, db: sqlite_utils.Database, rows: Sequence[tuple[Any, ...]]) -> Context:
+        """What the rules of a reply need from its conversation: the root's own lane and owner (matched
+        here when the root is not among `rows`), and our latest earlier author for follow-ups."""
+        ctx = Context()
+        ids = {row[0] for row in rows}
+        outside = {row[15] for row in rows if row[14] is not None and row[15] is not None and row[15] not in ids}
+        if outside:
+            roots = store.rows_by_id(db, sorted(outside))
+            for row, indices in zip(roots, self.matcher.decide_many([r[1:6] for r in roots]), strict=True):
+                ctx.roots[row[0]] = (self.outcome(indices).outcome.lane, row[10])
+        followups = sorted({row[15] for row in rows if row[16] and row[15] is not None})
+        if followups:
+            from socialscale.conversations import analyse
+            from socialscale.store.threads import members
+
+            groups: dict[int, list[dict[str, Any]]] = {}
+            for m in members(db, followups):
+                groups.setdefault(int(m["conversation_id"]), []).append(m)
+            for group in groups.values():
+                ctx.latest_ours.update((i, f.latest_ours) for i, f in analyse(group).items() if f.latest_ours)
+        return ctx
+
     def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
                  match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
+                 ctx: Context | None = None, reason: str | None = None,
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
         # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and tags need.
         matched = (match or self.matcher.decide_many)([row[1:6] for row in rows])  # (source, title, text, author, url)
@@ -190,47 +223,88 @@ class Tagger:
         unchanged: list[int] = []
         moves = summary.moves
         details = self._details
-        for (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version), indices in zip(
-                rows, matched, strict=True):
-            p = outcome(indices)
+        ctx = ctx or Context()
+        prepared = [outcome(indices) for indices in matched]
+        roots = dict(ctx.roots)
+        for row, p in zip(rows, prepared, strict=True):
+            if row[14] is None or row[15] in (None, row[0]):  # a root: the rules alone decide
+                kept = _kept(row)
+                roots[row[0]] = (p.outcome.lane, row[10] if kept else p.outcome.owner)
+        for row, p in zip(rows, prepared, strict=True):
+            (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version,
+             parent_id, conversation_id, followup, _) = row
             o = p.outcome
-            # Most items are open with a rule's owner: skip the call for them (this loop runs once per
-            # stored item on `tag --all`).
-            kept = None
-            if status != "open" or (owner is not None and owner_set_by not in SYSTEM_OWNERS):
-                kept = kept_because(status, owner, owner_set_by)
+            kept = _kept(row)
+            new_lane, new_lanes, inherited = o.lane, p.lanes, None
             new_owner, new_set_by = (owner, owner_set_by) if kept else (o.owner, o.owner_set_by)
-            if (old_version is not None and lane == o.lane and lanes == p.lanes and tags == p.tags
+            root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
+            if root is not None:
+                if not (o.rules and self.expects(o.lane)) and self.expects(root[0]):
+                    new_lane, inherited = root[0], conversation_id
+                    new_lanes = _dump((root[0], *(x for x in o.lanes if x != root[0] and o.rules)))
+                if not kept and not (o.owner_set_by == "rule" and inherited is None):
+                    heir = ctx.latest_ours.get(item_id) if followup else None
+                    if heir or ((followup or inherited is not None) and root[1]):
+                        new_owner, new_set_by = heir or root[1], "conversation"
+                    elif inherited is not None:
+                        new_owner = _lane_owner(self.config, new_lane)
+                        new_set_by = "lane" if new_owner else None
+            if (old_version is not None and lane == new_lane and lanes == new_lanes and tags == p.tags
                     and rules == p.rules and owner == new_owner and owner_set_by == new_set_by):
                 unchanged.append(item_id)
                 continue
             summary.changed += 1
             if kept:
                 summary.kept += 1
-            if lane != o.lane:
-                move = moves.setdefault((lane, o.lane), [0, []])
+            if lane != new_lane:
+                move = moves.setdefault((lane, new_lane), [0, []])
                 move[0] += 1
                 if len(move[1]) < EXAMPLES:
                     move[1].append(item_id)
-            updates.append((o.lane, p.lanes, p.tags, p.rules, version, new_owner, new_set_by, item_id))
-            previous = lane if lane is not None and lane != o.lane else None
-            key = (p, previous, new_owner, kept)
+            updates.append((new_lane, new_lanes, p.tags, p.rules, version, new_owner, new_set_by, item_id))
+            previous = lane if lane is not None and lane != new_lane else None
+            key = (p, previous, new_owner, new_set_by, kept, inherited, new_lanes, reason)
             detail = details.get(key)
             if detail is None:  # a handful of distinct details cover a whole re-tag
-                detail = details[key] = _detail(o, previous, new_owner, kept)
+                detail = details[key] = _detail(o, previous, new_owner, kept, new_lane=new_lane,
+                                                new_lanes=new_lanes, inherited=inherited,
+                                                owner_from=new_set_by, reason=reason)
             events.append((item_id, now, detail))
         summary.checked += len(rows)
         return updates, events, unchanged
 
 
-def _detail(o: Outcome, previous: str | None, owner: str | None, kept: str | None) -> str:
+@dataclass
+class Context:
+    """A batch's conversations, as tagging needs them."""
+
+    roots: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # root id -> (own lane, owner)
+    latest_ours: dict[int, str] = field(default_factory=dict)  # follow-up id -> our latest earlier author
+
+
+def _kept(row: tuple[Any, ...]) -> str | None:
+    status, owner, owner_set_by = row[12], row[10], row[11]
+    # Most items are open with a rule's owner: skip the call for them (this runs once per stored item on `tag --all`).
+    if status != "open" or (owner is not None and owner_set_by not in SYSTEM_OWNERS):
+        return kept_because(status, owner, owner_set_by, row[17])
+    return None
+
+
+def _detail(o: Outcome, previous: str | None, owner: str | None, kept: str | None, *, new_lane: str,
+            new_lanes: str, inherited: int | None, owner_from: str | None, reason: str | None) -> str:
     """The `tagged` event's detail: the rules and what they decided (and what a person's choice kept)."""
-    detail: dict[str, Any] = {"rules": list(o.rules), "lane": o.lane, "lanes": list(o.lanes), "tags": list(o.tags),
-                              "owner": owner}
+    detail: dict[str, Any] = {"rules": list(o.rules), "lane": new_lane, "lanes": json.loads(new_lanes),
+                              "tags": list(o.tags), "owner": owner}
     if previous is not None:
         detail["previous_lane"] = previous
+    if inherited is not None:
+        detail["lane_from_conversation"] = inherited
+    if owner_from == "conversation" and not kept:
+        detail["owner_from"] = "conversation"
     if kept:
         detail["owner_kept"] = kept
+    if reason:
+        detail["reason"] = reason
     return json.dumps(detail, ensure_ascii=False)
 
 
@@ -265,7 +339,7 @@ def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, An
     explanations = matcher.explain(row)
     hits = matcher.match(row)
     o = decide(config, [config.rules[h.index] for h in hits])
-    kept = kept_because(row.get("status"), row.get("owner"), row.get("owner_set_by"))
+    kept = kept_because(row.get("status"), row.get("owner"), row.get("owner_set_by"), row.get("response_url"))
     owner = row.get("owner") if kept else o.owner
     if kept:
         owner_from = f"kept ({kept}); the rules would say {o.owner or 'nobody'}"

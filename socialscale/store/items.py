@@ -17,6 +17,7 @@ ITEM_COLUMNS = (
     "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
     "first_seen_at", "updated_at", "start_at", "lane", "lanes", "tags", "owner", "status", "responded_at",
     "responded_by", "response_via", "response_url", "closed_at", "duplicate_of", "in_reply_to", "extra",
+    "ours", "parent_id", "conversation_id", "followup", "catalyzed",
 )
 JSON_COLUMNS = ("lanes", "tags", "extra", "rules")
 
@@ -142,6 +143,9 @@ def add_event(db: sqlite_utils.Database, item_id: int, at: str, kind: str, actor
 def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     """A database row as the JSON shape of docs/json.md (lists and objects decoded)."""
     out = dict(row)
+    for key in ("followup", "catalyzed"):
+        if key in out and out[key] is not None:
+            out[key] = bool(out[key])
     for key in JSON_COLUMNS:
         if key in out and isinstance(out[key], str):
             try:

@@ -1,9 +1,9 @@
-"""SQL for automatic response tracking (socialscale.replies): ours, parents, replies, responses."""
+"""SQL for automatic response tracking (socialscale.replies): ours, and the responses our messages make."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -56,34 +56,8 @@ def set_ours(db: sqlite_utils.Database, item_id: int, member: str | None) -> Non
     db.execute(f"UPDATE items SET ours = ? WHERE id = ? AND {dialect_of(db).is_not('ours')}", [member, item_id, member])
 
 
-def parents_of(db: sqlite_utils.Database, refs: Iterable[str], same_kind_sources: Sequence[str],
-               canonical_refs: Iterable[str]) -> list[dict[str, Any]]:
-    """Items a reply points at: by guid within sources of the reply's kind, or by canonical URL."""
-    refs, canonical = sorted(set(refs)), sorted(set(canonical_refs))
-    found: dict[int, dict[str, Any]] = {}
-    if refs and same_kind_sources:
-        sources = list(same_kind_sources)
-        for row in _rows(db, f"{_SELECT} WHERE source IN ({_marks(sources)}) AND guid IN ({_marks(refs)})",
-                         [*sources, *refs]):
-            found[row["id"]] = row
-    if canonical:
-        for row in _rows(db, f"{_SELECT} WHERE canonical_url IN ({_marks(canonical)})", canonical):
-            found[row["id"]] = row
-    return list(found.values())
-
-
-def replies_to(db: sqlite_utils.Database, keys: Iterable[str]) -> list[dict[str, Any]]:
-    """Items of ours whose in_reply_to is one of `keys` (a guid or URL of a possible parent)."""
-    values = sorted({k for k in keys if k})
-    out: list[dict[str, Any]] = []
-    for start in range(0, len(values), _CHUNK):
-        chunk = values[start:start + _CHUNK]
-        out += _rows(db, f"{_SELECT} WHERE ours IS NOT NULL AND in_reply_to IN ({_marks(chunk)}) ORDER BY id", chunk)
-    return out
-
-
-def record_reply(db: sqlite_utils.Database, parent: dict[str, Any], *, at: str, member: str,
-                 reply: dict[str, Any], now: str) -> None:
+def record_reply(db: sqlite_utils.Database, parent: Mapping[str, Any], *, at: str, member: str,
+                 reply: Mapping[str, Any], now: str, reason: str | None = None) -> None:
     """Set the parent's first response to our reply, with a `responded` event; call inside `transaction(db)`.
 
     Like `respond` (socialscale.workflow), an open or ignored item becomes `responded`.
@@ -96,4 +70,6 @@ def record_reply(db: sqlite_utils.Database, parent: dict[str, Any], *, at: str, 
                               "reply_id": reply["id"], "automatic": True, "detected_at": now}
     if parent.get("responded_at"):
         detail["replaces"] = parent["responded_at"]
+    if reason:
+        detail["reason"] = reason
     add_event(db, int(parent["id"]), at, "responded", member, detail)

@@ -67,6 +67,10 @@ CREATE TABLE IF NOT EXISTS items (
     duplicate_of INTEGER REFERENCES items(id),
     in_reply_to TEXT,
     ours TEXT,                       -- the team member who wrote it, when it is one of ours
+    parent_id INTEGER,               -- the stored item in_reply_to points at
+    conversation_id INTEGER,         -- the root of its parent_id chain (its own id for a root)
+    followup INTEGER NOT NULL DEFAULT 0,   -- 1: not ours, and an item of ours came earlier in its conversation
+    catalyzed INTEGER NOT NULL DEFAULT 0,  -- 1: a follow-up replying to ours, by someone other than the root's author
     content_hash TEXT NOT NULL,
     extra TEXT NOT NULL DEFAULT '{}',
     UNIQUE (source, guid)
@@ -80,6 +84,9 @@ CREATE INDEX IF NOT EXISTS items_start ON items (start_at, lane, owner, source)
 CREATE INDEX IF NOT EXISTS items_canonical ON items (canonical_url);
 CREATE INDEX IF NOT EXISTS items_in_reply_to ON items (in_reply_to);
 CREATE INDEX IF NOT EXISTS items_first_seen ON items (first_seen_at);
+CREATE INDEX IF NOT EXISTS items_parent ON items (parent_id);
+CREATE INDEX IF NOT EXISTS items_conversation ON items (conversation_id);
+CREATE INDEX IF NOT EXISTS items_guid ON items (guid);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY,
     item_id INTEGER NOT NULL REFERENCES items(id),
@@ -144,7 +151,7 @@ def views(d: Dialect) -> dict[str, str]:
     return {
         # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
         "backlog": f"""
-SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at,
+SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at, i.conversation_id, i.followup,
        CAST({age} AS INTEGER) AS age_s,
        l.sla_s,
        CASE WHEN l.sla_s IS NOT NULL
@@ -155,6 +162,7 @@ WHERE i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL AND COALES
         # One row per answered item with its first-response latency and detection lag, in seconds.
         "first_responses": f"""
 SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at,
+       i.conversation_id, i.followup,
        CAST({latency} AS INTEGER) AS latency_s,
        CAST({secs("i.first_seen_at", "i.start_at")} AS INTEGER) AS detection_lag_s,
        l.sla_s,
@@ -163,6 +171,23 @@ SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_
        CASE WHEN i.response_via IN ('dm', 'email', 'phone', 'meeting') THEN 1 ELSE 0 END AS handoff
 FROM items i LEFT JOIN lanes l ON l.name = i.lane
 WHERE i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'
+""",
+        # One row per conversation (its root, not a duplicate): what `report conversations` counts, per conversation.
+        "conversations": f"""
+SELECT r.id, r.source, r.lane, r.owner, r.title, r.url, r.author, r.start_at, r.ours AS started_by,
+       COUNT(*) AS messages,
+       {d.count_if("m.ours IS NOT NULL")} AS ours,
+       {d.count_if("m.followup = 1 AND m.status != 'ignored'")} AS followups,
+       {d.count_if("m.followup = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS followups_answered,
+       {d.count_if("m.catalyzed = 1 AND m.status != 'ignored'")} AS catalyzed,
+       {d.count_if("m.catalyzed = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS catalyzed_answered,
+       MAX(CASE WHEN m.response_via IN ('dm', 'email', 'phone', 'meeting') THEN 1 ELSE 0 END) AS handoff,
+       MAX(CASE WHEN m.status = 'open' AND m.ours IS NULL AND COALESCE(l.respond, 1) = 1 THEN 1 ELSE 0 END)
+           AS waiting
+FROM items r JOIN items m ON m.conversation_id = r.id AND m.duplicate_of IS NULL
+LEFT JOIN lanes l ON l.name = m.lane
+WHERE r.conversation_id = r.id AND r.duplicate_of IS NULL
+GROUP BY r.id, r.source, r.lane, r.owner, r.title, r.url, r.author, r.start_at, r.ours
 """,
     }
 
@@ -196,6 +221,35 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         'END;')
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+@migration
+def m002_conversations(db: sqlite_utils.Database) -> None:
+    """Threads: parent_id, conversation_id, followup, catalyzed (docs/schema.md), and the views that use them.
+
+    The columns start empty; the items already stored are threaded, and the lane, owner and answer
+    rules applied to them, by `socialscale.conversations.upgrade` the first time a command opens the
+    database with its config (it needs the team's lanes), marked by the state key below.
+    """
+    d = dialect_of(db)
+    have = ({str(r[0]) for r in db.execute("SELECT column_name FROM information_schema.columns "
+                                           "WHERE table_name = 'items'").fetchall()} if d.postgres else
+            {str(r[1]) for r in db.execute("PRAGMA table_info(items)").fetchall()})
+    for column, decl in (("parent_id", "INTEGER"), ("conversation_id", "INTEGER"),
+                         ("followup", "INTEGER NOT NULL DEFAULT 0"), ("catalyzed", "INTEGER NOT NULL DEFAULT 0")):
+        if column not in have:
+            db.conn.executescript(f"ALTER TABLE items ADD COLUMN {column} {decl};")
+    db.conn.executescript(
+        "CREATE INDEX IF NOT EXISTS items_parent ON items (parent_id);\n"
+        "CREATE INDEX IF NOT EXISTS items_conversation ON items (conversation_id);\n"
+        "CREATE INDEX IF NOT EXISTS items_guid ON items (guid);\n")  # a reply's parent, by guid across sources
+    create_views(db)
+    if db.execute("SELECT 1 FROM items WHERE conversation_id IS NULL LIMIT 1").fetchone():
+        db.execute("INSERT INTO state (key, value) VALUES (?, 'pending') ON CONFLICT (key) DO NOTHING",
+                   [UPGRADE_STATE_KEY])
+
+
+UPGRADE_STATE_KEY = "conversations.upgrade"
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

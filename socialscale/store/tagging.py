@@ -11,7 +11,7 @@ from socialscale.store.dialect import dialect_of
 
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
-               "owner_set_by", "status", "rules_version")
+               "owner_set_by", "status", "rules_version", "parent_id", "conversation_id", "followup", "response_url")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 

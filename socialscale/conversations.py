@@ -1,0 +1,173 @@
+"""Conversations: follow-ups, catalyzed replies, and one message of ours answering the thread.
+
+Definitions (design.md, "Conversations"; docs/workflow.md explains them with an example):
+- follow-up: an item not ours, in a conversation holding an item of ours published before it;
+- catalyzed: a follow-up whose parent is ours and whose author is not the root's author;
+- a message of ours answers every open item not ours published before it in its conversation (and
+  its direct parent, whatever that item's status, as a reply always did): responded at our message's
+  start, by its member, via `reply`. The earliest answer wins; a person's earlier record stands.
+
+`update` is the pull's step after the upsert (ours -> threads -> flags -> tagging -> answers);
+`rebuild` does the same for every stored item (the migration to conversations, `tag --relink`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlite_utils
+
+from socialscale import replies, threads
+from socialscale.models import Config
+from socialscale.store import replies as reply_store
+from socialscale.store import threads as store
+from socialscale.store.db import transaction
+from socialscale.store.schema import UPGRADE_STATE_KEY
+
+if TYPE_CHECKING:
+    from socialscale.tagging import Tagger
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an item's conversation makes of it."""
+
+    followup: bool = False
+    catalyzed: bool = False
+    latest_ours: str | None = None  # the member who wrote our latest message before it
+
+
+def _person(item: Mapping[str, Any] | None) -> str | None:
+    if item is None:
+        return None
+    if item["ours"]:
+        return "\x00ours"  # never equal to an outside author
+    return " ".join(str(item["author"] or "").split()).casefold() or None
+
+
+def analyse(members: Sequence[Mapping[str, Any]]) -> dict[int, Facts]:
+    """Follow-up, catalyzed and our latest earlier author for every item of one conversation."""
+    by_id = {m["id"]: m for m in members}
+    root = by_id.get(members[0]["conversation_id"]) if members else None
+    ours = sorted((m for m in members if m["ours"]), key=lambda m: (m["start_at"], m["id"]))
+    out: dict[int, Facts] = {}
+    for m in members:
+        if m["ours"] or not ours:
+            out[m["id"]] = Facts()
+            continue
+        earlier = [o for o in ours if o["start_at"] < m["start_at"]]
+        if not earlier:
+            out[m["id"]] = Facts()
+            continue
+        parent = by_id.get(m["parent_id"])
+        catalyzed = parent is not None and bool(parent["ours"]) and _person(m) != _person(root)
+        out[m["id"]] = Facts(True, catalyzed, str(earlier[-1]["ours"]))
+    return out
+
+
+def refresh(db: sqlite_utils.Database, conversations: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+    """Store the follow-up and catalyzed flags of these conversations; returns the members of those
+    with more than one item (a lone item has no follow-up and nothing to answer)."""
+    groups: dict[int, list[dict[str, Any]]] = {}
+    wanted = sorted(set(conversations))
+    for start in range(0, len(wanted), 500):
+        for m in store.members(db, wanted[start:start + 500]):
+            groups.setdefault(int(m["conversation_id"]), []).append(m)
+    flags = []
+    for conversation in list(groups):
+        members = groups[conversation]
+        if len(members) < 2:
+            del groups[conversation]
+            if members[0]["followup"] or members[0]["catalyzed"]:
+                flags.append((0, 0, members[0]["id"]))
+            continue
+        by_id = {m["id"]: m for m in members}
+        for item_id, facts in analyse(members).items():
+            row = by_id[item_id]
+            if (bool(row["followup"]), bool(row["catalyzed"])) != (facts.followup, facts.catalyzed):
+                flags.append((int(facts.followup), int(facts.catalyzed), item_id))
+                row["followup"], row["catalyzed"] = int(facts.followup), int(facts.catalyzed)
+    store.set_flags(db, flags)
+    return groups
+
+
+def answer(db: sqlite_utils.Database, groups: Mapping[int, Sequence[dict[str, Any]]], now: str,
+           reason: str | None = None) -> int:
+    """Record what our messages answered in these conversations; returns responses recorded."""
+    recorded = 0
+    for members in groups.values():
+        ours = sorted((m for m in members if m["ours"]), key=lambda m: (_when(m), m["id"]))
+        if not ours:
+            continue
+        by_id = {m["id"]: m for m in members}
+        for message in ours:
+            at = _when(message)
+            parent = by_id.get(message["parent_id"])
+            if parent is not None and not parent["ours"]:
+                # The item it replied to, whatever its status (an explicit reply answers it); a reply
+                # dated before its parent is clock skew, counted at the parent's start.
+                recorded += _answer(db, parent, message, max(at, parent["start_at"]), now, reason)
+            for item in members:
+                if item["ours"] or item["duplicate_of"] or item is parent or not item["start_at"] < message["start_at"]:
+                    continue
+                if item["status"] == "open" or (item["responded_at"] and item["responded_at"] > at
+                                                and item["status"] != "ignored"):
+                    recorded += _answer(db, item, message, at, now, reason)
+    return recorded
+
+
+def _when(item: Mapping[str, Any]) -> str:
+    return str(item["start_at"])
+
+
+def _answer(db: sqlite_utils.Database, item: dict[str, Any], message: Mapping[str, Any], at: str, now: str,
+            reason: str | None) -> int:
+    """Record `message` as the item's response unless an earlier (or equal) one is already recorded."""
+    if item["responded_at"] and item["responded_at"] <= at:
+        return 0
+    reply_store.record_reply(db, item, at=at, member=str(message["ours"]), reply=message, now=now, reason=reason)
+    item.update(responded_at=at, status="responded" if item["status"] in ("open", "ignored") else item["status"])
+    return 1
+
+
+def update(db: sqlite_utils.Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str) -> None:
+    """The pull's step for new and changed items; call inside the source's `transaction(db)`."""
+    kinds = replies.source_kinds(db, config)
+    replies.mark_ours(db, config, ids, kinds)
+    groups = refresh(db, threads.link(db, kinds, ids))
+    members = {m["id"] for g in groups.values() for m in g}
+    tagger.apply(db, sorted({*ids, *members}), now)
+    answer(db, groups, now)
+
+
+def rebuild(db: sqlite_utils.Database, config: Config, tagger: Tagger, now: str, *, reason: str,
+            mark_ours: bool = True) -> int:
+    """Threads, flags, lanes, owners and answers for every stored item; returns responses recorded.
+    Call inside `transaction(db)`."""
+    kinds = replies.source_kinds(db, config)
+    if mark_ours:
+        replies.mark_ours(db, config, reply_store.all_item_ids(db), kinds)
+    groups = refresh(db, threads.relink_all(db, kinds))
+    members = sorted(m["id"] for g in groups.values() for m in g)
+    tagger.apply(db, members, now, reason=reason)
+    return answer(db, groups, now, reason=reason)
+
+
+def upgrade(db: sqlite_utils.Database, config: Config, now: str) -> bool:
+    """Once, after the migration that added conversations: thread the items stored before it and apply
+    the follow-up lane and owner rules and the answer rule to them (every change an event; a person's
+    decisions stand). Returns whether it ran."""
+    if store.get_state(db, UPGRADE_STATE_KEY) is None:
+        return False
+    from socialscale.tagging import Tagger
+
+    with transaction(db):
+        if store.get_state(db, UPGRADE_STATE_KEY) is None:  # another process did it meanwhile
+            return False
+        # The stored `ours` marks stand: they were made with the handles of their time, and
+        # `tag --relink` re-derives them on purpose.
+        rebuild(db, config, Tagger(config), now, reason="conversations upgrade", mark_ours=False)
+        store.clear_state(db, UPGRADE_STATE_KEY)
+    return True

@@ -1,0 +1,119 @@
+"""The SQL behind conversations (socialscale.threads): parent links, conversation ids, follow-up flags.
+
+Every query here is plain SQL that PostgreSQL runs as well (no recursive walks: the threading
+code walks chains in Python, iteratively, so a 1,000-level thread or a cycle cannot hang a query).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlite_utils
+
+# What threading and the conversation rules read about an item, in this order.
+THREAD_COLUMNS = ("id", "source", "guid", "url", "canonical_url", "in_reply_to", "duplicate_of", "parent_id",
+                  "conversation_id")
+MEMBER_COLUMNS = ("id", "source", "url", "author", "start_at", "published_at", "ours", "status", "responded_at",
+                  "duplicate_of", "parent_id", "conversation_id", "followup", "catalyzed", "lane", "owner")
+_CHUNK = 500
+
+
+def _marks(values: Sequence[Any]) -> str:
+    return ",".join("?" * len(values))
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start:start + _CHUNK]
+
+
+def _select(db: sqlite_utils.Database, columns: Sequence[str], where: str,
+            values: Sequence[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for chunk in _chunks(sorted(set(values))):
+        sql = f"SELECT {', '.join(columns)} FROM items WHERE {where.format(marks=_marks(chunk))}"
+        out += [dict(zip(columns, row, strict=True)) for row in db.conn.execute(sql, list(chunk)).fetchall()]
+    return out
+
+
+def thread_rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+    return _select(db, THREAD_COLUMNS, "id IN ({marks})", ids)
+
+
+def all_thread_rows(db: sqlite_utils.Database) -> list[tuple[Any, ...]]:
+    return db.conn.execute(f"SELECT {', '.join(THREAD_COLUMNS)} FROM items ORDER BY id").fetchall()
+
+
+def by_guid(db: sqlite_utils.Database, sources: Sequence[str], guids: Sequence[str]) -> list[dict[str, Any]]:
+    """Items with one of these guids in one of these sources (a reply's parent within its kind)."""
+    if not sources:
+        return []
+    wanted = set(sources)
+    # By guid alone (the items_guid index), sources filtered here: a thousand feeds are one kind.
+    return [row for row in _select(db, THREAD_COLUMNS, "guid IN ({marks})", guids) if row["source"] in wanted]
+
+
+def by_canonical(db: sqlite_utils.Database, urls: Sequence[str]) -> list[dict[str, Any]]:
+    return _select(db, THREAD_COLUMNS, "canonical_url IN ({marks})", urls)
+
+
+def unlinked_replies_to(db: sqlite_utils.Database, keys: Sequence[str]) -> list[dict[str, Any]]:
+    """Items whose parent was not stored when they arrived: no parent_id, an in_reply_to among `keys`."""
+    return _select(db, THREAD_COLUMNS, "in_reply_to IN ({marks}) AND parent_id IS NULL", keys)
+
+
+def parent_and_conversation(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+    return {row["id"]: (row["parent_id"], row["conversation_id"])
+            for row in _select(db, ("id", "parent_id", "conversation_id"), "id IN ({marks})", ids)}
+
+
+def children(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, int]]:
+    """(child, parent) for the items whose parent is one of `ids`."""
+    return [(row["id"], row["parent_id"]) for row in _select(db, ("id", "parent_id"), "parent_id IN ({marks})", ids)]
+
+
+def set_links(db: sqlite_utils.Database, links: Iterable[tuple[int | None, int, int]]) -> None:
+    """(parent_id, conversation_id, id) per item; call inside `transaction(db)`."""
+    db.conn.executemany("UPDATE items SET parent_id = ?, conversation_id = ? WHERE id = ?", links)
+
+
+def move_conversation(db: sqlite_utils.Database, old: int, new: int) -> None:
+    """Every item of conversation `old` joins conversation `new` (a root got its parent)."""
+    db.conn.execute("UPDATE items SET conversation_id = ? WHERE conversation_id = ?", (new, old))
+
+
+def set_conversations(db: sqlite_utils.Database, moves: Iterable[tuple[int, int]]) -> None:
+    """(conversation_id, id) per item."""
+    db.conn.executemany("UPDATE items SET conversation_id = ? WHERE id = ?", moves)
+
+
+def members(db: sqlite_utils.Database, conversations: Sequence[int]) -> list[dict[str, Any]]:
+    """Every item of these conversations."""
+    return _select(db, MEMBER_COLUMNS, "conversation_id IN ({marks})", conversations)
+
+
+def set_flags(db: sqlite_utils.Database, flags: Iterable[tuple[int, int, int]]) -> None:
+    """(followup, catalyzed, id) per item."""
+    db.conn.executemany("UPDATE items SET followup = ?, catalyzed = ? WHERE id = ?", flags)
+
+
+def conversation_of(db: sqlite_utils.Database, item_id: int) -> int | None:
+    row = db.conn.execute("SELECT conversation_id FROM items WHERE id = ?", (item_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+def all_conversations(db: sqlite_utils.Database) -> list[int]:
+    """Conversations with more than one item (the only ones with follow-ups or answers to find)."""
+    return [int(r[0]) for r in db.conn.execute(
+        "SELECT conversation_id FROM items WHERE conversation_id IS NOT NULL GROUP BY conversation_id "
+        "HAVING COUNT(*) > 1 ORDER BY conversation_id").fetchall()]
+
+
+def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+    row = db.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def clear_state(db: sqlite_utils.Database, key: str) -> None:
+    db.conn.execute("DELETE FROM state WHERE key = ?", (key,))

@@ -1,0 +1,189 @@
+"""Threads: every item's parent and conversation (design.md, "Conversations").
+
+An item's parent is the stored item its `in_reply_to` names: by guid within sources of the same
+kind, or by URL (canonical, and the same `#fragment` when the parent's URL has one; see
+socialscale.replies). When several stored items match, the original wins over a duplicate, a guid
+over a URL, the older over the newer. A duplicate without a parent of its own hangs under the
+item it duplicates, so the copies of a post from two sources are one conversation.
+
+`conversation_id` is the id of the top of the parent chain (the root). It is kept right whatever
+the pull order: a reply stored before its parent is a root until the parent arrives; then it,
+with every reply below it, joins the parent's conversation. Chains are walked iteratively, never
+recursively (a 1,000-level thread is fine), and a cycle (a hostile feed making two items reply to
+each other) is cut where it would close: the link that would make it is not made.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from socialscale.replies import same_anchor
+from socialscale.store import threads as store
+from socialscale.text import canonical_url
+
+
+def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
+                kinds: dict[str, str]) -> dict[int, int | None]:
+    """Each row's parent id (None: none stored), from its in_reply_to."""
+    wanted = [r for r in rows if r["in_reply_to"]]
+    hits: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    by_kind: dict[str, set[str]] = {}
+    for r in wanted:
+        by_kind.setdefault(kinds.get(r["source"], ""), set()).add(str(r["in_reply_to"]))
+    for kind, refs in by_kind.items():
+        sources = sorted(name for name, k in kinds.items() if k == kind)
+        for c in store.by_guid(db, sources, sorted(refs)):
+            hits.setdefault((kind, c["guid"]), []).append(c)
+    canon = {str(r["in_reply_to"]): canonical_url(str(r["in_reply_to"])) for r in wanted}
+    by_url: dict[str, list[dict[str, Any]]] = {}
+    for c in store.by_canonical(db, sorted({u for u in canon.values() if u})):
+        by_url.setdefault(c["canonical_url"], []).append(c)
+    parents: dict[int, int | None] = {}
+    for r in rows:
+        parent = None
+        if r["in_reply_to"]:
+            ref = str(r["in_reply_to"])
+            found = [(0, c) for c in hits.get((kinds.get(r["source"], ""), ref), ())]
+            found += [(1, c) for c in by_url.get(canon[ref] or "", ()) if same_anchor(ref, c["url"])]
+            found = [(rank, c) for rank, c in found if c["id"] != r["id"]]
+            if found:
+                _, best = min(found, key=lambda f: (f[1]["duplicate_of"] is not None, f[0], f[1]["id"]))
+                parent = best["duplicate_of"] if best["duplicate_of"] not in (None, r["id"]) else best["id"]
+        parents[r["id"]] = parent
+    return parents
+
+
+def link(db: sqlite_utils.Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
+    """Thread these (new or changed) items and adopt stored replies that were waiting for them.
+
+    Returns the conversations that changed. Call inside `transaction(db)`, after the upsert.
+    """
+    if not ids:
+        return set()
+    rows = store.thread_rows(db, ids)
+    batch = {r["id"]: r for r in rows}
+    parents = _candidates(db, rows, kinds)
+    for item_id, parent in list(parents.items()):
+        row = batch[item_id]
+        # A changed link of an item already threaded may point below itself: walk up from the new parent.
+        if parent is not None and parent not in batch and row["conversation_id"] is not None \
+                and parent != row["parent_id"] and _has_ancestor(db, parent, item_id, parents, batch):
+            parents[item_id] = None
+    outside = {p for p in parents.values() if p is not None and p not in batch}
+    known = store.parent_and_conversation(db, sorted(outside))
+    conversation = _conversations(batch, parents, known)
+    links = [(parents[i], conversation[i], i) for i in batch
+             if (parents[i], conversation[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
+    store.set_links(db, links)
+    # Items already threaded whose conversation changed carry their replies with them.
+    moved = [i for _, c, i in links if batch[i]["conversation_id"] is not None and batch[i]["conversation_id"] != c]
+    if moved:
+        _carry(db, moved, conversation, batch)
+    adopted = _adopt(db, kinds, rows, batch)
+    now_in = store.parent_and_conversation(db, sorted({*batch, *adopted}))
+    return {c for _, c in now_in.values() if c is not None}
+
+
+def _has_ancestor(db: sqlite_utils.Database, start: int, target: int, parents: dict[int, int | None],
+                  batch: dict[int, Any]) -> bool:
+    """Whether `target` is on the parent chain above `start` (stored links, and the batch's new ones)."""
+    seen: set[int] = set()
+    node: int | None = start
+    while node is not None and node not in seen:
+        if node == target:
+            return True
+        seen.add(node)
+        if node in batch:
+            node = parents.get(node)
+        else:
+            node = store.parent_and_conversation(db, [node]).get(node, (None, None))[0]
+    return False
+
+
+def _conversations(batch: dict[int, Any], parents: dict[int, int | None],
+                   known: dict[int, tuple[Any, Any]]) -> dict[int, int]:
+    """The conversation of every batch item, walking the batch's own links iteratively; a cycle among
+    them is cut at its smallest id (that item stays a root). Changes `parents` where it cuts."""
+    conversation: dict[int, int] = {}
+    for start in batch:
+        path: list[int] = []
+        on_path: set[int] = set()
+        node = start
+        while True:
+            if node in conversation:
+                found = conversation[node]
+                break
+            if node not in batch:
+                stored = known.get(node, (None, None))[1]
+                found = node if stored is None else int(stored)
+                break
+            if node in on_path:
+                cut = min(path[path.index(node):])
+                parents[cut] = None
+                path, on_path, node = [], set(), start
+                continue
+            on_path.add(node)
+            path.append(node)
+            parent = parents[node]
+            if parent is None:
+                found = node
+                break
+            node = parent
+        for n in path:
+            conversation[n] = found
+    return conversation
+
+
+def _carry(db: sqlite_utils.Database, moved: Sequence[int], conversation: dict[int, int],
+           batch: dict[int, Any]) -> None:
+    """Give the stored replies below `moved` items their new conversation (breadth first, no recursion)."""
+    frontier = {i: conversation[i] for i in moved}
+    seen = set(frontier)
+    while frontier:
+        below = store.children(db, sorted(frontier))
+        updates = [(frontier[parent], child) for child, parent in below if child not in seen and child not in batch]
+        store.set_conversations(db, updates)
+        seen.update(child for _, child in updates)
+        frontier = {child: c for c, child in updates}
+
+
+def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
+           batch: dict[int, Any]) -> list[int]:
+    """Stored replies that arrived before these parents join their conversations, with their own replies."""
+    keys = sorted({str(k) for r in rows for k in (r["guid"], r["url"], r["canonical_url"]) if k})
+    waiting = [o for o in store.unlinked_replies_to(db, keys) if o["id"] not in batch]
+    if not waiting:
+        return []
+    adopted = []
+    for orphan in sorted(waiting, key=lambda o: o["id"]):
+        parent = _candidates(db, [orphan], kinds)[orphan["id"]]
+        if parent is None:
+            continue
+        found = store.parent_and_conversation(db, [parent, orphan["id"]])
+        target, current = found[parent][1], found[orphan["id"]][1]
+        target = parent if target is None else target
+        if current is not None and target == current:
+            continue  # the parent is in the orphan's own conversation: linking would close a cycle
+        store.set_links(db, [(parent, target, orphan["id"])])
+        if current is not None:
+            store.move_conversation(db, current, target)
+        adopted.append(orphan["id"])
+    return adopted
+
+
+def relink_all(db: sqlite_utils.Database, kinds: dict[str, str]) -> set[int]:
+    """Thread every stored item from scratch (the migration, `tag --relink`); returns conversations
+    with more than one item. Runs in memory: a million items take seconds, not a query per item."""
+    rows = [dict(zip(store.THREAD_COLUMNS, r, strict=True)) for r in store.all_thread_rows(db)]
+    batch = {r["id"]: r for r in rows}
+    parents: dict[int, int | None] = {}
+    for start in range(0, len(rows), 2000):
+        parents.update(_candidates(db, rows[start:start + 2000], kinds))
+    conversation = _conversations(batch, parents, {})
+    store.set_links(db, ((parents[i], conversation[i], i) for i in batch
+                         if (parents[i], conversation[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])))
+    return set(store.all_conversations(db))
+
