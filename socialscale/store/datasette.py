@@ -45,6 +45,10 @@ TABLES: dict[str, dict[str, Any]] = {
             "duplicate_of": "The earlier item with the same canonical URL; duplicates leave the backlog.",
             "in_reply_to": "The parent (guid in the same source, or URL) when it is a reply.",
             "ours": "The team member who wrote it, when it is one of ours.",
+            "parent_id": "The stored item it replies to (from in_reply_to), if that is stored.",
+            "conversation_id": "The root of its reply chain: the id of the conversation's first message.",
+            "followup": "1 when it is not ours and an item of ours came earlier in its conversation.",
+            "catalyzed": "1 for a follow-up replying to ours by someone other than the conversation's starter.",
             "content_hash": "Hash of the content, to tell an update from a re-fetch.",
             "extra": "What the source kind knows beyond these columns (JSON object).",
         },
@@ -141,6 +145,8 @@ TABLES: dict[str, dict[str, Any]] = {
             "id": "Item id.", "source": "Source.", "lane": "Lane.", "owner": "Owner.", "title": "Title (untrusted).",
             "url": "Link (untrusted).", "start_at": "Start of the item (UTC).", "age_s": "Seconds waiting, now.",
             "sla_s": "The lane's SLA in seconds.", "breached": "1 when age_s > sla_s.",
+            "conversation_id": "The conversation (its first message's id).",
+            "followup": "1 when it follows up on a message of ours.",
         },
     },
     "first_responses": {
@@ -155,6 +161,26 @@ TABLES: dict[str, dict[str, Any]] = {
             "detection_lag_s": "first_seen_at - start_at, in seconds: how late socialscale saw it.",
             "sla_s": "The lane's SLA in seconds.", "within_sla": "1 when answered within the SLA.",
             "handoff": "1 when answered off the platform (dm, email, phone, meeting).",
+            "conversation_id": "The conversation (its first message's id).",
+            "followup": "1 for a follow-up (its latency is the next-response time), 0 for a first contact.",
+        },
+    },
+    "conversations": {
+        "description": "View: one row per conversation (its first message), with what `socialscale report "
+                       "conversations` counts.",
+        "sort_desc": "start_at",
+        "facets": ["lane", "owner", "source", "waiting"],
+        "columns": {
+            "id": "The first message's id (the conversation_id of every message in it).", "source": "Source.",
+            "lane": "The first message's lane.", "owner": "Its owner.", "title": "Title (untrusted).",
+            "url": "Link (untrusted).", "author": "Who started it (untrusted).",
+            "start_at": "Start of the first message (UTC).",
+            "started_by": "The team member who started it, when it is one of ours.",
+            "messages": "Messages in it (duplicates left out).", "ours": "Messages of ours in it.",
+            "followups": "Follow-ups (not ignored).", "followups_answered": "Of those, answered.",
+            "catalyzed": "Catalyzed replies (not ignored).", "catalyzed_answered": "Of those, answered.",
+            "handoff": "1 when one of its messages was answered off the platform.",
+            "waiting": "1 when an open message in it waits for an answer.",
         },
     },
 }
@@ -172,7 +198,8 @@ SELECT lane,
        SUM({_AGE} >= 259200 AND {_AGE} < 604800) AS "3-7d",
        SUM({_AGE} >= 604800) AS ">7d",
        MAX({_AGE}) AS oldest_age_s,
-       SUM(breached) AS breached
+       SUM(breached) AS breached,
+       SUM(followup) AS followups
 FROM backlog
 GROUP BY lane
 ORDER BY breached DESC, open DESC, lane
@@ -187,11 +214,11 @@ ORDER BY start_at, id
 
 # Window functions give exact ranks, so median and p90 match Python's statistics module:
 # p90 (inclusive) = x[j] + (x[j+1] - x[j]) * d/10 with j = 9(n-1) div 10 and d = 9(n-1) mod 10.
-LATENCY_SQL = """
+_LATENCY_SQL = """
 WITH answered AS (
   SELECT f.lane, f.latency_s, f.detection_lag_s, f.within_sla, f.handoff
   FROM first_responses f JOIN items i ON i.id = f.id
-  WHERE i.status != 'ignored'
+  WHERE i.status != 'ignored' AND f.followup = {followup}
     AND f.responded_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
 ),
 ranked AS (
@@ -212,6 +239,8 @@ FROM ranked
 GROUP BY lane, n
 ORDER BY lane
 """.strip()
+LATENCY_SQL = _LATENCY_SQL.replace("{followup}", "0")  # first contacts
+NEXT_RESPONSE_SQL = _LATENCY_SQL.replace("{followup}", "1")  # follow-ups
 
 VOLUME_SQL = """
 SELECT substr(start_at, 1, 10) AS day, lane, COUNT(*) AS items
@@ -220,6 +249,22 @@ WHERE duplicate_of IS NULL AND ours IS NULL
   AND start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
 GROUP BY day, lane
 ORDER BY day, lane
+""".strip()
+
+CONVERSATIONS_SQL = """
+SELECT lane,
+       COUNT(*) AS conversations,
+       ROUND(AVG(ours > 0), 4) AS joined,
+       SUM(followups) AS followups,
+       ROUND(1.0 * SUM(followups_answered) / NULLIF(SUM(followups), 0), 4) AS followups_answered,
+       SUM(catalyzed) AS catalyzed,
+       ROUND(1.0 * SUM(catalyzed_answered) / NULLIF(SUM(catalyzed), 0), 4) AS catalyzed_answered,
+       SUM(handoff) AS handoffs,
+       SUM(waiting) AS waiting
+FROM conversations
+WHERE start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
+GROUP BY lane
+ORDER BY lane
 """.strip()
 
 # Named apart from the tables and views: Datasette would serve a canned query in place of a same-named view.
@@ -237,9 +282,23 @@ QUERIES: dict[str, dict[str, str]] = {
     },
     "latency_by_lane": {
         "title": "First-response time by lane",
-        "description": "Answers in the last :days days (default 30), per lane: median and p90 in seconds, max, "
+        "description": "First responses to first contacts (not follow-ups) in the last :days days (default 30), per lane: "
+                       "median and p90 in seconds, max, "
                        "share within the SLA, share handed off (as `socialscale report latency`).",
         "sql": LATENCY_SQL,
+    },
+    "next_response_by_lane": {
+        "title": "Next-response time by lane",
+        "description": "Follow-ups answered in the last :days days (default 30), per lane: the same figures over "
+                       "follow-ups (as the next_* figures of `socialscale report latency`).",
+        "sql": NEXT_RESPONSE_SQL,
+    },
+    "conversations_by_lane": {
+        "title": "Conversations by lane",
+        "description": "Conversations started in the last :days days (default 30), per lane of their first message: "
+                       "joined, follow-ups and catalyzed replies answered, handoffs, waiting "
+                       "(as `socialscale report conversations`).",
+        "sql": CONVERSATIONS_SQL,
     },
     "volume_by_day": {
         "title": "Items per lane per day",
