@@ -35,6 +35,7 @@ SUMMARY_STATE_KEY = "summary.last_at"
 NO_LANE = "(none)"  # the `lanes` key in volume for items not tagged yet
 BACKLOG_BY = ("lane", "owner", "source")
 LATENCY_BY = ("lane", "owner", "source", "week")
+CONVERSATIONS_BY = ("lane", "owner", "source")
 VOLUME_BY = ("day", "week")
 
 
@@ -134,14 +135,14 @@ def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
 def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
     if row is None:
         return {"open": 0, "unassigned": 0, "buckets": dict.fromkeys(BUCKETS, 0), "oldest_age_s": None,
-                "breached": 0}
+                "breached": 0, "followups": 0}
     # `younger[k]` counts items younger than edge k; a bucket is the difference of neighbours.
     bounds = [*row["younger"], row["open"]]
     buckets = {BUCKETS[0]: bounds[0]}
     for k in range(1, len(BUCKETS)):
         buckets[BUCKETS[k]] = bounds[k] - bounds[k - 1]
     return {"open": row["open"], "unassigned": row["unassigned"], "buckets": buckets,
-            "oldest_age_s": _age(now, row["oldest_start"]), "breached": row["breached"]}
+            "oldest_age_s": _age(now, row["oldest_start"]), "breached": row["breached"], "followups": row["followups"]}
 
 
 def _waiting(item: dict[str, Any], config: Config, now: datetime) -> dict[str, Any]:
@@ -189,34 +190,42 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
     kwargs: dict[str, Any] = {"by": by, "since": utc_iso(since), "until": utc_iso(until), "filters": filters,
                               "periods": spans}
     if business_hours:
-        stats = _business_stats(sql.latency_items(db, slas=_slas(config), **kwargs), config)
+        found = _business_stats(sql.latency_items(db, slas=_slas(config), **kwargs), config)
     else:
-        stats = {row["group"]: row for row in sql.latency_groups(db, slas=_slas(config), **kwargs)}
+        found = sql.latency_groups(db, slas=_slas(config), **kwargs)
+    # First contacts keep the figures' names; follow-ups give the next_* figures.
+    stats = {row["group"]: row for row in found if not row["followup"]}
+    following = {row["group"]: row for row in found if row["followup"]}
     expected = [label for label, _, _ in spans] if by == "week" else _expected_groups(config, by, filters, backlog=False)
     if by == "lane":  # a monitoring-only lane is listed only when someone answered there anyway
-        expected = [n for n in expected if n in stats or config.lanes[n].respond]
-    groups = [{"group": name, **_latency_figures(stats.get(name))}
-              for name in (expected if by == "week" else _ordered(expected, stats))]
-    total = None
-    if stats:
-        rows = list(stats.values())
-        total = {"responded": sum(r["responded"] for r in rows), "max_s": max(r["max_s"] for r in rows),
-                 "within": sum(r["within"] for r in rows), "with_sla": sum(r["with_sla"] for r in rows),
-                 "handoffs": sum(r["handoffs"] for r in rows),
-                 "values": sorted(v for r in rows for v in r["values"]),
-                 "lags": sorted(v for r in rows for v in r["lags"])}
+        expected = [n for n in expected if n in stats or n in following or config.lanes[n].respond]
+    names = expected if by == "week" else _ordered(expected, {*stats, *following})
+    groups = [{"group": name, **_latency_figures(stats.get(name)), **_next_figures(following.get(name))}
+              for name in names]
     return {"now": utc_iso(now), "by": by, "since": utc_iso(since), "groups": groups,
-            "total": _latency_figures(total)}
+            "total": {**_latency_figures(_merged(stats.values())), **_next_figures(_merged(following.values()))}}
 
 
-def _business_stats(rows: Iterable[tuple[Any, ...]], config: Config) -> dict[Any, dict[str, Any]]:
+def _merged(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
+    rows = list(rows)
+    if not rows:
+        return None
+    return {"responded": sum(r["responded"] for r in rows), "max_s": max(r["max_s"] for r in rows),
+            "within": sum(r["within"] for r in rows), "with_sla": sum(r["with_sla"] for r in rows),
+            "handoffs": sum(r["handoffs"] for r in rows),
+            "values": sorted(v for r in rows for v in r["values"]),
+            "lags": sorted(v for r in rows for v in r["lags"])}
+
+
+def _business_stats(rows: Iterable[tuple[Any, ...]], config: Config) -> list[dict[str, Any]]:
     """The per-group figures of latency_counts/latency_values, with latency in business seconds."""
     clock = BusinessClock(config.business_hours, config.timezone)
     stats: dict[Any, dict[str, Any]] = {}
-    for grp, start, responded, lag, sla, handoff in rows:
+    for grp, start, responded, lag, sla, handoff, followup in rows:
         lat = clock.between(int(start), int(responded))
-        s = stats.setdefault(grp, {"group": grp, "responded": 0, "max_s": lat, "within": 0, "with_sla": 0,
-                                   "handoffs": 0, "values": [], "lags": []})
+        s = stats.setdefault((grp, bool(followup)), {"group": grp, "followup": bool(followup), "responded": 0,
+                                                     "max_s": lat, "within": 0, "with_sla": 0, "handoffs": 0,
+                                                     "values": [], "lags": []})
         s["responded"] += 1
         s["max_s"] = max(s["max_s"], lat)
         if sla is not None:
@@ -228,7 +237,7 @@ def _business_stats(rows: Iterable[tuple[Any, ...]], config: Config) -> dict[Any
     for s in stats.values():
         s["values"].sort()
         s["lags"].sort()
-    return stats
+    return list(stats.values())
 
 
 def _p90(values: list[int]) -> float:
@@ -245,6 +254,59 @@ def _latency_figures(s: dict[str, Any] | None) -> dict[str, Any]:
             "p90_s": _seconds(_p90(s["values"])), "max_s": s["max_s"],
             "within_sla": _share(s["within"], s["with_sla"]), "handoff_share": _share(s["handoffs"], s["responded"]),
             "median_detection_lag_s": _seconds(statistics.median(s["lags"]))}
+
+
+def _next_figures(s: dict[str, Any] | None) -> dict[str, Any]:
+    """The next-response figures: the same definitions over follow-ups."""
+    figures = _latency_figures(s)
+    return {"next_responded": figures["responded"], "next_median_s": figures["median_s"],
+            "next_p90_s": figures["p90_s"], "next_within_sla": figures["within_sla"]}
+
+
+# --- conversations -------------------------------------------------------------------------------------
+
+def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
+                  since: str | datetime = "30d", lane: str | None = None, owner: str | None = None,
+                  source: str | None = None) -> dict[str, Any]:
+    """Conversations started since `since`, per group of their first message: how many, the share we joined,
+    follow-ups and catalyzed replies and the shares answered, handoffs, and how many wait for an answer."""
+    _check_by(by, CONVERSATIONS_BY)
+    now = _utc(now)
+    start = _since(since, now)
+    filters = Filters(lane, owner, source)
+    found = {row["group"]: row for row in sql.conversation_groups(
+        db, by=by, since=utc_iso(start), until=utc_iso(now + timedelta(seconds=1)), quiet_lanes=_quiet_lanes(config),
+        filters=filters)}
+    groups = [{"group": name, **_conversation_figures(found.get(name))}
+              for name in _ordered(_expected_groups(config, by, filters, backlog=False), found)]
+    total = None
+    if found:
+        total = {key: sum(row[key] for row in found.values()) for key in next(iter(found.values())) if key != "group"}
+    return {"now": utc_iso(now), "by": by, "since": utc_iso(start), "groups": groups,
+            "total": _conversation_figures(total)}
+
+
+def _conversation_figures(row: dict[str, Any] | None) -> dict[str, Any]:
+    row = row or dict.fromkeys(("conversations", "joined", "followups", "followups_answered", "catalyzed",
+                                "catalyzed_answered", "catalyzed_waiting", "handoffs", "waiting"), 0)
+    return {"conversations": row["conversations"], "joined": _share(row["joined"], row["conversations"]),
+            "followups": row["followups"], "followups_answered": _share(row["followups_answered"], row["followups"]),
+            "catalyzed": row["catalyzed"], "catalyzed_answered": _share(row["catalyzed_answered"], row["catalyzed"]),
+            "handoffs": row["handoffs"], "waiting": row["waiting"]}
+
+
+def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
+                  since: str | datetime = "30d") -> dict[str, Any]:
+    """The conversations we started since `since` and the replies they drew from new people: catalyzed
+    replies answered and waiting (the HTML report's panel, the summary's line)."""
+    now = _utc(now)
+    start = _since(since, now)
+    rows = sql.conversation_groups(db, by="lane", since=utc_iso(start), until=utc_iso(now + timedelta(seconds=1)),
+                                   quiet_lanes=_quiet_lanes(config), filters=Filters(), started_by_us=True)
+    total = {k: sum(r[k] for r in rows) for k in ("conversations", "catalyzed", "catalyzed_answered",
+                                                  "catalyzed_waiting")}
+    return {"since": utc_iso(start), "conversations": total["conversations"], "catalyzed": total["catalyzed"],
+            "catalyzed_answered": total["catalyzed_answered"], "catalyzed_waiting": total["catalyzed_waiting"]}
 
 
 # --- volume --------------------------------------------------------------------------------------------
@@ -296,6 +358,7 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remembe
                     "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes}},
             "backlog": backlog(db, config, now=now, by="lane"),
             "latency": {"current": current, "previous": before},
+            "conversations": conversations(db, config, now=now, since=now - week)["total"],
             "oldest": oldest}
 
 

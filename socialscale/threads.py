@@ -187,3 +187,24 @@ def relink_all(db: sqlite_utils.Database, kinds: dict[str, str]) -> set[int]:
                          if (parents[i], conversation[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])))
     return set(store.all_conversations(db))
 
+
+
+def tree(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+    """The whole conversation of an item as a list in reading order: each message after its parent,
+    siblings oldest first, with its depth (walked with a stack: no recursion, whatever the depth)."""
+    conversation = store.conversation_of(db, item_id)
+    if conversation is None:
+        return None
+    found = store.conversation_items(db, conversation)
+    ids = {m["id"] for m in found}
+    below: dict[int | None, list[dict[str, Any]]] = {}
+    for m in found:
+        parent = m["parent_id"] if m["parent_id"] in ids and m["id"] != conversation else None
+        below.setdefault(parent, []).append(m)
+    messages: list[dict[str, Any]] = []
+    stack = [(m, 0) for m in reversed(below.get(None, []))]
+    while stack:
+        m, depth = stack.pop()
+        messages.append({**m, "depth": depth, "followup": bool(m["followup"]), "catalyzed": bool(m["catalyzed"])})
+        stack.extend((child, depth + 1) for child in reversed(below.get(m["id"], [])))
+    return {"conversation_id": conversation, "messages": messages}

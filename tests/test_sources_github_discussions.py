@@ -152,16 +152,17 @@ def test_a_team_members_comment_answers_the_discussion(server, cli, write_config
         ("responded", "alice", "reply")
     assert discussion["responded_at"] == "2025-01-10T10:00:00Z"  # the answer, not the later threaded reply
     assert discussion["response_url"] == D + "7#discussioncomment-102"
-    # mallory's comment is answered by the reply under it, not by alice's earlier top-level comment.
+    # mallory's comment came before alice's top-level answer in the same discussion: that answer answers
+    # the thread, mallory's comment included (design.md, "Conversations"), before the reply under it.
     comment = got[D + "7#discussioncomment-101"]
-    assert (comment["responded_at"], comment["response_url"]) == ("2025-01-10T10:45:00Z",
-                                                                   D + "7#discussioncomment-103")
+    assert (comment["responded_at"], comment["response_url"]) == ("2025-01-10T10:00:00Z",
+                                                                   D + "7#discussioncomment-102")
     assert got[D + "7#discussioncomment-102"]["ours"] == "alice"
     assert got[D + "7#discussioncomment-103"]["ours"] == "alice"  # handles match case-insensitively
     assert got[D + "8"]["responded_at"] is None and got[D + "9#discussioncomment-201"]["responded_at"] is None
     listed = json.loads(cli("items", "--status", "responded", "--format", "json").stdout)
     assert {i["url"]: i["response_url"] for i in listed if i["source"] == "gh"} == {
-        D + "7": D + "7#discussioncomment-102", D + "7#discussioncomment-101": D + "7#discussioncomment-103"}
+        D + "7": D + "7#discussioncomment-102", D + "7#discussioncomment-101": D + "7#discussioncomment-102"}
 
 
 def test_without_a_token_discussions_are_a_note_not_an_error(server, cli, write_config):

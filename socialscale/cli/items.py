@@ -37,6 +37,8 @@ def items(
     since: Annotated[str | None, typer.Option(help="Started at or after: a duration back (7d) or a date.")] = None,
     until: Annotated[str | None, typer.Option(help="Started before: a duration back (1d) or a date.")] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text search in title and text.")] = None,
+    conversation: Annotated[int | None, typer.Option("--conversation", metavar="ID",
+                                                     help="Only the conversation of item ID (any of its messages).")] = None,
     limit: Annotated[int | None, typer.Option(help=f"At most this many (table default {TABLE_DEFAULT_LIMIT}; 0 = all).")] = None,
     fmt: ListFormatOption = ListFormat.table,
     as_json: JsonOption = False,
@@ -47,6 +49,7 @@ def items(
     Example:
       socialscale items --lane customer_service --status open --since 7d
       socialscale items --status open --format json
+      socialscale items --conversation 42
     """
     from socialscale.errors import UsageError
     from socialscale.models import STATUSES
@@ -65,7 +68,8 @@ def items(
         limit = TABLE_DEFAULT_LIMIT if out == "table" else 0
     f = ItemFilter(lane=lane, status=status, owner=owner, source=source,
                    since=utc_iso(parse_since(since, now)) if since else None,
-                   until=utc_iso(parse_since(until, now)) if until else None, search=search, limit=limit or None)
+                   until=utc_iso(parse_since(until, now)) if until else None, search=search,
+                   conversation=conversation, limit=limit or None)
     rows = query_items(db, f)
     # A column the filter holds constant says nothing: leave it out of the table.
     fixed = {key for key, value in (("lane", lane), ("status", status), ("owner", owner), ("source", source)) if value}
@@ -90,7 +94,7 @@ def show(
     item_id: Annotated[int, typer.Argument(metavar="ID", help="The item's id (see `socialscale items`).")],
     as_json: JsonOption = False,
 ) -> None:
-    """Show one item with its whole event history.
+    """Show one item with its whole event history, and its conversation as a tree.
 
     \b
     Example:
@@ -105,8 +109,11 @@ def show(
     if item is None:
         raise UsageError(f"no item with id {item_id}")
     events = events_for(db, item_id)
+    from socialscale.threads import tree
+
+    thread = tree(db, item_id)
     if as_json:
-        write_json({**item, "events": events})
+        write_json({**item, "events": events, "conversation": thread})
         return
     from rich.table import Table
 
@@ -134,6 +141,32 @@ def show(
         history.add_row(ev["at"], ev["kind"], cell(ev["actor"] or "-"), cell(_detail(ev["detail"])))
     console.print()
     console.print(history)
+    if thread and len(thread["messages"]) > 1:
+        console.print()
+        _print_tree(console, thread, item_id)
+
+
+def _print_tree(console: Any, thread: dict[str, Any], current: int) -> None:
+    """The conversation, indented by reply depth: `>` marks this item, `ours:` our messages."""
+    from rich.text import Text
+
+    from socialscale.render import clean
+
+    console.print(Text(f"conversation {thread['conversation_id']} ({len(thread['messages'])} messages)",
+                       style="bold"))
+    for m in thread["messages"]:
+        who = f"ours: {m['ours']}" if m["ours"] else (m["author"] or "someone")
+        marks = [m["status"] if not m["ours"] else "", "follow-up" if m["followup"] else "",
+                 "catalyzed" if m["catalyzed"] else "", f"duplicate of {m['duplicate_of']}" if m["duplicate_of"] else ""]
+        what = _shorten(" ".join(((m["title"] or "") + " " + (m["text"] or "")).split()), 70)
+        line = Text(("> " if m["id"] == current else "  ") + "  " * min(m["depth"], 20))
+        line.append(f"#{m['id']} ", style="bold")
+        line.append(f"{m['start_at']} {clean(who)}")
+        status = ", ".join(x for x in marks if x)
+        if status:
+            line.append(f" [{status}]", style="green" if m["ours"] else None)
+        line.append(f"  {clean(what)}")
+        console.print(line, overflow="fold")
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -1,4 +1,4 @@
-"""`report backlog|latency|breaches|volume|summary`: what waits and how fast the team answers.
+"""`report backlog|latency|conversations|breaches|volume|summary`: what waits and how fast the team answers.
 
 Tables show durations as `1h 20m`; json, ndjson and csv give whole seconds. The numbers come from
 socialscale.reports (plain data); this module only parses options and renders.
@@ -25,7 +25,8 @@ from socialscale.cli.state import (
 from socialscale.output.render import Column
 from socialscale.output.report import volume_chart
 
-report_app = typer.Typer(help="Backlog, response latency, SLA breaches, volume, the daily summary and an HTML report."
+report_app = typer.Typer(help="Backlog, response latency, conversations, SLA breaches, volume, the daily summary "
+                         "and an HTML report."
                          "\n\n\b\nExample:\n  socialscale report backlog --by owner\n  socialscale report latency --since 30d --format json",
                          no_args_is_help=True, rich_markup_mode=None)
 
@@ -42,6 +43,7 @@ BACKLOG_COLUMNS = (
     Column("unassigned", "unassigned", "number"),
     *(Column(b, b, "number") for b in BUCKET_COLUMNS),
     Column("oldest_age_s", "oldest", "duration"), Column("breached", "breached", "number"),
+    Column("followups", "follow-ups", "number", drop=1),
 )
 OLDEST_COLUMNS = (
     Column("group", "group", "plain"), Column("id", "id", "plain"), Column("age_s", "age", "duration"),
@@ -53,6 +55,16 @@ LATENCY_COLUMNS = (
     # Short headers keep the table whole at 80 columns; docs/reports.md spells each one out.
     Column("within_sla", "in SLA", "number"), Column("handoff_share", "handoff", "number"),
     Column("median_detection_lag_s", "lag", "duration"),
+    # Follow-ups: the next response after one of ours (docs/reports.md).
+    Column("next_responded", "next", "number", drop=1), Column("next_median_s", "next median", "duration", drop=1),
+    Column("next_p90_s", "next p90", "duration", drop=2), Column("next_within_sla", "next in SLA", "number", drop=2),
+)
+CONVERSATION_COLUMNS = (
+    Column("group", "group", "plain"), Column("conversations", "conversations", "number"),
+    Column("joined", "joined", "number"), Column("followups", "follow-ups", "number"),
+    Column("followups_answered", "answered", "number"), Column("catalyzed", "catalyzed", "number"),
+    Column("catalyzed_answered", "answered", "number"), Column("handoffs", "handoffs", "number", drop=1),
+    Column("waiting", "waiting", "number"),
 )
 BREACH_COLUMNS = (
     Column("id", "id", "plain"), Column("lane", "lane", "plain"), Column("owner", "owner", "plain"),
@@ -73,6 +85,12 @@ class LatencyBy(str, Enum):
     owner = "owner"
     source = "source"
     week = "week"
+
+
+class ConversationsBy(str, Enum):
+    lane = "lane"
+    owner = "owner"
+    source = "source"
 
 
 class VolumeBy(str, Enum):
@@ -120,7 +138,8 @@ def backlog_cmd(
     data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
-             "oldest_age_s": g["oldest_age_s"], "breached": g["breached"]} for g in data["groups"]]
+             "oldest_age_s": g["oldest_age_s"], "breached": g["breached"], "followups": g["followups"]}
+            for g in data["groups"]]
     if out == "table":
         rows = [{**r, "group": _label(r["group"], by.value)} for r in flat]
         rows.append({"group": "total", **{k: v for k, v in data["total"].items() if k != "buckets"},
@@ -146,7 +165,8 @@ def latency_cmd(
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
     now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
 ) -> None:
-    """First-response time of answers given since --since: median, p90, max, within SLA, handoffs, detection lag.
+    """First-response time of answers given since --since: median, p90, max, within SLA, handoffs, detection lag
+    (over first contacts), and the next-response time of follow-ups (next, next median, ...).
 
     \b
     Example:
@@ -166,6 +186,38 @@ def latency_cmd(
     emit(out, rows=rows, columns=LATENCY_COLUMNS, data=data,
          title=f"first response by {by.value} since {data['since']}{hours}",
          csv_keys=("group", *(c.key for c in LATENCY_COLUMNS[1:])))
+
+
+@report_app.command("conversations")
+def conversations_cmd(
+    ctx: typer.Context,
+    by: Annotated[ConversationsBy, typer.Option("--by", help="Group by the first message's lane, owner or source.")
+                  ] = ConversationsBy.lane,
+    since: SinceOption = "30d",
+    lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
+    now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
+) -> None:
+    """Conversations started since --since: how many we joined, follow-ups and catalyzed replies (new people
+    our replies drew in) and the share answered, handoffs, and how many wait for an answer.
+
+    \b
+    Example:
+      socialscale report conversations --since 30d
+      socialscale report conversations --by owner --format json
+    """
+    from socialscale import reports
+    from socialscale.render import emit
+
+    st = state(ctx)
+    data = reports.conversations(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
+                                 **_filters(st, lane, owner, source))
+    out = output_format(fmt, as_json)
+    rows = data["groups"]
+    if out == "table":
+        rows = [{**g, "group": _label(g["group"], by.value)} for g in rows] + [{"group": "total", **data["total"]}]
+    emit(out, rows=rows, columns=CONVERSATION_COLUMNS, data=data,
+         title=f"conversations by {by.value} started since {data['since']}",
+         csv_keys=("group", *(c.key for c in CONVERSATION_COLUMNS[1:])))
 
 
 @report_app.command("breaches")

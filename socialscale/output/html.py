@@ -213,11 +213,13 @@ def render(db: sqlite_utils.Database, config: Config, *, now: datetime, since: s
     backlog = reports.backlog(db, config, now=now, by="lane")
     latency = reports.latency(db, config, now=now, by="lane", since=since)
     breaches = reports.breaches(db, config, now=now, limit=BREACH_ROWS)  # the count is the backlog's total
-    return document(config, now=now, volume=volume, backlog=backlog, latency=latency, breaches=breaches)
+    started = reports.started_by_us(db, config, now=now, since=since)
+    return document(config, now=now, volume=volume, backlog=backlog, latency=latency, breaches=breaches,
+                    started=started)
 
 
 def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: dict[str, Any],
-             latency: dict[str, Any], breaches: list[dict[str, Any]]) -> str:
+             latency: dict[str, Any], breaches: list[dict[str, Any]], started: dict[str, Any] | None = None) -> str:
     tz = zone(config.timezone)
     local_now = now.astimezone(tz).strftime("%a %d %b %Y %H:%M")
     since_day = parse_iso(latency["since"]).astimezone(tz).strftime("%d %b %Y")
@@ -265,6 +267,9 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
     out.append(_table([("lane", ""), ("answered", "n"), ("median", "n"), ("p90", "n"), ("max", "n wide"),
                        ("within SLA", "n"), ("handoffs", "n wide")], lat_rows, "latency-table") + "</section>")
 
+    if started is not None:
+        out.append(_started_panel(started))
+
     breached = max(total["breached"], len(breaches))
     out.append(f"<section><h2>Past the SLA ({breached})</h2>")
     if breaches:
@@ -279,6 +284,25 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
     out.append("</section><footer>Made by socialscale from its local database. Durations: median and p90 of "
                "first-response time (response − start); age = now − start.</footer></main></body></html>\n")
     return "".join(out)
+
+
+def _started_panel(started: dict[str, Any]) -> str:
+    """Conversations we started and the new people they drew in: catalyzed replies answered vs waiting."""
+    answered, waiting, total = started["catalyzed_answered"], started["catalyzed_waiting"], started["catalyzed"]
+    width = 600
+    parts = []
+    if total:
+        a = round(width * answered / total)
+        w = round(width * waiting / total)
+        parts.append(f'<rect x="0" y="0" width="{a}" height="24" fill="#2e7d32"><title>answered {answered}</title></rect>')
+        parts.append(f'<rect x="{a}" y="0" width="{w}" height="24" fill="#c62828"><title>waiting {waiting}</title></rect>')
+    bar = (f'<svg id="started" role="img" aria-label="catalyzed replies answered and waiting" viewBox="0 0 {width} 24" '
+           f'width="100%" height="24">{"".join(parts)}</svg>') if total else ""
+    rows = [["conversations we started", str(started["conversations"])], ["catalyzed replies", str(total)],
+            ["answered", str(answered)], ["waiting", f'<span class="{"bad" if waiting else ""}">{waiting}</span>']]
+    return ('<section><h2>Conversations we started</h2><p class="muted">Replies from new people our own posts drew '
+            "in (catalyzed replies): answered in green, waiting in red.</p>"
+            f'<div class="chart">{bar}</div>' + _table([("", ""), ("count", "n")], rows, "started-table") + "</section>")
 
 
 def _breach_row(item: dict[str, Any]) -> list[str]:

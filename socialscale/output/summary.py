@@ -41,7 +41,7 @@ def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     for lane in _lanes(data):
         b, c, p = backlog.get(lane, {}), current.get(lane, {}), previous.get(lane, {})
         rows.append({"lane": lane, "new": data["new"]["lanes"].get(lane, 0), "open": b.get("open"),
-                     "unassigned": b.get("unassigned"), "breached": b.get("breached"),
+                     "unassigned": b.get("unassigned"), "breached": b.get("breached"), "followups": b.get("followups"),
                      "oldest_age_s": b.get("oldest_age_s"),
                      "responded_7d": c.get("responded", 0), "median_s_7d": c.get("median_s"),
                      "p90_s_7d": c.get("p90_s"), "within_sla_7d": c.get("within_sla"),
@@ -77,6 +77,11 @@ def markdown(data: dict[str, Any]) -> str:
                      f"{_trend(row['median_s_7d'], row['median_s_prev_7d'])} | "
                      f"{_trend(row['p90_s_7d'], row['p90_s_prev_7d'])} | "
                      f"{format_share(row['within_sla_7d'])} ({format_share(row['within_sla_prev_7d'])}) |")
+    c = data["conversations"]
+    lines += ["", f"## Conversations, last 7 days: {c['conversations']}", "",
+              f"Joined {format_share(c['joined'])}; follow-ups {c['followups']} "
+              f"({format_share(c['followups_answered'])} answered); catalyzed replies {c['catalyzed']} "
+              f"({format_share(c['catalyzed_answered'])} answered); {c['waiting']} waiting for an answer."]
     lines += ["", "## Oldest waiting", ""]
     if not data["oldest"]:
         lines.append("Nothing is waiting.")
@@ -107,6 +112,11 @@ def print_table(data: dict[str, Any]) -> None:
                Column("median_s_prev_7d", "median prev 7d", "duration", drop=1),
                Column("within_sla_7d", "within SLA 7d", "number"))
     console.print(table(per_lane_rows(data), columns, title=f"summary at {data['now']}"))
+    c = data["conversations"]
+    console.print(Text(f"conversations 7d: {c['conversations']}  joined {format_share(c['joined'])}  "
+                       f"follow-ups {c['followups']} ({format_share(c['followups_answered'])} answered)  "
+                       f"catalyzed {c['catalyzed']} ({format_share(c['catalyzed_answered'])} answered)  "
+                       f"waiting {c['waiting']}"))
     from rich import box
 
     # The same light box as every other table.

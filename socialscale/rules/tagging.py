@@ -188,6 +188,32 @@ class Tagger:
         spec = self.config.lanes.get(lane)
         return spec.respond if spec is not None else True
 
+    def in_conversation(self, p: _Prepared, kept: str | None, owner: str | None, owner_set_by: str | None,
+                        conversation_id: int | None, root: tuple[str, str | None] | None, followup: bool,
+                        heir: str | None) -> tuple[str, str, str | None, str | None, int | None]:
+        """(lane, lanes as JSON, owner, owner_set_by, the conversation whose lane it took) of an item, from
+        its own rules and its conversation's root (`root`: its own lane and owner; None for a root).
+
+        docs/rules.md: a reply keeps its own first rule's lane when that lane expects a response, else takes
+        the root's lane when that one does; a follow-up's owner is our latest earlier author (`heir`), else
+        the root's owner, unless a rule of its own lane or a person set one."""
+        o = p.outcome
+        lane, lanes, inherited = o.lane, p.lanes, None
+        new_owner, set_by = (owner, owner_set_by) if kept else (o.owner, o.owner_set_by)
+        if root is None:
+            return lane, lanes, new_owner, set_by, None
+        if not (o.rules and self.expects(o.lane)) and self.expects(root[0]):
+            lane, inherited = root[0], conversation_id
+            lanes = _dump((root[0], *(x for x in o.lanes if x != root[0] and o.rules)))
+        if not kept and not (o.owner_set_by == "rule" and inherited is None):
+            heir = heir if followup else None
+            if heir or ((followup or inherited is not None) and root[1]):
+                new_owner, set_by = heir or root[1], "conversation"
+            elif inherited is not None:
+                new_owner = _lane_owner(self.config, lane)
+                set_by = "lane" if new_owner else None
+        return lane, lanes, new_owner, set_by, inherited
+
     def _context(self, db: sqlite_utils.Database, rows: Sequence[tuple[Any, ...]]) -> Context:
         """What the rules of a reply need from its conversation: the root's own lane and owner (matched
         here when the root is not among `rows`), and our latest earlier author for follow-ups."""
@@ -235,20 +261,9 @@ class Tagger:
              parent_id, conversation_id, followup, _) = row
             o = p.outcome
             kept = _kept(row)
-            new_lane, new_lanes, inherited = o.lane, p.lanes, None
-            new_owner, new_set_by = (owner, owner_set_by) if kept else (o.owner, o.owner_set_by)
             root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
-            if root is not None:
-                if not (o.rules and self.expects(o.lane)) and self.expects(root[0]):
-                    new_lane, inherited = root[0], conversation_id
-                    new_lanes = _dump((root[0], *(x for x in o.lanes if x != root[0] and o.rules)))
-                if not kept and not (o.owner_set_by == "rule" and inherited is None):
-                    heir = ctx.latest_ours.get(item_id) if followup else None
-                    if heir or ((followup or inherited is not None) and root[1]):
-                        new_owner, new_set_by = heir or root[1], "conversation"
-                    elif inherited is not None:
-                        new_owner = _lane_owner(self.config, new_lane)
-                        new_set_by = "lane" if new_owner else None
+            new_lane, new_lanes, new_owner, new_set_by, inherited = self.in_conversation(
+                p, kept, owner, owner_set_by, conversation_id, root, bool(followup), ctx.latest_ours.get(item_id))
             if (old_version is not None and lane == new_lane and lanes == new_lanes and tags == p.tags
                     and rules == p.rules and owner == new_owner and owner_set_by == new_set_by):
                 unchanged.append(item_id)
@@ -335,33 +350,49 @@ def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, An
     row = get_item(db, item_id)
     if row is None:
         raise UsageError(f"no item with id {item_id}")
-    matcher = Matcher(config.rules)
+    tagger = Tagger(config)
+    matcher = tagger.matcher
     explanations = matcher.explain(row)
     hits = matcher.match(row)
     o = decide(config, [config.rules[h.index] for h in hits])
     kept = kept_because(row.get("status"), row.get("owner"), row.get("owner_set_by"), row.get("response_url"))
-    owner = row.get("owner") if kept else o.owner
+    rows = store.rows_by_id(db, [item_id])
+    ctx = tagger._context(db, rows)
+    cid = row.get("conversation_id")
+    root = ctx.roots.get(cid) if row.get("parent_id") is not None and cid not in (None, item_id) else None
+    lane, lanes, owner, set_by, inherited = tagger.in_conversation(
+        tagger.outcome(tuple(h.index for h in hits)), kept, row.get("owner"), row.get("owner_set_by"), cid, root,
+        bool(row.get("followup")), ctx.latest_ours.get(item_id))
     if kept:
         owner_from = f"kept ({kept}); the rules would say {o.owner or 'nobody'}"
-    elif o.owner_set_by == "rule":
+    elif set_by == "conversation" and root is not None:
+        heir = ctx.latest_ours.get(item_id) if row.get("followup") else None
+        owner_from = (f"{heir} wrote our latest message before it in conversation {cid}" if heir and owner == heir
+                      else f"the owner of conversation {cid}")
+    elif o.owner_set_by == "rule" and inherited is None:
         owner_from = f"rule {o.owner_rule} names {o.owner}"
-    elif o.owner_set_by == "lane":
-        owner_from = f"the owner of lane {o.lane}"
+    elif set_by == "lane":
+        owner_from = f"the owner of lane {lane}"
     else:
-        owner_from = f"nobody: no matching rule in lane {o.lane} names an owner, and the lane has none"
+        owner_from = f"nobody: no matching rule in lane {lane} names an owner, and the lane has none"
     if hits:
         reason = f"the first matching rule in config order (rule {hits[0].index + 1} of {len(config.rules)})"
         if len(hits) > 1:
             reason += "; also matched: " + ", ".join(h.name for h in hits[1:])
     else:
         reason = f"no rule matched, so the default lane ({config.default_lane})"
+    if inherited is not None and root is not None:
+        kind = "follow-up" if row.get("followup") else "reply"
+        reason = (f"{kind} in conversation {inherited}, which is in {root[0]} "
+                  f"(its own rules give {o.lane}, which {'expects' if tagger.expects(o.lane) else 'expects no'} "
+                  "response)")
     version = rules_version(config)
     return {
         "id": row["id"], "source": row["source"], "title": row.get("title"), "url": row.get("url"),
         "stored": {k: row.get(k) for k in ("lane", "lanes", "tags", "rules", "owner", "owner_set_by", "status")}
         | {"current": row.get("rules_version") == version},
-        "result": {"lane": o.lane, "lanes": list(o.lanes), "tags": list(o.tags), "rules": list(o.rules),
-                   "owner": owner, "owner_from": owner_from},
+        "result": {"lane": lane, "lanes": json.loads(lanes), "tags": list(o.tags), "rules": list(o.rules),
+                   "owner": owner, "owner_from": owner_from, "lane_from_conversation": inherited},
         "winner": hits[0].name if hits else None, "winner_reason": reason,
         "rules": [asdict(e) for e in explanations],
     }

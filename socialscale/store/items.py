@@ -187,6 +187,7 @@ class ItemFilter:
     since: str | None = None  # on start_at, UTC ISO
     until: str | None = None
     search: str | None = None
+    conversation: int | None = None  # any item of the conversation
     limit: int | None = None
 
 
@@ -218,6 +219,9 @@ def _where(f: ItemFilter, d: Dialect) -> tuple[str, list[Any]]:
     if f.until:
         clauses.append("start_at < ?")
         params.append(f.until)
+    if f.conversation is not None:
+        clauses.append("conversation_id = (SELECT conversation_id FROM items WHERE id = ?)")
+        params.append(f.conversation)
     if f.search and f.search.strip():
         clause, words = d.search_clause(f.search)
         clauses.append(clause)

@@ -107,10 +107,11 @@ def backlog_counts(db: sqlite_utils.Database, *, by: str, lanes: Sequence[str | 
         where = f"{WAITING_SQL} AND {segment}{filters.sql(params)}"
         group_by = "i.lane" if by == "lane" else f"i.lane, {GROUP_COLUMNS[by]}"  # by lane: the index order
         sql = (f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), {d.count_if('i.owner IS NULL')}, "
-               f"MIN(i.start_at), {d.count_if(f'i.start_at < {breach}')}, {younger} FROM items i WHERE {where} "
-               f"GROUP BY {group_by}")
+               f"MIN(i.start_at), {d.count_if(f'i.start_at < {breach}')}, {d.count_if('i.followup = 1')}, {younger} "
+               f"FROM items i WHERE {where} GROUP BY {group_by}")
         out += [{"lane": row[0], "group": row[1], "open": row[2], "unassigned": row[3], "oldest_start": row[4],
-                 "breached": row[5], "younger": list(row[6:])} for row in db.execute(sql, params).fetchall()]
+                 "breached": row[5], "followups": row[6], "younger": list(row[7:])}
+                for row in db.execute(sql, params).fetchall()]
     return out
 
 
@@ -118,6 +119,7 @@ def merge_counts(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
     """Two backlog_counts rows as one (a group spread over several segments, or the total)."""
     return {"group": a.get("group"), "open": a["open"] + b["open"], "unassigned": a["unassigned"] + b["unassigned"],
             "oldest_start": min(a["oldest_start"], b["oldest_start"]), "breached": a["breached"] + b["breached"],
+            "followups": a["followups"] + b["followups"],
             "younger": [x + y for x, y in zip(a["younger"], b["younger"], strict=True)]}
 
 
@@ -201,13 +203,14 @@ def _latency_rows(d: Dialect, by: str, since: str, until: str, slas: Mapping[str
     where = ("i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'"
              + window + filters.sql(params))
     return (f"{with_}SELECT {group} AS grp, {_latency_sql(d)} AS lat, {_lag_sql(d)} AS lag, {sla} AS sla, "
-            f"{d.as_int(_HANDOFF)} AS handoff, i.start_at, i.responded_at FROM {from_} WHERE {where}")
+            f"{d.as_int(_HANDOFF)} AS handoff, i.start_at, i.responded_at, i.followup AS fu FROM {from_} WHERE {where}")
 
 
 def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
                    filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> list[dict[str, Any]]:
-    """Per group: responded, max latency, answers within SLA out of those with an SLA, handoffs, and the
-    sorted latencies and detection lags (for medians and percentiles), all in one pass.
+    """Per group and kind (`followup` 0: first contacts, 1: follow-ups): responded, max latency, answers
+    within SLA out of those with an SLA, handoffs, and the sorted latencies and detection lags (for
+    medians and percentiles), all in one pass.
 
     The values travel as one group_concat string per group: materialising 100,000 rows as Python tuples
     costs more than the query itself.
@@ -218,21 +221,55 @@ def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str
     rows = _latency_rows(d, by, since, until, slas, filters, periods, params) + d.no_limit()
     # `lat <= sla` is NULL without an SLA: such rows are not counted.
     sql = (f"SELECT grp, COUNT(*), MAX(lat), {d.count_if('lat <= sla')}, COUNT(sla), SUM(handoff), "
-           f"{d.joined('lat')}, {d.joined('lag')} FROM ({rows}) AS r GROUP BY grp")
+           f"{d.joined('lat')}, {d.joined('lag')}, fu FROM ({rows}) AS r GROUP BY grp, fu")
     return [{"group": r[0], "responded": r[1], "max_s": r[2], "within": r[3], "with_sla": r[4], "handoffs": int(r[5]),
-             "values": sorted(map(int, r[6].split(","))), "lags": sorted(map(int, r[7].split(",")))}
+             "values": sorted(map(int, r[6].split(","))), "lags": sorted(map(int, r[7].split(","))),
+             "followup": bool(r[8])}
             for r in db.execute(sql, params).fetchall()]
 
 
 def latency_items(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
                   filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> Iterable[tuple[Any, ...]]:
-    """(group, start, first response, lag, sla, handoff) per first response, the two instants as POSIX
-    seconds, for business-hours latency, which has to be computed response by response."""
+    """(group, start, first response, lag, sla, handoff, followup) per first response, the two instants as
+    POSIX seconds, for business-hours latency, which has to be computed response by response."""
     params: list[Any] = []
     d = dialect_of(db)
     rows = _latency_rows(d, by, since, until, slas, filters, periods, params)
-    return db.execute(f"SELECT grp, {d.epoch('start_at')}, {d.epoch('responded_at')}, lag, sla, handoff "
+    return db.execute(f"SELECT grp, {d.epoch('start_at')}, {d.epoch('responded_at')}, lag, sla, handoff, fu "
                       f"FROM ({rows}) AS r", params)
+
+
+# --- conversations --------------------------------------------------------------------------------------
+
+def conversation_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, quiet_lanes: Sequence[str],
+                        filters: Filters, started_by_us: bool = False) -> list[dict[str, Any]]:
+    """Per group of the root (`i`): conversations started in [since, until) and what their messages (`m`,
+    duplicates left out) add up to: joined, follow-ups and catalyzed replies (not ignored) and how many of
+    them were answered, conversations with a handoff, conversations waiting for an answer."""
+    d = dialect_of(db)
+    params: list[Any] = list(quiet_lanes)
+    expects = (f"(m.lane IS NULL OR m.lane NOT IN ({','.join('?' * len(quiet_lanes))}))" if quiet_lanes else "1 = 1")
+    handoff = _HANDOFF.replace("i.", "m.")
+    params += [since, until]
+    where = ("i.conversation_id = i.id AND i.duplicate_of IS NULL AND i.start_at >= ? AND i.start_at < ?"
+             + (" AND i.ours IS NOT NULL" if started_by_us else "") + filters.sql(params))
+    live = "m.status != 'ignored'"
+    per = (f"SELECT {GROUP_COLUMNS[by]} AS grp, MAX({d.as_int('m.ours IS NOT NULL')}) AS joined, "
+           f"{d.count_if(f'm.followup = 1 AND {live}')} AS fu, "
+           f"{d.count_if(f'm.followup = 1 AND {live} AND m.responded_at IS NOT NULL')} AS fu_answered, "
+           f"{d.count_if(f'm.catalyzed = 1 AND {live}')} AS cat, "
+           f"{d.count_if(f'm.catalyzed = 1 AND {live} AND m.responded_at IS NOT NULL')} AS cat_answered, "
+           f"{d.count_if('m.catalyzed = 1 AND m.status = ' + repr('open'))} AS cat_waiting, "
+           f"MAX({d.as_int(handoff)}) AS handoff, "
+           f"MAX({d.as_int(f'm.status = {chr(39)}open{chr(39)} AND m.ours IS NULL AND {expects}')}) AS waiting "
+           "FROM items i JOIN items m ON m.conversation_id = i.id AND m.duplicate_of IS NULL "
+           f"WHERE {where} GROUP BY i.id, {GROUP_COLUMNS[by]}")
+    sql = ("SELECT grp, COUNT(*), SUM(joined), SUM(fu), SUM(fu_answered), SUM(cat), SUM(cat_answered), "
+           f"SUM(cat_waiting), SUM(handoff), SUM(waiting) FROM ({per}) AS c GROUP BY grp")
+    keys = ("group", "conversations", "joined", "followups", "followups_answered", "catalyzed", "catalyzed_answered",
+            "catalyzed_waiting", "handoffs", "waiting")
+    return [dict(zip(keys, (row[0], *(int(v or 0) for v in row[1:])), strict=True))
+            for row in db.execute(sql, params).fetchall()]
 
 
 # --- volume, new items, remembered state ------------------------------------------------------------------

@@ -117,3 +117,14 @@ def get_state(db: sqlite_utils.Database, key: str) -> str | None:
 
 def clear_state(db: sqlite_utils.Database, key: str) -> None:
     db.conn.execute("DELETE FROM state WHERE key = ?", (key,))
+
+
+TREE_COLUMNS = ("id", "parent_id", "source", "author", "ours", "status", "start_at", "title", "text", "lane", "owner",
+                "duplicate_of", "followup", "catalyzed", "responded_at", "responded_by")
+
+
+def conversation_items(db: sqlite_utils.Database, conversation: int) -> list[dict[str, Any]]:
+    """Every item of one conversation, oldest first."""
+    cur = db.conn.execute(f"SELECT {', '.join(TREE_COLUMNS)} FROM items WHERE conversation_id = ? "
+                          "ORDER BY start_at, id", (conversation,))
+    return [dict(zip(TREE_COLUMNS, row, strict=True)) for row in cur.fetchall()]
