@@ -46,10 +46,10 @@ def test_backlog_by_lane(cli, ids):
     assert sp["buckets"] == buckets(h1_4=1, d1_3=1, d3_7=1, gt7d=1)  # G exactly 1h, D exactly 2d
     for empty in ("client_relations", "publishing"):
         assert groups[empty] == {"group": empty, "open": 0, "unassigned": 0, "buckets": ZERO_BUCKETS,
-                                 "oldest_age_s": None, "breached": 0, "oldest": []}
+                                 "oldest_age_s": None, "breached": 0, "followups": 0, "oldest": []}
     assert data["total"] == {"open": 8, "unassigned": 6, "buckets": buckets(lt1h=1, h1_4=3, h4_24=1, d1_3=1, d3_7=1,
                                                                              gt7d=1),
-                             "oldest_age_s": 15 * 86400, "breached": 5}
+                             "oldest_age_s": 15 * 86400, "breached": 5, "followups": 0}
 
 
 def test_backlog_by_owner_and_source(cli, ids):
@@ -91,15 +91,18 @@ def test_backlog_table_csv_ndjson(cli, ids):
     assert "customer_service" in table and "15d" in table and "16h" in table and "oldest waiting" in table
     rows = list(csv.DictReader(io.StringIO(cli("report", "backlog", "--now", NOW, "--format", "csv").stdout)))
     assert rows[0] == {"group": "customer_service", "open": "4", "unassigned": "3", "<1h": "1", "1-4h": "2",
-                       "4-24h": "1", "1-3d": "0", "3-7d": "0", ">7d": "0", "oldest_age_s": "57600", "breached": "2"}
+                       "4-24h": "1", "1-3d": "0", "3-7d": "0", ">7d": "0", "oldest_age_s": "57600", "breached": "2",
+                       "followups": "0"}
     lines = cli("report", "backlog", "--now", NOW, "--format", "ndjson").stdout.splitlines()
     assert [json.loads(line)["group"] for line in lines] == ["customer_service", "client_relations",
                                                              "sales_prospecting", "publishing"]
 
 
 def latency_row(responded, median, p90, max_s, within, handoff, lag):
+    # The report dataset has no conversations: every answer is to a first contact, none to a follow-up.
     return {"responded": responded, "median_s": median, "p90_s": p90, "max_s": max_s, "within_sla": within,
-            "handoff_share": handoff, "median_detection_lag_s": lag}
+            "handoff_share": handoff, "median_detection_lag_s": lag, "next_responded": 0, "next_median_s": None,
+            "next_p90_s": None, "next_within_sla": None}
 
 
 EMPTY = latency_row(0, None, None, None, None, None, None)
@@ -161,7 +164,8 @@ def test_latency_table_and_csv(cli, ids):
     rows = list(csv.DictReader(io.StringIO(cli("report", "latency", "--now", NOW, "--format", "csv").stdout)))
     assert rows[1] == {"group": "customer_service", "responded": "3", "median_s": "3600", "p90_s": "9360",
                        "max_s": "10800", "within_sla": "0.6667", "handoff_share": "0.6667",
-                       "median_detection_lag_s": "300"}
+                       "median_detection_lag_s": "300", "next_responded": "0", "next_median_s": "", "next_p90_s": "",
+                       "next_within_sla": ""}
 
 
 def test_latency_across_dst_and_holiday(cli, write_config, tmp_path, monkeypatch, database):

@@ -106,14 +106,16 @@ def test_two_sources_carrying_the_same_thread_make_one_conversation(server, cli,
     a, b = server.add("/a", thread), server.add("/b", thread)
     write_config({"sources": [{"name": "a", "url": a}, {"name": "b", "url": b}]})
     pull_json(cli)
-    found = rows("SELECT source, guid, conversation_id, duplicate_of FROM items ORDER BY id")
-    first = {r["guid"]: r for r in found if r["source"] == "a"}
-    second = [r for r in found if r["source"] == "b"]
-    root = first["post"]["conversation_id"]
+    found = rows("SELECT id, source, guid, parent_id, conversation_id, duplicate_of FROM items ORDER BY id")
+    # Whichever source was stored first holds the originals; the other's copies are duplicates.
+    first = {r["guid"]: r for r in found if r["duplicate_of"] is None}
+    second = [r for r in found if r["duplicate_of"] is not None]
+    assert len({r["source"] for r in first.values()}) == 1 and len(second) == 3
+    root = first["post"]["id"]
     assert {r["conversation_id"] for r in first.values()} == {root}
-    # The second source's copies are duplicates; its replies hang under the originals, in one conversation.
-    assert all(r["duplicate_of"] for r in second)
+    # The copies' replies hang under the originals, in the one conversation.
     assert {r["conversation_id"] for r in second if r["guid"] != "post"} == {root}
+    assert {r["parent_id"] for r in second if r["guid"] != "post"} == {root, first["c1"]["id"]}
 
 
 def test_hacker_news_comments_thread_under_their_story(server, cli, write_config):
