@@ -17,6 +17,10 @@ def test_demo_runs_offline_and_keeps_its_database(cli, tmp_path):
     assert "10 sources: 9 ok, 1 failed" in out
     assert "error: partner-feed: not a feed" in result.stderr  # the broken feed, in one line
     assert "What next" in result.stderr and "socialscale init" in result.stderr
+    # The sample conversation: Bob's answer, Maria's follow-up and Tom's catalyzed reply, both waiting.
+    assert "$ socialscale report conversations" in out
+    assert "ours: bob" in out and "[open, follow-up]" in out and "[open, follow-up, catalyzed]" in out
+    assert "follow-up in conversation" in out
     with sqlite3.connect(db) as conn:
         total = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
         sources = conn.execute("SELECT COUNT(DISTINCT source) FROM items").fetchone()[0]

@@ -79,6 +79,14 @@ def test_a_thousand_levels_in_any_order_without_recursion(server, cli, write_con
     assert len(found) == depth
     assert {root for root, _ in found.values()} == {"m0"}
     assert found["m999"] == ("m0", "m998") and found["m1"] == ("m0", "m0")
+    # `show` walks the tree with a stack: the deepest message is at depth 999.
+    import json
+
+    deepest = rows("SELECT id FROM items WHERE guid = 'm999'")[0]["id"]
+    shown = cli("show", str(deepest), "--json")
+    assert shown.exit_code == 0, shown.stderr
+    messages = json.loads(shown.stdout)["conversation"]["messages"]
+    assert len(messages) == depth and messages[-1]["depth"] == depth - 1 and messages[-1]["id"] == deepest
 
 
 def test_cycles_from_a_hostile_feed_do_not_hang_and_leave_one_root(server, cli, write_config):

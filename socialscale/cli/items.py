@@ -158,7 +158,7 @@ def _print_tree(console: Any, thread: dict[str, Any], current: int) -> None:
         who = f"ours: {m['ours']}" if m["ours"] else (m["author"] or "someone")
         marks = [m["status"] if not m["ours"] else "", "follow-up" if m["followup"] else "",
                  "catalyzed" if m["catalyzed"] else "", f"duplicate of {m['duplicate_of']}" if m["duplicate_of"] else ""]
-        what = _shorten(" ".join(((m["title"] or "") + " " + (m["text"] or "")).split()), 70)
+        what = _shorten(" ".join(((m["title"] or "") + " " + (m["text"] or "")).split()), 48)
         line = Text(("> " if m["id"] == current else "  ") + "  " * min(m["depth"], 20))
         line.append(f"#{m['id']} ", style="bold")
         line.append(f"{m['start_at']} {clean(who)}")

@@ -63,7 +63,7 @@ CONVERSATION_COLUMNS = (
     Column("group", "group", "plain"), Column("conversations", "conversations", "number"),
     Column("joined", "joined", "number"), Column("followups", "follow-ups", "number"),
     Column("followups_answered", "answered", "number"), Column("catalyzed", "catalyzed", "number"),
-    Column("catalyzed_answered", "answered", "number"), Column("handoffs", "handoffs", "number", drop=1),
+    Column("catalyzed_answered", "cat. answered", "number"), Column("handoffs", "handoffs", "number", drop=1),
     Column("waiting", "waiting", "number"),
 )
 BREACH_COLUMNS = (

@@ -49,6 +49,10 @@ class Entry:
     published: datetime
     theme: str = ""
     rating: int = 5
+    reply_to: str | None = None  # the parent's guid (Atom `thr:in-reply-to`, RFC 4685)
+
+
+THREAD_SOURCE = "community-forum"  # carries data.THREAD
 
 
 def build_entries(source: str, now: datetime, seed: int = 7) -> list[Entry]:
@@ -69,6 +73,12 @@ def build_entries(source: str, now: datetime, seed: int = 7) -> list[Entry]:
                                  url=f"https://{source}.example.net/p/{slug}?utm_source=feed#c{n}",
                                  published=(now - age).replace(microsecond=0), theme=theme,
                                  rating=int(stars[0]) if stars else 5))
+    if source == THREAD_SOURCE:
+        for key, who, hours, parent, title, text in data.THREAD:
+            entries.append(Entry(guid=f"{source}-{key}", title=title, text=text, author=who,
+                                 url=f"https://{source}.example.net/t/{key}",
+                                 published=(now - timedelta(hours=hours)).replace(microsecond=0),
+                                 reply_to=f"urn:demo:{source}-{parent}" if parent else None))
     entries.sort(key=lambda e: e.published, reverse=True)
     return entries
 
@@ -90,8 +100,9 @@ def render_feed(source: str, now: datetime) -> tuple[bytes, str]:
             f"<entry><id>urn:demo:{e.guid}</id><title>{escape(e.title)}</title><link href='{escape(e.url)}'/>"
             f"<published>{utc_iso(e.published)}</published><updated>{utc_iso(e.published)}</updated>"
             f"<author><name>{escape(e.author)}</name></author><content type='html'>{escape(escape(e.text))}</content>"
-            "</entry>" for e in entries)
-        doc = (f"<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom'><title>{source}</title>"
+            + (f"<thr:in-reply-to ref='{escape(e.reply_to)}'/>" if e.reply_to else "") + "</entry>" for e in entries)
+        doc = ("<?xml version='1.0' encoding='utf-8'?><feed xmlns='http://www.w3.org/2005/Atom' "
+               f"xmlns:thr='http://purl.org/syndication/thread/1.0'><title>{source}</title>"
                f"<id>urn:demo:{source}</id><updated>{utc_iso(now)}</updated>{items}</feed>")
         return doc.encode("utf-8"), "application/atom+xml"
     if kind == "rdf":
@@ -242,7 +253,7 @@ fetch:
   allow_private: [127.0.0.1]   # the demo's feeds are served on this machine
 team:
   alice: {{handles: ["bluesky:{OUR_BSKY}"]}}
-  bob: {{}}
+  bob: {{handles: ["feed:acme_bob"]}}   # his forum account: his replies answer conversations
   carol: {{}}
 lanes:
   listening:         {{respond: false}}

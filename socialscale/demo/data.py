@@ -71,6 +71,18 @@ APP_REVIEWS = [
     ("Wholesale in the app?", "We run a café: is there wholesale pricing for {product}? Looking for a quote.", 4),
     ("Smooth and quick", "Fast delivery, easy app, lovely beans.", 5),
 ]
+# A conversation on the community forum (docs/workflow.md): Maria complains, Bob (one of ours, handle
+# feed:acme_bob) answers, Maria writes back without a keyword (a follow-up, still customer service, now
+# Bob's), and Tom, drawn in by Bob's public answer, joins (a catalyzed reply). Both wait for an answer.
+# (key, author, hours before now, replies to key, title, text)
+THREAD = [
+    ("t1", "maria_k", 30.0, None, "Grinder arrived broken", "The grinder I ordered arrived broken, the hopper is cracked. "
+     "Refund or replacement please."),
+    ("t2", "acme_bob", 29.0, "t1", "", "So sorry Maria! A replacement grinder goes out today, tracking by email."),
+    ("t3", "maria_k", 3.0, "t2", "", "Still nothing a day later, and no email. Hello?"),
+    ("t4", "tom.h", 2.5, "t2", "", "Same here, mine came with a cracked hopper last week."),
+]
+
 # Hostile-looking but harmless text, to show that web text is printed literally and safely.
 ODD = [
     ("[bold]Free coffee[/bold] :smiley: \x1b[31mclick here\x1b[0m", "Spammy post with markup and escape codes."),

@@ -81,6 +81,29 @@ def run_demo(app: Cli, workdir: Path, database: Path | str, quiet: bool = False)
             # The lag column is the detection lag: a first pull meets days of history at once.
             sys.stdout.write("(`lag` is large here because this first pull found two weeks of talk at once; "
                              "pulled from cron every 15 minutes, it stays within the interval.)\n")
-    if _has(app, "why"):
+    followup = _followup_id(config)
+    if followup is not None:
+        if not quiet:
+            sys.stdout.write("
+(A conversation: Maria wrote back after Bob's answer, and Tom joined in. Both wait.)
+")
+        _step(app, ["show", str(followup)], config, quiet)
+        _step(app, ["report", "conversations", "--since", "14d"], config, quiet)
+        _step(app, ["why", str(followup)], config, quiet)
+    elif _has(app, "why"):
         _step(app, ["why", "1"], config, quiet)
     return 0
+
+
+def _followup_id(config: Path) -> int | None:
+    """The id of Maria's follow-up in the sample conversation."""
+    from socialscale.config import load_config
+    from socialscale.demo import THREAD_SOURCE
+    from socialscale.store.db import open_db
+    from socialscale.store.items import id_of
+
+    db = open_db(load_config(config).database)
+    try:
+        return id_of(db, THREAD_SOURCE, f"urn:demo:{THREAD_SOURCE}-t3")
+    finally:
+        db.conn.close()

@@ -35,8 +35,8 @@ def play_team(config_path: Path, now: datetime, seed: int = 11) -> int:
     try:
         for item in reversed(query_items(db, ItemFilter(status="open"))):
             habit = HABITS.get(item["lane"] or "")
-            if habit is None or item["duplicate_of"]:
-                continue
+            if habit is None or item["duplicate_of"] or item["ours"] or item["conversation_id"] != item["id"]:
+                continue  # the sample conversation (demo/data.py THREAD) is left as it is: it waits
             share, median_min, close_share = habit
             start = parse_iso(item["start_at"])
             roll = rng.random()

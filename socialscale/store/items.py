@@ -171,6 +171,12 @@ def get_item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
+def id_of(db: sqlite_utils.Database, source: str, guid: str) -> int | None:
+    """The id of the item with this guid in this source, if stored."""
+    row = db.execute("SELECT id FROM items WHERE source = ? AND guid = ?", [source, guid]).fetchone()
+    return None if row is None else int(row[0])
+
+
 def events_for(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
     rows = db.execute("SELECT id, at, kind, actor, detail FROM events WHERE item_id = ? ORDER BY at, id", [item_id])
     return [dict(zip(("id", "at", "kind", "actor", "detail"), r, strict=True)) for r in rows.fetchall()]
