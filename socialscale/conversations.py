@@ -27,7 +27,7 @@ from socialscale.store.db import transaction
 from socialscale.store.schema import UPGRADE_STATE_KEY
 
 if TYPE_CHECKING:
-    from socialscale.tagging import Tagger
+    from socialscale.rules.tagging import Tagger
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ def upgrade(db: sqlite_utils.Database, config: Config, now: str) -> bool:
     decisions stand). Returns whether it ran."""
     if store.get_state(db, UPGRADE_STATE_KEY) is None:
         return False
-    from socialscale.tagging import Tagger
+    from socialscale.rules.tagging import Tagger
 
     with transaction(db):
         if store.get_state(db, UPGRADE_STATE_KEY) is None:  # another process did it meanwhile

@@ -150,7 +150,7 @@ def _print_tree(console: Any, thread: dict[str, Any], current: int) -> None:
     """The conversation, indented by reply depth: `>` marks this item, `ours:` our messages."""
     from rich.text import Text
 
-    from socialscale.render import clean
+    from socialscale.output.render import clean
 
     console.print(Text(f"conversation {thread['conversation_id']} ({len(thread['messages'])} messages)",
                        style="bold"))

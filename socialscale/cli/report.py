@@ -206,11 +206,11 @@ def conversations_cmd(
       socialscale report conversations --by owner --format json
     """
     from socialscale import reports
-    from socialscale.render import emit
+    from socialscale.output.render import emit
 
     st = state(ctx)
     data = reports.conversations(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
-                                 **_filters(st, lane, owner, source))
+                                 **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     rows = data["groups"]
     if out == "table":

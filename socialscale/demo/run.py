@@ -84,9 +84,7 @@ def run_demo(app: Cli, workdir: Path, database: Path | str, quiet: bool = False)
     followup = _followup_id(config)
     if followup is not None:
         if not quiet:
-            sys.stdout.write("
-(A conversation: Maria wrote back after Bob's answer, and Tom joined in. Both wait.)
-")
+            sys.stdout.write("\n(A conversation: Maria wrote back after Bob's answer, and Tom joined in. Both wait.)\n")
         _step(app, ["show", str(followup)], config, quiet)
         _step(app, ["report", "conversations", "--since", "14d"], config, quiet)
         _step(app, ["why", str(followup)], config, quiet)
