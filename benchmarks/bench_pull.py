@@ -61,6 +61,8 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=1000)
     ap.add_argument("--items", type=int, default=50)
     ap.add_argument("--replies", type=float, default=0.0, help="share of items that reply to another (0-1)")
+    ap.add_argument("--timeout", default="60s", help="each source's fetch.timeout (raise it on a loaded machine, "
+                                                     "where a source waits long for the parsers)")
     ap.add_argument("--profile", action="store_true", help="also write a cProfile of the first pull")
     ap.add_argument("--peers", action="store_true", help="also time newsboat and feed-to-sqlite on the same feeds")
     ap.add_argument("--feed-to-sqlite", default=shutil.which("feed-to-sqlite"), help="feed-to-sqlite's command")
@@ -80,8 +82,8 @@ def main() -> None:
             # Every feed is on one host here (127.0.0.1), where real feeds are spread over many: lift the
             # per-host politeness limit to the global one so the benchmark measures the engine, not the limit.
             database = args.db or "bench.db"
-            (work / "socialscale.yaml").write_text(f"database: '{database}'\nfetch: {{per_host: 16}}\nsources:\n{sources}\n"
-                                                   f"{RULES}")
+            (work / "socialscale.yaml").write_text(f"database: '{database}'\nfetch: {{per_host: 16, timeout: {args.timeout}}}\n"
+                                                   f"sources:\n{sources}\n{RULES}")
             cmd = [sys.executable, "-m", "socialscale", "--quiet", "pull"]
             if args.profile:
                 cmd = [sys.executable, "-m", "cProfile", "-o", str(HERE / "pull.prof"), "-m", "socialscale", "--quiet",

@@ -74,6 +74,9 @@ def mark_ours(db: sqlite_utils.Database, config: Config, item_ids: Sequence[int]
     if not item_ids:
         return
     keys = handle_keys(config)
+    if not keys:  # no handles: nothing is ours (only marks made with handles since removed are cleared)
+        store.clear_ours(db, item_ids)
+        return
     for row in store.items_by_id(db, item_ids):
         member = member_for(row, kinds.get(row["source"], ""), keys)
         if member != row["ours"]:

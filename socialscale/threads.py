@@ -37,7 +37,9 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
         sources = sorted(name for name, k in kinds.items() if k == kind)
         for c in store.by_guid(db, sources, sorted(refs)):
             hits.setdefault((kind, c["guid"]), []).append(c)
-    canon = {str(r["in_reply_to"]): canonical_url(str(r["in_reply_to"])) for r in wanted}
+    # By URL only what no guid matched (most replies name their parent's guid).
+    canon = {str(r["in_reply_to"]): canonical_url(str(r["in_reply_to"])) for r in wanted
+             if (kinds.get(r["source"], ""), str(r["in_reply_to"])) not in hits}
     by_url: dict[str, list[dict[str, Any]]] = {}
     for c in store.by_canonical(db, sorted({u for u in canon.values() if u})):
         by_url.setdefault(c["canonical_url"], []).append(c)
@@ -47,7 +49,7 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
         if r["in_reply_to"]:
             ref = str(r["in_reply_to"])
             found = [(0, c) for c in hits.get((kinds.get(r["source"], ""), ref), ())]
-            found += [(1, c) for c in by_url.get(canon[ref] or "", ()) if same_anchor(ref, c["url"])]
+            found += [(1, c) for c in by_url.get(canon.get(ref) or "", ()) if same_anchor(ref, c["url"])]
             found = [(rank, c) for rank, c in found if c["id"] != r["id"]]
             if found:
                 _, best = min(found, key=lambda f: (f[1]["duplicate_of"] is not None, f[0], f[1]["id"]))
@@ -158,8 +160,9 @@ def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict
     if not waiting:
         return []
     adopted = []
+    parents = _candidates(db, waiting, kinds)
     for orphan in sorted(waiting, key=lambda o: o["id"]):
-        parent = _candidates(db, [orphan], kinds)[orphan["id"]]
+        parent = parents[orphan["id"]]
         if parent is None:
             continue
         found = store.parent_and_conversation(db, [parent, orphan["id"]])

@@ -52,6 +52,12 @@ def stored_kinds(db: sqlite_utils.Database) -> dict[str, str]:
     return {str(name): str(kind) for name, kind in db.execute("SELECT name, kind FROM sources").fetchall()}
 
 
+def clear_ours(db: sqlite_utils.Database, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        db.execute(f"UPDATE items SET ours = NULL WHERE id IN ({_marks(chunk)}) AND ours IS NOT NULL", chunk)
+
+
 def set_ours(db: sqlite_utils.Database, item_id: int, member: str | None) -> None:
     db.execute(f"UPDATE items SET ours = ? WHERE id = ? AND {dialect_of(db).is_not('ours')}", [member, item_id, member])
 

@@ -59,8 +59,11 @@ def by_canonical(db: sqlite_utils.Database, urls: Sequence[str]) -> list[dict[st
 
 
 def unlinked_replies_to(db: sqlite_utils.Database, keys: Sequence[str]) -> list[dict[str, Any]]:
-    """Items whose parent was not stored when they arrived: no parent_id, an in_reply_to among `keys`."""
-    return _select(db, THREAD_COLUMNS, "in_reply_to IN ({marks}) AND parent_id IS NULL", keys)
+    """Items whose parent was not stored when they arrived: no parent_id, an in_reply_to among `keys`.
+
+    `parent_id` is checked here, not in SQL: with it in the WHERE clause the planner may walk the
+    parent_id index (almost every item is a root) instead of seeking the few in_reply_to values."""
+    return [row for row in _select(db, THREAD_COLUMNS, "in_reply_to IN ({marks})", keys) if row["parent_id"] is None]
 
 
 def parent_and_conversation(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
