@@ -20,7 +20,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from socialscale.store.db import open_db, transaction
+import socialscale
+from socialscale.store.db import transaction
 from socialscale.timeutil import utc_iso
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -47,7 +48,7 @@ def build(path: Path, items: int, responded: int, seed: int = 4) -> None:
     lane_names = [name for name, _ in LANES]
     weights = [w for _, w in LANES]
     answered = set(rng.sample(range(items), responded))
-    db = open_db(path)
+    db = socialscale.open(path.parent / "socialscale.yaml", db=path).db  # the config is written first
     rows = []
     for n in range(items):
         start = NOW - timedelta(seconds=rng.randrange(365 * 86400))

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import yaml
 
+import socialscale
 from socialscale.models import DEFAULT_LANES, Rule
 from socialscale.rules.matcher import CHUNK, Matcher, fold
 from socialscale.rules.pool import MatchPool, default_workers
@@ -206,8 +207,6 @@ def _where_the_time_goes(matcher: Matcher, items: list[Item]) -> tuple[float, fl
 
 def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, workdir: Path) -> Path:
     """A config with `rules` and a database of `n` untagged items; returns the config's path."""
-    from socialscale.store.db import open_db
-
     db_path = workdir / "bench.db"
     config = {
         "database": str(db_path),
@@ -220,7 +219,7 @@ def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, wo
     config_path = workdir / "socialscale.yaml"
     config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     t0 = time.perf_counter()
-    db = open_db(db_path)
+    db = socialscale.open(config_path).db
     # Bulk load without full-text indexing (it is not what is measured, and it triples the load time).
     db.conn.execute("DROP TRIGGER items_ai")
     now = "2024-05-01T12:00:00Z"

@@ -35,6 +35,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import socialscale
 from socialscale.models import Item
 from socialscale.store.db import open_db, transaction
 from socialscale.store.items import upsert_items
@@ -150,14 +151,10 @@ class Seed:
 def seed_items(config_path: Path, now: datetime, seeds: list[Seed]) -> None:
     """Store `seeds` through the real store and workflow paths (upsert, then respond), seen a minute before `now`."""
     from socialscale import workflow
-    from socialscale.config import load_config
-    from socialscale.store.lanes import sync_lanes
     from socialscale.timeutil import utc_iso
 
-    config = load_config(config_path)
-    db = open_db(config.database)
-    try:
-        sync_lanes(db, config)
+    with socialscale.open(config_path) as session:
+        db, config = session.db, session.config
         items = [Item(source="seed", guid=f"g{i}", title=s.title or f"item {i}", url=s.url,
                       published_at=utc_iso(now - timedelta(hours=s.age_h))) for i, s in enumerate(seeds)]
         with transaction(db):
@@ -168,5 +165,3 @@ def seed_items(config_path: Path, now: datetime, seeds: list[Seed]) -> None:
             if s.answer_h is not None:
                 workflow.respond(db, config, [item_id], by="alice", now=now,
                                  at=now - timedelta(hours=s.age_h - s.answer_h), via=s.via)
-    finally:
-        db.conn.close()

@@ -11,12 +11,11 @@ from typing import Any
 
 from conftest import rss
 
-from socialscale.config import load_config
+import socialscale
 from socialscale.models import Item
 from socialscale.store import alerts as ledger
-from socialscale.store.db import open_db, transaction
+from socialscale.store.db import transaction
 from socialscale.store.items import upsert_items
-from socialscale.store.lanes import sync_lanes
 
 PASSWORD = "pw5ecretQ7"  # the secret parts of the Apprise URL: they must never be printed or stored
 TOKEN = "tok3nZX9"
@@ -44,9 +43,7 @@ def configure(write_config: Any, targets: list[dict[str, Any]], sources: list[di
 
 def seed(tmp_path: Path, rows: list[tuple[str, str | None, str | None, str]]) -> list[int]:
     """Items stored as a pull would, then put in a lane: (title, lane, owner, start)."""
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(config.database)
-    sync_lanes(db, config)
+    db = socialscale.open(tmp_path / "socialscale.yaml").db
     items = [Item(source="seed", guid=f"g{i}", title=title, url=f"https://example.com/{i}", published_at=start)
              for i, (title, _, _, start) in enumerate(rows)]
     with transaction(db):
@@ -257,8 +254,7 @@ def test_secrets_are_never_printed_logged_or_stored(server, cli, write_config, m
 
 def test_claims_make_overlapping_runs_send_once_and_a_dead_run_is_taken_over(write_config, tmp_path):
     configure(write_config, [])
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(config.database)
+    db = socialscale.open(tmp_path / "socialscale.yaml").db
     now = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
     assert ledger.claim(db, "t", "breach", now, ["1", "2"]) == ["1", "2"]
     # A second run while the first is still sending: nothing to claim.

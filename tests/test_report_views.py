@@ -8,9 +8,8 @@ import statistics
 import pytest
 from reportdata import CONFIG, build
 
+import socialscale
 from socialscale import reports
-from socialscale.config import load_config
-from socialscale.store.db import open_db
 from socialscale.timeutil import now_utc
 
 
@@ -22,8 +21,8 @@ def ids(cli, write_config, tmp_path, monkeypatch):
 
 
 def test_backlog_view_matches_the_report(ids, tmp_path):
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(tmp_path / "test.db")
+    session = socialscale.open(tmp_path / "socialscale.yaml")
+    config, db = session.config, session.db
     conn = sqlite3.connect(tmp_path / "test.db")  # what Datasette or the sqlite3 shell sees
     for by in ("lane", "owner", "source"):
         data = reports.backlog(db, config, now=now_utc(), by=by)
@@ -40,8 +39,8 @@ def test_backlog_view_matches_the_report(ids, tmp_path):
 
 
 def test_first_responses_view_matches_the_latency_report(ids, tmp_path):
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(tmp_path / "test.db")
+    session = socialscale.open(tmp_path / "socialscale.yaml")
+    config, db = session.config, session.db
     conn = sqlite3.connect(tmp_path / "test.db")
     rows = conn.execute("SELECT id, lane, owner, source, latency_s, detection_lag_s, within_sla, handoff "
                         "FROM first_responses").fetchall()

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from reportdata import add_item
 
+import socialscale
 from socialscale import workflow
-from socialscale.config import load_config
 from socialscale.errors import UsageError
 from socialscale.store.db import open_db
 from socialscale.store.items import events_for, get_item
@@ -193,8 +193,8 @@ def test_json_output(cli, items):
 
 
 def test_core_functions_return_data(items, tmp_path, database):
-    config = load_config(tmp_path / "socialscale.yaml")
-    db = open_db(database)
+    session = socialscale.open(tmp_path / "socialscale.yaml", db=database)
+    config, db = session.config, session.db
     now = datetime(2024, 3, 5, 12, tzinfo=timezone.utc)
     outcome = workflow.respond(db, config, [items[0], "x"], by="bob", now=now, via="meeting")
     assert [c.id for c in outcome.done] == [items[0]] and outcome.done[0].detail["handoff"] is True

@@ -43,7 +43,7 @@ class SocialscaleGroup(TyperGroup):
                 raise
             from socialscale.store.db import describe
 
-            config = getattr(ctx.obj, "_config", None)
+            config = ctx.obj.loaded_config() if isinstance(ctx.obj, AppState) else None
             _err(describe(exc, getattr(config, "database", None) or getattr(ctx.obj, "db_path", None), "database error"))
             raise typer.Exit(int(ExitCode.PARTIAL)) from None
         except Exception as exc:
@@ -52,7 +52,7 @@ class SocialscaleGroup(TyperGroup):
             if type(exc).__module__.startswith("psycopg"):  # a PostgreSQL failure mid-command (psycopg.Error)
                 from socialscale.store.postgres import describe as describe_pg
 
-                config = getattr(ctx.obj, "_config", None)
+                config = ctx.obj.loaded_config() if isinstance(ctx.obj, AppState) else None
                 _err(describe_pg(exc, str(getattr(config, "database", "") or "") or None, "database error"))
                 raise typer.Exit(int(ExitCode.PARTIAL)) from None
             _err(f"unexpected error: {type(exc).__name__}: {exc} (run with --verbose for the traceback)")

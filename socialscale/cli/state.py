@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
     from socialscale.models import Config
+    from socialscale.session import Session
 
 
 class Format(str, Enum):
@@ -44,40 +45,34 @@ def output_format(fmt: Enum, as_json: bool) -> str:
 
 @dataclass
 class AppState:
-    """Global options, with the config and database opened lazily and once."""
+    """Global options, and the session (config and database) they name, opened lazily and once."""
 
     config_path: str | None = None
     db_path: str | None = None
     quiet: bool = False
     verbose: bool = False
-    _config: Any = field(default=None, repr=False)
-    _db: Any = field(default=None, repr=False)
+    _session: Session | None = field(default=None, repr=False)
+
+    def session(self) -> Session:
+        if self._session is None:
+            import socialscale
+
+            self._session = socialscale.open(self.config_path, self.db_path)
+        return self._session
 
     def config(self) -> Config:
-        if self._config is None:
-            from socialscale.config import find_config, load_config
-
-            self._config = load_config(find_config(self.config_path), self.db_path)
-        return self._config  # type: ignore[no-any-return]
+        return self.session().config
 
     def db(self) -> sqlite_utils.Database:
-        if self._db is None:
-            from socialscale.store.db import open_db
-            from socialscale.store.lanes import sync_lanes
+        return self.session().db
 
-            config = self.config()
-            self._db = open_db(config.database)
-            sync_lanes(self._db, config)
-            from socialscale.conversations import upgrade
-            from socialscale.timeutil import now_utc, utc_iso
-
-            upgrade(self._db, config, utc_iso(now_utc()))  # once, for items stored before conversations
-        return self._db
+    def loaded_config(self) -> Config | None:
+        """The config if it was read (error messages name its database), else None."""
+        return self._session.config if self._session is not None else None
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.conn.close()
-            self._db = None
+        if self._session is not None:
+            self._session.close()
 
 
 def state(ctx: typer.Context) -> AppState:

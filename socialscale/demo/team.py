@@ -22,17 +22,15 @@ VIAS = ["reply"] * 14 + ["dm"] * 3 + ["email"] * 2 + ["phone"]
 
 def play_team(config_path: Path, now: datetime, seed: int = 11) -> int:
     """Record responses for a share of the demo's items; returns how many were answered."""
+    import socialscale
     from socialscale import workflow
-    from socialscale.config import load_config
-    from socialscale.store.db import open_db
     from socialscale.store.items import ItemFilter, query_items
     from socialscale.timeutil import parse_iso
 
     rng = random.Random(seed)
-    config = load_config(config_path)
-    db = open_db(config.database)
     answered = 0
-    try:
+    with socialscale.open(config_path) as session:
+        db, config = session.db, session.config
         for item in reversed(query_items(db, ItemFilter(status="open"))):
             habit = HABITS.get(item["lane"] or "")
             if habit is None or item["duplicate_of"] or item["ours"] or item["conversation_id"] != item["id"]:
@@ -53,6 +51,4 @@ def play_team(config_path: Path, now: datetime, seed: int = 11) -> int:
             answered += 1
             if rng.random() < close_share:
                 workflow.close(db, config, [item["id"]], actor=owner, now=now, at=min(now, when + timedelta(hours=1)))
-    finally:
-        db.conn.close()
     return answered
