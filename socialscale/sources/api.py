@@ -278,20 +278,36 @@ def _sane_wait(seconds: float) -> float:
 
 
 Collect = Callable[[SourceContext], Awaitable[Collected]]
+Pull = Callable[["Run", "str | None"], Awaitable[Collected]]
 
 
-def guarded(collect: Collect) -> Collect:
-    """A safety net under the guarded field access: an unforeseen payload shape is a ParseError of
-    this source, never an exception that stops the whole pull."""
+def collector(*, token: bool = False) -> Callable[[Pull], Collect]:
+    """The prologue every API kind shares, done once: `@api.collector(token=True)` over
+    `async def collect(run, token)` gives the kind its `collect(ctx)`.
 
-    @functools.wraps(collect)
-    async def wrapper(ctx: SourceContext) -> Collected:
-        try:
-            return await collect(ctx)
-        except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
-            raise ParseError(f"unexpected response shape ({type(exc).__name__}: {str(exc)[:200]})") from None
+    - the token is read from `token_env` (when the kind takes one) and kept out of every message;
+    - a wait the API asked an earlier pull for that is not over yet returns a `skipped` result
+      without asking;
+    - an unforeseen payload shape is a ParseError of this source, never an exception that stops
+      the whole pull (a safety net under the guarded field access below).
+    """
 
-    return wrapper
+    def wrap(pull: Pull) -> Collect:
+        @functools.wraps(pull)
+        async def collect(ctx: SourceContext) -> Collected:
+            try:
+                secret = read_token(ctx) if token else None
+                run = Run(ctx, secrets=(secret,) if secret else ())
+                until = run.waiting_until()
+                if until:
+                    return run.skipped(until)
+                return await pull(run, secret)
+            except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+                raise ParseError(f"unexpected response shape ({type(exc).__name__}: {str(exc)[:200]})") from None
+
+        return collect
+
+    return wrap
 
 
 def fingerprint(*parts: Any) -> str:
@@ -399,12 +415,3 @@ def same_origin(a: str, b: str) -> bool:
         return (pa.scheme, pa.hostname, pa.port) == (pb.scheme, pb.hostname, pb.port)
     except ValueError:
         return False
-
-
-def begin(ctx: SourceContext, *, token: bool = False) -> tuple[Run, str | None, Collected | None]:
-    """Start a pull: the run, the token (when the kind takes one), and a ready `skipped` result
-    when the API asked an earlier pull to wait and the wait is not over."""
-    secret = read_token(ctx) if token else None
-    run = Run(ctx, secrets=(secret,) if secret else ())
-    until = run.waiting_until()
-    return run, secret, run.skipped(until) if until else None

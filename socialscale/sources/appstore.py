@@ -16,7 +16,7 @@ from urllib.parse import quote
 from socialscale.fetch import RateLimited
 from socialscale.models import Item
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 from socialscale.timeutil import utc_iso
 
@@ -46,11 +46,9 @@ def _app_id(options: dict[str, Any]) -> str:
     return str(options["app_id"]).removeprefix("id")
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     app_id, country = _app_id(opts), str(opts.get("country") or "us").lower()
     fp = api.fingerprint("appstore", app_id, country)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from socialscale.models import Config, Item, Source
 from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
@@ -74,6 +75,24 @@ class SourceContext:
             return json.loads(raw)
         except ValueError:
             return None
+
+
+class SourceKind(Protocol):
+    """The contract of a source kind (`type:` in the config); a module with these three names fulfils it.
+
+    Kinds are found through the entry-point group `socialscale.sources` (see docs/extending.md).
+    """
+
+    #: The config keys the kind accepts besides name, type, url, every, timeout and max_bytes.
+    OPTION_KEYS: tuple[str, ...]
+
+    def validate(self, url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
+        """Config problems as (key relative to the source, message); empty when the source is usable."""
+        ...
+
+    def collect(self, ctx: SourceContext) -> Awaitable[Collected]:
+        """Fetch and parse one source (an `async def`); raise FetchError/ParseError to fail it."""
+        ...
 
 
 def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: Any = None, author: Any = None,

@@ -21,7 +21,7 @@ from socialscale.errors import FetchError, ParseError
 from socialscale.fetch import FetchResult
 from socialscale.models import Item
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
 
@@ -49,11 +49,9 @@ class _Session:
     refresh: str
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     handle = api.read_secret(ctx, "handle_env", masked=False)
     password = api.read_secret(ctx, "password_env")
     run.secrets = (*run.secrets, password)

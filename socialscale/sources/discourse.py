@@ -49,11 +49,9 @@ def _forum(ctx: SourceContext) -> str:
     return str(ctx.source.options["forum"]).rstrip("/")
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     headers = {"Accept": "application/json"}
     if opts.get("api_key_env"):

@@ -15,7 +15,7 @@ from typing import Any
 
 from socialscale.models import Item
 from socialscale.sources import api, github_discussions
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.sources.github_api import call, since_bound
 from socialscale.text import redact_url
 
@@ -43,11 +43,9 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, token, skipped = api.begin(ctx, token=True)
-    if skipped:
-        return skipped
+@api.collector(token=True)
+async def collect(run: api.Run, token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
     if token:

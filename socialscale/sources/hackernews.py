@@ -11,7 +11,7 @@ from typing import Any
 
 from socialscale.models import Item
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 
 DEFAULT_API = "https://hn.algolia.com/api/v1"
@@ -42,11 +42,9 @@ def _tags(options: dict[str, Any]) -> str:
     return tags
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     query, tags = str(opts.get("query") or ""), _tags(opts)
     fp = api.fingerprint("hackernews", query, tags)

@@ -85,11 +85,9 @@ def _endpoint(ctx: SourceContext) -> str:
     return urlunsplit((base.scheme, base.netloc, base.path + parts.path, parts.query, ""))
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, token, skipped = api.begin(ctx, token=True)
-    if skipped:
-        return skipped
+@api.collector(token=True)
+async def collect(run: api.Run, token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     headers: dict[str, str] = {"Accept": "application/json"}
     if token:

@@ -49,11 +49,9 @@ def _host(ctx: SourceContext) -> str:
     return (urlsplit(str(ctx.source.options["instance"])).hostname or "").lower()
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, token, skipped = api.begin(ctx, token=True)
-    if skipped:
-        return skipped
+@api.collector(token=True)
+async def collect(run: api.Run, token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     host = _host(ctx)
     headers = {"Authorization": f"Bearer {token}"} if token else {}

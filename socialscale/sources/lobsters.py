@@ -20,7 +20,7 @@ from socialscale.fetch import FetchResult, RateLimited
 from socialscale.models import Item
 from socialscale.rules.keep import kept
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_duration, utc_iso
 
@@ -44,11 +44,9 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     tag = ctx.source.options.get("tag")
     base = api.base_url(ctx, DEFAULT_API)
     fp = api.fingerprint("lobsters", tag)

@@ -58,11 +58,9 @@ def _endpoint(ctx: SourceContext) -> tuple[str, dict[str, Any]]:
     return f"{base}/r/{sub}/{opts.get('listing') or 'new'}.json", {}
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     url, fixed = _endpoint(ctx)
     headers = {"User-Agent": str(ctx.source.options.get("user_agent") or DEFAULT_USER_AGENT)}
     fp = api.fingerprint("reddit", url, fixed)

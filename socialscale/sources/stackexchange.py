@@ -15,7 +15,7 @@ from typing import Any
 from socialscale.errors import FetchError
 from socialscale.models import Item
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 
 DEFAULT_API = "https://api.stackexchange.com/2.3"
@@ -48,11 +48,9 @@ def _tagged(value: Any) -> str | None:
     return ";".join(value) if isinstance(value, list) else str(value)
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, token, skipped = api.begin(ctx, token=True)
-    if skipped:
-        return skipped
+@api.collector(token=True)
+async def collect(run: api.Run, token: str | None) -> Collected:
+    ctx = run.ctx
     opts = ctx.source.options
     site, query, tagged = str(opts["site"]), opts.get("query"), _tagged(opts.get("tagged"))
     fp = api.fingerprint("stackexchange", site, query, tagged)

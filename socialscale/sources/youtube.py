@@ -24,7 +24,7 @@ from socialscale.errors import FetchError
 from socialscale.fetch import FetchResult, RateLimited
 from socialscale.models import Item
 from socialscale.sources import api
-from socialscale.sources.base import Collected, SourceContext, make_item
+from socialscale.sources.base import Collected, make_item
 from socialscale.text import redact_url
 from socialscale.timeutil import utc_iso
 
@@ -50,11 +50,9 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
     return problems
 
 
-@api.guarded
-async def collect(ctx: SourceContext) -> Collected:
-    run, _, skipped = api.begin(ctx)
-    if skipped:
-        return skipped
+@api.collector()
+async def collect(run: api.Run, _token: str | None) -> Collected:
+    ctx = run.ctx
     key = api.read_secret(ctx, "key_env")
     run.secrets = (*run.secrets, key)
     channel = str(ctx.source.options["channel_id"])
