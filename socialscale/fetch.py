@@ -47,11 +47,14 @@ CROSS_ORIGIN_HEADERS = frozenset({"host", "user-agent", "accept", "accept-encodi
 
 
 class RateLimited(FetchError):
-    """The host asked us to wait longer than this pull can; it is not asked again before `until`."""
+    """The host asked us to wait longer than this pull can; it is not asked again before `until`.
 
-    def __init__(self, message: str, host: str, until: datetime) -> None:
+    `skipped`: it was not asked at all this time (an earlier wait is not over), rather than asked
+    and told to wait."""
+
+    def __init__(self, message: str, host: str, until: datetime, *, skipped: bool) -> None:
         super().__init__(message)
-        self.host, self.until = host, until
+        self.host, self.until, self.skipped = host, until, skipped
 
 
 class Budget:
@@ -206,6 +209,114 @@ def host_of(url: str) -> str:
         return ""
 
 
+@dataclass(frozen=True)
+class RetryPolicy:
+    """What the retry decisions depend on besides the outcome itself."""
+
+    method: str = "GET"
+    attempts: int = 3  # in all, the first one included (fetch.retries + 1)
+    raise_for_status: bool = True  # False: an HTTP error status is an answer, for APIs whose error bodies speak
+    max_retry_after_s: float = 3600.0  # fetch.max_retry_after
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method in ("GET", "HEAD")
+
+    @property
+    def retry_statuses(self) -> frozenset[int]:
+        return RETRY_STATUSES if self.idempotent else POST_RETRY_STATUSES
+
+
+@dataclass(frozen=True)
+class Done:
+    """Return this result to the caller."""
+
+    result: FetchResult
+    hold: float | None = None  # seconds the host asked us to wait (Retry-After), to remember
+
+
+@dataclass(frozen=True)
+class Fail:
+    """Stop: retrying cannot mend it. `problem` is the error message after the URL."""
+
+    problem: str
+    hold: float | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Try again after `delay` seconds (the host's Retry-After, else backoff with jitter)."""
+
+    delay: float
+    problem: str  # what went wrong, for the message if the wait is too long for this pull
+    hold: float | None = None
+
+
+Decision = Done | Fail | Retry
+# What the loop hands to classify(): the httpx errors that are about this request, never a bug.
+RETRIED_ERRORS = (httpx.TooManyRedirects, httpx.TransportError, httpx.InvalidURL, httpx.DecodingError, ValueError,
+                  UnicodeError)
+
+
+def classify(outcome: FetchResult | Exception, attempt: int, policy: RetryPolicy = RetryPolicy(), *,
+             now: datetime, jitter: float = 0.5) -> Decision:
+    """The retry policy, as a pure function of one attempt's outcome (a response or a request error)
+    and its number (from 1). `now` reads a Retry-After date; `jitter` in [0, 1) spreads the backoff."""
+    last = attempt >= policy.attempts
+    if isinstance(outcome, FetchResult):
+        return _classify_response(outcome, attempt, policy, now, jitter)
+    verdict = _classify_error(outcome, policy)
+    if isinstance(verdict, Fail):
+        return verdict
+    if last:
+        return Fail(f"{verdict} (gave up after {policy.attempts} attempts)")
+    return Retry(_backoff(attempt, jitter), verdict)
+
+
+def _classify_response(result: FetchResult, attempt: int, policy: RetryPolicy, now: datetime,
+                       jitter: float) -> Decision:
+    if result.not_modified:
+        return Done(result)
+    problem = f"HTTP {result.status}{status_phrase(result.status)}"
+    if 300 <= result.status < 400:  # a redirect without a usable Location
+        return Fail(f"{problem} without a Location to follow")
+    if result.status < 400:
+        return Done(result)
+    if result.status not in policy.retry_statuses:
+        return Fail(problem) if policy.raise_for_status else Done(result)
+    hold = parse_retry_after(result.headers.get("retry-after"), now)
+    if hold is not None and hold > policy.max_retry_after_s:
+        problem += (f" with Retry-After {format_duration(hold)}, capped to "
+                    f"{format_duration(policy.max_retry_after_s)} (fetch.max_retry_after)")
+        hold = policy.max_retry_after_s
+    if attempt >= policy.attempts:
+        if not policy.raise_for_status:
+            return Done(result, hold)
+        return Fail(f"{problem} (gave up after {policy.attempts} attempts)", hold)
+    return Retry(hold if hold is not None else _backoff(attempt, jitter), problem, hold)
+
+
+def _classify_error(exc: Exception, policy: RetryPolicy) -> Fail | str:
+    """A Fail for a request error that retrying cannot mend, else the problem to retry on."""
+    if isinstance(exc, httpx.TooManyRedirects):
+        return Fail(f"redirect loop or more than {MAX_REDIRECTS} redirects")
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return Fail(f"cannot follow ({exc})")
+    if isinstance(exc, httpx.RemoteProtocolError) and "location header" in str(exc).lower():
+        return Fail(f"cannot follow a redirect ({exc})")
+    if isinstance(exc, httpx.TransportError):
+        problem = _transport_problem(exc)
+        if not isinstance(exc, httpx.RemoteProtocolError) and ("certificate" in problem.lower()
+                                                                or "ssl" in problem.lower()):
+            return Fail(f"TLS error ({problem})")
+        # Only a POST that never left is sent again (see POST_RETRY_STATUSES).
+        if not policy.idempotent and not isinstance(exc, _UNSENT):
+            return Fail(f"{problem} (a {policy.method} is not retried once sent)")
+        return problem
+    # The configured URL or a redirect's Location is not a URL httpx can request.
+    return Fail(f"invalid URL or redirect ({_clip(exc)})")
+
+
 class Fetcher:
     """Async requests with a global and a per-host concurrency limit, retries and politeness.
 
@@ -280,10 +391,10 @@ class Fetcher:
     async def _request(self, method: str, url: str, params: dict[str, Any] | None, json: Any,
                        hdrs: dict[str, str], max_bytes: int | None, budget: Budget | None,
                        raise_for_status: bool, secrets: list[str]) -> FetchResult:
+        """The loop: send, ask `classify` what the outcome means, and sleep or stop as it says."""
         assert self.client is not None, "use `async with Fetcher(...)`"
         loop = asyncio.get_running_loop()
-        idempotent = method in ("GET", "HEAD")
-        retry_statuses = RETRY_STATUSES if idempotent else POST_RETRY_STATUSES
+        policy = RetryPolicy(method, self.settings.retries + 1, raise_for_status, self.settings.max_retry_after_s)
         host = host_of(url)
         cap = max_bytes or self.settings.max_bytes
         waited = 0.0
@@ -292,76 +403,41 @@ class Fetcher:
         if bad:
             raise FetchError(f"{shown}: the {bad} header holds a line break, control or non-ASCII character; "
                              "not sent")
-        attempts = self.settings.retries + 1
-        for attempt in range(1, attempts + 1):
+        for attempt in range(1, policy.attempts + 1):
             self._check_host(host, shown)
-            problem: str
-            retry_after: float | None = None
+            outcome: FetchResult | Exception
             try:
                 # The host's slot first, then a global one: a source waiting for its busy host must
                 # not hold a global slot that a source of another host could use.
                 async with self._hosts[host], self._global:
                     if budget is not None:
                         budget.start(loop.time())
-                    result = await self._once(method, url, params, json, hdrs, cap, secrets)
-            except httpx.TooManyRedirects:
-                raise FetchError(f"{shown}: redirect loop or more than {MAX_REDIRECTS} redirects") from None
-            except httpx.UnsupportedProtocol as exc:
-                raise FetchError(f"{shown}: cannot follow ({exc})") from None
-            except httpx.RemoteProtocolError as exc:
-                if "location header" in str(exc).lower():
-                    raise FetchError(f"{shown}: cannot follow a redirect ({exc})") from None
-                problem = _transport_problem(exc)
-                if not idempotent:
-                    raise FetchError(f"{shown}: {problem} (a {method} is not retried once sent)") from None
-            except httpx.TransportError as exc:
-                problem = _transport_problem(exc)
-                if "certificate" in problem.lower() or "ssl" in problem.lower():
-                    raise FetchError(f"{shown}: TLS error ({problem})") from None
-                if not idempotent and not isinstance(exc, _UNSENT):
-                    raise FetchError(f"{shown}: {problem} (a {method} is not retried once sent)") from None
-            except (httpx.InvalidURL, httpx.DecodingError, ValueError, UnicodeError) as exc:
-                # The configured URL or a redirect's Location is not a URL httpx can request.
-                raise FetchError(f"{shown}: invalid URL or redirect ({_clip(exc)})") from None
-            else:
-                result.attempts, result.waited_s = attempt, waited
-                if result.not_modified:
-                    return result
-                if 300 <= result.status < 400:  # a redirect without a usable Location
-                    raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)} without a Location to follow")
-                if result.status < 400:
-                    return result
-                if result.status not in retry_statuses:
-                    if raise_for_status:
-                        raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)}")
-                    return result
-                problem = f"HTTP {result.status}{status_phrase(result.status)}"
-                retry_after = parse_retry_after(result.headers.get("retry-after"), datetime.now(timezone.utc))
-                if retry_after is not None:
-                    if retry_after > self.settings.max_retry_after_s:
-                        problem += (f" with Retry-After {format_duration(retry_after)}, capped to "
-                                    f"{format_duration(self.settings.max_retry_after_s)} (fetch.max_retry_after)")
-                        retry_after = self.settings.max_retry_after_s
-                    self._remember_wait(host, retry_after)
-                if attempt == attempts and not raise_for_status:
-                    return result
-            if attempt == attempts:
-                break
-            delay = retry_after if retry_after is not None else _backoff(attempt)
+                    outcome = await self._once(method, url, params, json, hdrs, cap, secrets)
+                outcome.attempts, outcome.waited_s = attempt, waited
+            except RETRIED_ERRORS as exc:
+                outcome = exc
+            decision = classify(outcome, attempt, policy, now=datetime.now(timezone.utc),
+                                jitter=random.random())  # noqa: S311 - jitter, not security
+            if decision.hold is not None:
+                self._remember_wait(host, decision.hold)
+            if isinstance(decision, Done):
+                return decision.result
+            if isinstance(decision, Fail):
+                raise FetchError(f"{shown}: {decision.problem}") from None
             remaining = budget.remaining(loop.time()) if budget is not None else None
-            if delay > MAX_INLINE_WAIT_S or (remaining is not None and delay >= remaining - 0.5):
-                until = self.not_before.get(host) or datetime.now(timezone.utc) + timedelta(seconds=delay)
-                raise RateLimited(f"{shown}: {problem}; asked to wait {format_duration(delay)}, "
-                                  f"will not ask {host} again before {utc_iso(until)}", host, until)
-            await asyncio.sleep(delay)
-            waited += delay
-        raise FetchError(f"{shown}: {problem} (gave up after {attempts} attempts)")
+            if decision.delay > MAX_INLINE_WAIT_S or (remaining is not None and decision.delay >= remaining - 0.5):
+                until = self.not_before.get(host) or datetime.now(timezone.utc) + timedelta(seconds=decision.delay)
+                raise RateLimited(f"{shown}: {decision.problem}; asked to wait {format_duration(decision.delay)}, "
+                                  f"will not ask {host} again before {utc_iso(until)}", host, until, skipped=False)
+            await asyncio.sleep(decision.delay)
+            waited += decision.delay
+        raise AssertionError("classify() retried after the last attempt")  # pragma: no cover
 
     def _check_host(self, host: str, shown: str) -> None:
         until = self.not_before.get(host)
         if until and until > datetime.now(timezone.utc) + timedelta(seconds=0.25):
             raise RateLimited(f"{shown}: {host} asked not to be contacted before {utc_iso(until)}; skipped",
-                              host, until)
+                              host, until, skipped=True)
 
     def _remember_wait(self, host: str, seconds: float) -> None:
         until = datetime.now(timezone.utc) + timedelta(seconds=seconds)
@@ -518,10 +594,10 @@ def _clip(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _backoff(attempt: int) -> float:
-    """Exponential backoff with full jitter: 0.5s, 1s, 2s ... capped, times a random factor in [0.5, 1)."""
+def _backoff(attempt: int, jitter: float) -> float:
+    """Exponential backoff with jitter: 0.5s, 1s, 2s ... capped, times a factor in [0.5, 1) from `jitter` in [0, 1)."""
     base = min(MAX_BACKOFF_S, 0.5 * 2 ** (attempt - 1))
-    return base * (0.5 + random.random() / 2)  # noqa: S311 - jitter, not security
+    return base * (0.5 + jitter / 2)
 
 
 def status_phrase(status: int) -> str:

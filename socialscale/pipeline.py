@@ -226,7 +226,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     if collected is None:
         message = str(error)
         waited = isinstance(error, HostWait)
-        status = "skipped" if waited or (isinstance(error, RateLimited) and "skipped" in message) else "error"
+        status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
         with transaction(db):
             record_fetch(db, source, now=stamp, status=status, http_status=None, error=message,
                          duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)
