@@ -596,7 +596,7 @@ def _clip(exc: BaseException, limit: int = 200) -> str:
 
 def _backoff(attempt: int, jitter: float) -> float:
     """Exponential backoff with jitter: 0.5s, 1s, 2s ... capped, times a factor in [0.5, 1) from `jitter` in [0, 1)."""
-    base = min(MAX_BACKOFF_S, 0.5 * 2 ** (attempt - 1))
+    base: float = min(MAX_BACKOFF_S, 0.5 * 2 ** (attempt - 1))
     return base * (0.5 + jitter / 2)
 
 

@@ -93,7 +93,7 @@ def _nice_step(top: float, steps: int = 5) -> float:
     if top <= 0:
         return 1
     raw = top / steps
-    power = 10 ** math.floor(math.log10(raw))
+    power: float = 10 ** math.floor(math.log10(raw))
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
