@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -263,6 +264,22 @@ def _lanes(c: Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:
 
 def _business_hours(c: Checker, value: Any) -> BusinessHours:
     d = c.mapping(value, "business_hours", BH_KEYS)
+    blocks = _hour_blocks(c, d)
+    week: dict[int, tuple[tuple[int, int], ...]] = {n: tuple(sorted(blocks)) for n in _weekdays(c, d)}
+    per_day = c.mapping(d.get("per_day"), "business_hours.per_day", WEEKDAYS)
+    for day, ranges in per_day.items():
+        if day not in WEEKDAYS:
+            continue
+        parsed_blocks = []
+        for i, block in enumerate(c.strings(ranges, f"business_hours.per_day.{day}")):
+            parsed = c.clock_range(block, f"business_hours.per_day.{day}[{i}]")
+            if parsed:
+                parsed_blocks.append(parsed)
+        week[WEEKDAYS.index(day)] = tuple(sorted(parsed_blocks))
+    return BusinessHours(blocks=week, holidays=_holidays(c, d))
+
+
+def _weekdays(c: Checker, d: dict[str, Any]) -> list[int]:
     days = c.strings(d.get("days"), "business_hours.days") or WEEKDAYS[:5]
     day_numbers = []
     for i, day in enumerate(days):
@@ -270,6 +287,10 @@ def _business_hours(c: Checker, value: Any) -> BusinessHours:
             c.problem(f"business_hours.days[{i}]", f"expected a weekday (mon..sun), got {day!r}")
         else:
             day_numbers.append(WEEKDAYS.index(day.lower()[:3]))
+    return day_numbers
+
+
+def _hour_blocks(c: Checker, d: dict[str, Any]) -> list[tuple[int, int]]:
     blocks: list[tuple[int, int]] = []
     if d.get("hours") is not None:
         for i, block in enumerate(c.strings(d.get("hours"), "business_hours.hours")):
@@ -284,17 +305,10 @@ def _business_hours(c: Checker, value: Any) -> BusinessHours:
     for i, (a, b) in enumerate(blocks):
         if b <= a:
             c.problem(f"business_hours.hours[{i}]", "a block must end after it starts")
-    week: dict[int, tuple[tuple[int, int], ...]] = {n: tuple(sorted(blocks)) for n in day_numbers}
-    per_day = c.mapping(d.get("per_day"), "business_hours.per_day", WEEKDAYS)
-    for day, ranges in per_day.items():
-        if day not in WEEKDAYS:
-            continue
-        parsed_blocks = []
-        for i, block in enumerate(c.strings(ranges, f"business_hours.per_day.{day}")):
-            parsed = c.clock_range(block, f"business_hours.per_day.{day}[{i}]")
-            if parsed:
-                parsed_blocks.append(parsed)
-        week[WEEKDAYS.index(day)] = tuple(sorted(parsed_blocks))
+    return blocks
+
+
+def _holidays(c: Checker, d: dict[str, Any]) -> frozenset[str]:
     holidays = set()
     raw_holidays = d.get("holidays") or []
     if not isinstance(raw_holidays, list):
@@ -305,7 +319,7 @@ def _business_hours(c: Checker, value: Any) -> BusinessHours:
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
             c.problem(f"business_hours.holidays[{i}]", f"expected a date YYYY-MM-DD, got {day!r}")
         holidays.add(text)
-    return BusinessHours(blocks=week, holidays=frozenset(holidays))
+    return frozenset(holidays)
 
 
 def _sources(c: Checker, value: Any) -> tuple[Source, ...]:
@@ -370,28 +384,11 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
         lane = c.string(d.get("lane"), f"{label}.lane", required=True)
         if lane is not None and lane not in lanes:
             c.problem(f"{label}.lane", unknown("lane", lane, lanes))
-        terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
-        for key in ("any", "all", "none"):
-            for j, term in enumerate(terms[key]):
-                if not term.strip(" *"):
-                    c.problem(f"{label}.{key}[{j}]", "an empty term matches nothing")
-                elif (why := term_problem(term)) is not None:
-                    c.problem(f"{label}.{key}[{j}]", why)
-        for j, pattern in enumerate(terms["regex"]):
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                c.problem(f"{label}.regex[{j}]", f"invalid regular expression {pattern!r}: {exc}")
-        if not (terms["any"] or terms["all"] or terms["regex"]):
-            c.problem(label, "an empty rule: give at least one of any, all or regex")
+        terms = _rule_terms(c, d, label)
         fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
-        for j, f in enumerate(fields):
-            if f not in RULE_FIELDS:
-                c.problem(f"{label}.fields[{j}]", unknown("field", f, RULE_FIELDS))
+        _known_names(c, fields, f"{label}.fields", "field", RULE_FIELDS)
         rule_sources = c.strings(d.get("sources"), f"{label}.sources")
-        for j, s in enumerate(rule_sources):
-            if s not in source_names:
-                c.problem(f"{label}.sources[{j}]", unknown("source", s, sorted(source_names)))
+        _known_names(c, rule_sources, f"{label}.sources", "source", sorted(source_names))
         owner = c.string(d.get("owner"), f"{label}.owner")
         if owner is not None and owner not in team:
             c.problem(f"{label}.owner", unknown("team member", owner, team))
@@ -399,6 +396,31 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
                         regex=terms["regex"], fields=fields, sources=rule_sources,
                         tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner))
     return tuple(out)
+
+
+def _rule_terms(c: Checker, d: dict[str, Any], label: str) -> dict[str, tuple[str, ...]]:
+    """A rule's any/all/none terms and regexes, each checked."""
+    terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
+    for key in ("any", "all", "none"):
+        for j, term in enumerate(terms[key]):
+            if not term.strip(" *"):
+                c.problem(f"{label}.{key}[{j}]", "an empty term matches nothing")
+            elif (why := term_problem(term)) is not None:
+                c.problem(f"{label}.{key}[{j}]", why)
+    for j, pattern in enumerate(terms["regex"]):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            c.problem(f"{label}.regex[{j}]", f"invalid regular expression {pattern!r}: {exc}")
+    if not (terms["any"] or terms["all"] or terms["regex"]):
+        c.problem(label, "an empty rule: give at least one of any, all or regex")
+    return terms
+
+
+def _known_names(c: Checker, names: Sequence[str], path: str, what: str, known: Sequence[str]) -> None:
+    for j, name in enumerate(names):
+        if name not in known:
+            c.problem(f"{path}[{j}]", unknown(what, name, known))
 
 
 def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:

@@ -82,32 +82,30 @@ def cycles(edges: list[Import]) -> list[list[str]]:
     for e in edges:
         if e.target.startswith(e.source.split(".")[0]) and e.source != ROOT:
             graph.setdefault(e.source, set()).add(e.target)
+    return [_path(graph, set(group)) for group in _components(graph)
+            if len(group) > 1 or group[0] in graph.get(group[0], ())]
+
+
+def _components(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Tarjan's strongly connected components, in the order they complete."""
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
-    on_stack: set[str] = set()
     groups: list[list[str]] = []
 
-    def visit(node: str) -> None:  # Tarjan's algorithm
+    def visit(node: str) -> None:
         index[node] = low[node] = len(index)
         stack.append(node)
-        on_stack.add(node)
         for nxt in sorted(graph.get(node, ())):
             if nxt not in index:
                 visit(nxt)
                 low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
+            elif nxt in stack:
                 low[node] = min(low[node], index[nxt])
         if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1 or node in graph.get(node, ()):
-                groups.append(_path(graph, set(group)))
+            group = stack[stack.index(node):]
+            del stack[stack.index(node):]
+            groups.append(group)
 
     for node in sorted(graph):
         if node not in index:

@@ -74,11 +74,44 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
     itself (`demo --db`) stays with it, values of the command's own options (`--note -q`) are left
     alone, and nothing after `--` moves.
     """
+    i, command = _command_path(root, args)
+    if command is root:
+        return args
+    own: dict[str, bool] = {}  # option name -> takes a value
+    for param in getattr(command, "params", ()):
+        takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
+        for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
+            own[name] = takes_value
+    head, tail, moved = args[:i], list[str](), list[str]()
+    j = i
+    while j < len(args):
+        token = args[j]
+        name = token.split("=", 1)[0] if token.startswith("--") else token
+        if token == "--":
+            tail.extend(args[j:])
+            break
+        if name in own or name in GLOBAL_FLAGS or name in GLOBAL_VALUE_OPTIONS:
+            # The command's own options stay; a global one moves, with its value.
+            into = tail if name in own else moved
+            into.append(token)
+            takes_value = own[name] if name in own else name in GLOBAL_VALUE_OPTIONS
+            if takes_value and "=" not in token and j + 1 < len(args):
+                into.append(args[j + 1])
+                j += 1
+        else:
+            tail.append(token)
+        j += 1
+    return moved + head + tail
+
+
+def _command_path(root: Any, args: list[str]) -> tuple[int, Any]:
+    """Where the command's own arguments start, and the (leaf) command; the root when there is none
+    (or `--` comes first)."""
     i, command = 0, root
     while i < len(args):  # the root's own options, then the command path down to the leaf
         token = args[i]
         if token == "--":
-            return args
+            return i, root
         if token.startswith("-"):
             i += 2 if token in GLOBAL_VALUE_OPTIONS and command is root else 1
             continue
@@ -88,37 +121,7 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
         command, i = sub, i + 1
         if not getattr(command, "commands", None):
             break
-    if command is root:
-        return args
-    own: dict[str, bool] = {}  # option name -> takes a value
-    for param in getattr(command, "params", ()):
-        takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
-        for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
-            own[name] = takes_value
-    head, tail, moved = args[:i], [], []
-    j = i
-    while j < len(args):
-        token = args[j]
-        name = token.split("=", 1)[0] if token.startswith("--") else token
-        if token == "--":
-            tail.extend(args[j:])
-            break
-        if name in own:
-            tail.append(token)
-            if own[name] and "=" not in token and j + 1 < len(args):
-                tail.append(args[j + 1])
-                j += 1
-        elif name in GLOBAL_FLAGS:
-            moved.append(token)
-        elif name in GLOBAL_VALUE_OPTIONS:
-            moved.append(token)
-            if "=" not in token and j + 1 < len(args):
-                moved.append(args[j + 1])
-                j += 1
-        else:
-            tail.append(token)
-        j += 1
-    return moved + head + tail
+    return i, command
 
 
 def _err(message: str) -> None:

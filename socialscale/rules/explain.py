@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 from socialscale.models import Rule
 from socialscale.rules.text import SEP, Term, fold, parse_term
@@ -29,6 +30,9 @@ class Found:
     after: str
 
 
+Outcome = Literal["matched", "blocked", "incomplete", "regex", "source", "nothing"]
+
+
 @dataclass
 class RuleExplanation:
     """One rule's outcome for one item: what was found, what was missing, and the verdict."""
@@ -37,7 +41,7 @@ class RuleExplanation:
     name: str
     lane: str
     matched: bool
-    outcome: str  # matched | blocked | incomplete | regex | source | nothing
+    outcome: Outcome
     reason: str
     found: list[Found] = field(default_factory=list)
     blocked_by: list[Found] = field(default_factory=list)
@@ -115,6 +119,18 @@ def explain_rule(index: int, rule: Rule, terms: Sequence[tuple[str, Term]], rege
             regex_failed.append(rx.pattern)
     source_ok = not rule.sources or source in rule.sources
     matched = any_ok and not missing and not blocked and not regex_failed and source_ok
+    outcome, reason = _verdict(rule, source, matched, found, blocked, missing, regex_failed, source_ok)
+    positive = ([any_ok] if rule.any else []) + [t not in missing for t in rule.all]
+    positive += [rx.pattern not in regex_failed for rx in regexes] + ([source_ok] if rule.sources else [])
+    return RuleExplanation(index=index, name=rule.name, lane=rule.lane, matched=matched, outcome=outcome,
+                           reason=reason, found=found, blocked_by=blocked, missing=missing,
+                           regex_failed=regex_failed, source_ok=source_ok,
+                           score=sum(positive) / len(positive) if positive else 1.0)
+
+
+def _verdict(rule: Rule, source: str, matched: bool, found: list[Found], blocked: list[Found], missing: list[str],
+             regex_failed: list[str], source_ok: bool) -> tuple[Outcome, str]:
+    """The outcome and its reason, first cause first."""
     # A rule came close only if what would set it off was there: an `any` term, else an `all` term,
     # else (a rule of regexes only) its regexes, on an item from a source it covers.
     if rule.any:
@@ -123,26 +139,17 @@ def explain_rule(index: int, rule: Rule, terms: Sequence[tuple[str, Term]], rege
         triggered = any(f.kind == "all" for f in found)
     else:
         triggered = not regex_failed and source_ok
-    positive = ([any_ok] if rule.any else []) + [t not in missing for t in rule.all]
-    positive += [rx.pattern not in regex_failed for rx in regexes] + ([source_ok] if rule.sources else [])
     if matched:
-        outcome, reason = "matched", "every condition holds"
-    elif not triggered:
-        outcome, reason = "nothing", "none of the terms that set it off were found"
-    elif not source_ok:
-        outcome = "source"
-        reason = f"only for source(s) {', '.join(rule.sources)}; this item is from {source or 'no source'}"
-    elif blocked:
-        outcome = "blocked"
-        reason = "blocked by none: " + ", ".join(f"{f.term!r} in {f.field}" for f in blocked)
-    elif missing:
-        outcome, reason = "incomplete", "missing " + "; ".join(missing)
-    else:
-        outcome, reason = "regex", "regex did not match: " + ", ".join(regex_failed)
-    return RuleExplanation(index=index, name=rule.name, lane=rule.lane, matched=matched, outcome=outcome,
-                           reason=reason, found=found, blocked_by=blocked, missing=missing,
-                           regex_failed=regex_failed, source_ok=source_ok,
-                           score=sum(positive) / len(positive) if positive else 1.0)
+        return "matched", "every condition holds"
+    if not triggered:
+        return "nothing", "none of the terms that set it off were found"
+    if not source_ok:
+        return "source", f"only for source(s) {', '.join(rule.sources)}; this item is from {source or 'no source'}"
+    if blocked:
+        return "blocked", "blocked by none: " + ", ".join(f"{f.term!r} in {f.field}" for f in blocked)
+    if missing:
+        return "incomplete", "missing " + "; ".join(missing)
+    return "regex", "regex did not match: " + ", ".join(regex_failed)
 
 
 def highlight_spans(text: str, words: Sequence[str], regexes: Sequence[str]) -> list[tuple[int, int]]:

@@ -378,9 +378,7 @@ class Matcher:
         matches, found by walking up the lowest set bits and checking each rule at most once."""
         n = len(items)
         out: list[tuple[int, ...]] = [()] * n
-        alone, bits, always, plans = self._alone_deciding, self._reach_bits, self._always_bits, self._plans
-        needs, owners, lane_of = self._need_bits, self._owner_bits, self._lane_index
-        nlanes = len(owners)
+        alone, bits, always = self._alone_deciding, self._reach_bits, self._always_bits
         for i in range(n) if always else found:
             keys = found.get(i, [])
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
@@ -392,38 +390,44 @@ class Matcher:
             if not candidates:
                 continue
             item = _ItemView(self, items[i], i, folded, spans, set(keys))
-            verdict: dict[int, bool] = {}
-            kept: set[int] = set()
-            first_lane = -1
-            for need, group in enumerate(needs):
-                x = candidates & group
-                while x:
-                    low = x & -x
-                    r = low.bit_length() - 1
+            out[i] = self._decide_item(item, candidates)
+        return out
+
+    def _decide_item(self, item: _ItemView, candidates: int) -> tuple[int, ...]:
+        """One item's deciding rules among `candidates`: per need, the first that matches."""
+        plans, needs, owners, lane_of = self._plans, self._need_bits, self._owner_bits, self._lane_index
+        nlanes = len(owners)
+        verdict: dict[int, bool] = {}
+        kept: set[int] = set()
+        first_lane = -1
+        for need, group in enumerate(needs):
+            x = candidates & group
+            while x:
+                low = x & -x
+                r = low.bit_length() - 1
+                ok = verdict.get(r)
+                if ok is None:
+                    ok = verdict[r] = item.matches(plans[r])
+                if ok:
+                    kept.add(r)
+                    if need < nlanes and (first_lane < 0 or r < first_lane):
+                        first_lane = r
+                    break
+                x ^= low
+        if first_lane >= 0:
+            x = candidates & owners[lane_of[first_lane]]
+            while x:
+                low = x & -x
+                r = low.bit_length() - 1
+                if r >= first_lane:  # nothing before the first match matches
                     ok = verdict.get(r)
                     if ok is None:
                         ok = verdict[r] = item.matches(plans[r])
                     if ok:
                         kept.add(r)
-                        if need < nlanes and (first_lane < 0 or r < first_lane):
-                            first_lane = r
                         break
-                    x ^= low
-            if first_lane >= 0:
-                x = candidates & owners[lane_of[first_lane]]
-                while x:
-                    low = x & -x
-                    r = low.bit_length() - 1
-                    if r >= first_lane:  # nothing before the first match matches
-                        ok = verdict.get(r)
-                        if ok is None:
-                            ok = verdict[r] = item.matches(plans[r])
-                        if ok:
-                            kept.add(r)
-                            break
-                    x ^= low
-            out[i] = tuple(sorted(kept))
-        return out
+                x ^= low
+        return tuple(sorted(kept))
 
     def decide_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
         """Like `match_many`, but per item only the matching rules that decide its outcome (`tagging.decide`):

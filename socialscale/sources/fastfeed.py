@@ -106,9 +106,7 @@ def _rss_entry(item: Any, known: set[str]) -> dict[str, Any]:
     _check_children(item, known)
     entry: dict[str, Any] = {"id": item.get(f"{{{RDF}}}about"), "link": None, "title": None, "text": None,
                              "author": None, "date": None, "reply_to": None, "categories": []}
-    summary = content = published = updated = None
-    guid_link = None
-    authors = 0
+    parts: dict[str, Any] = {"authors": 0}  # summary, content, published, updated, guid_link: combined at the end
     for child in item:
         name = child.tag
         if not isinstance(name, str):
@@ -116,85 +114,81 @@ def _rss_entry(item: Any, known: set[str]) -> dict[str, Any]:
         local = name.rsplit("}", 1)[-1]
         if len(child) and name != f"{{{THR}}}in-reply-to":
             raise Unsure(f"markup inside <{local}>")  # feedparser would read it as escaped HTML
-        value = (child.text or "").strip()
-        if local == "title":
-            entry["title"] = value
-        elif local == "link":
-            entry["link"] = value
-        elif local == "description":
-            summary = value
-        elif local == "encoded":
-            content = value
-        elif local == "guid":
-            entry["id"] = value
-            if {k.lower(): v for k, v in child.attrib.items()}.get("ispermalink", "true") == "true":
-                guid_link = value
-        elif local in ("author", "creator"):
-            authors += 1
-            entry["author"] = value
-        elif local == "pubDate":
-            published = _rfc822(value)
-        elif local == "date":
-            updated = _w3c(value)
-        elif local in ("category", "subject") and value:
-            entry["categories"].append(value)
-        elif local == "in-reply-to":
-            entry["reply_to"] = child.get("ref") or child.get("href")
-    if authors > 1:
-        raise Unsure("more than one author")
-    if entry["link"] is None and guid_link:
-        entry["link"] = guid_link
-    entry["text"] = content if content is not None else summary or ""
-    entry["date"] = published or updated
-    return entry
+        _rss_child(child, local, (child.text or "").strip(), entry, parts)
+    if entry["link"] is None and parts.get("guid_link"):
+        entry["link"] = parts["guid_link"]
+    return _finish(entry, parts)
+
+
+def _rss_child(child: Any, local: str, value: str, entry: dict[str, Any], parts: dict[str, Any]) -> None:
+    if local in ("title", "link"):
+        entry[local] = value
+    elif local in ("description", "encoded"):
+        parts["summary" if local == "description" else "content"] = value
+    elif local == "guid":
+        entry["id"] = value
+        if {k.lower(): v for k, v in child.attrib.items()}.get("ispermalink", "true") == "true":
+            parts["guid_link"] = value
+    elif local in ("author", "creator"):
+        parts["authors"] += 1
+        entry["author"] = value
+    elif local == "pubDate":
+        parts["published"] = _rfc822(value)
+    elif local == "date":
+        parts["updated"] = _w3c(value)
+    elif local in ("category", "subject") and value:
+        entry["categories"].append(value)
+    elif local == "in-reply-to":
+        entry["reply_to"] = child.get("ref") or child.get("href")
 
 
 def _atom_entry(element: Any) -> dict[str, Any]:
     _check_children(element, ATOM_KNOWN)
     entry: dict[str, Any] = {"id": None, "link": None, "title": None, "text": None, "author": None,
                              "date": None, "reply_to": None, "categories": []}
-    summary = content = published = updated = None
-    authors = 0
+    parts: dict[str, Any] = {"authors": 0}
     for child in element:
         name = child.tag
         if not isinstance(name, str):
             continue
-        local = name.rsplit("}", 1)[-1]
-        if local == "id":
-            entry["id"] = (child.text or "").strip()
-            if entry["link"] is None:
-                entry["link"] = entry["id"]  # feedparser: an id is a link until a real one comes
-        elif local == "title":
-            entry["title"] = _atom_text(child)
-        elif local == "link":
-            rel = child.get("rel", "alternate")
-            kind = child.get("type", "text/html")
-            href = child.get("href")
-            if href is None:
-                raise Unsure("a link without href")
-            if rel == "alternate" and kind in ("text/html", "application/xhtml+xml"):
-                entry["link"] = href.strip()
-        elif local == "content":
-            content = _atom_text(child)
-        elif local == "summary":
-            summary = _atom_text(child)
-        elif local == "author":
-            authors += 1
-            entry["author"] = _atom_author(child)
-        elif local == "published":
-            published = _w3c((child.text or "").strip())
-        elif local == "updated":
-            updated = _w3c((child.text or "").strip())
-        elif local == "category":
-            term = child.get("term")
-            if term:
-                entry["categories"].append(term)
-        elif local == "in-reply-to":
-            entry["reply_to"] = child.get("ref") or child.get("href")
-    if authors > 1:
+        _atom_child(child, name.rsplit("}", 1)[-1], entry, parts)
+    return _finish(entry, parts)
+
+
+def _atom_child(child: Any, local: str, entry: dict[str, Any], parts: dict[str, Any]) -> None:
+    if local == "id":
+        entry["id"] = (child.text or "").strip()
+        if entry["link"] is None:
+            entry["link"] = entry["id"]  # feedparser: an id is a link until a real one comes
+    elif local == "title":
+        entry["title"] = _atom_text(child)
+    elif local == "link":
+        rel = child.get("rel", "alternate")
+        kind = child.get("type", "text/html")
+        href = child.get("href")
+        if href is None:
+            raise Unsure("a link without href")
+        if rel == "alternate" and kind in ("text/html", "application/xhtml+xml"):
+            entry["link"] = href.strip()
+    elif local in ("content", "summary"):
+        parts[local] = _atom_text(child)
+    elif local == "author":
+        parts["authors"] += 1
+        entry["author"] = _atom_author(child)
+    elif local in ("published", "updated"):
+        parts[local] = _w3c((child.text or "").strip())
+    elif local == "category" and child.get("term"):
+        entry["categories"].append(child.get("term"))
+    elif local == "in-reply-to":
+        entry["reply_to"] = child.get("ref") or child.get("href")
+
+
+def _finish(entry: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    if parts["authors"] > 1:
         raise Unsure("more than one author")
-    entry["text"] = content if content is not None else summary or ""
-    entry["date"] = published or updated
+    content = parts.get("content")
+    entry["text"] = content if content is not None else parts.get("summary") or ""
+    entry["date"] = parts.get("published") or parts.get("updated")
     return entry
 
 

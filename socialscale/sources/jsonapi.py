@@ -37,18 +37,7 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
     items = options.get("items")
     if items is not None and not (isinstance(items, str) and _PATH.match(items)):
         problems.append(("items", f"expected a dotted path such as data.results, got {items!r}"))
-    fields = options.get("fields")
-    if not isinstance(fields, dict) or not fields:
-        problems.append(("fields", "is required: a mapping of item fields to dotted paths, e.g. {guid: id, "
-                                   "title: title, published_at: created}"))
-    else:
-        for key, path in fields.items():
-            if key not in FIELDS:
-                problems.append((f"fields.{key}", f"unknown field (expected one of: {', '.join(FIELDS)})"))
-            elif not isinstance(path, str) or not path.strip():
-                problems.append((f"fields.{key}", f"expected a dotted path, got {path!r}"))
-        if not any(k in fields for k in ("guid", "url")):
-            problems.append(("fields.guid", "give a path for guid (or at least url) so items can be told apart"))
+    problems += _validate_fields(options.get("fields"))
     for key in ("next", "next_param", "since_param"):
         problems += api.optional_string(options, key)
     if options.get("since_format") not in (None, *SINCE_FORMATS):
@@ -60,6 +49,21 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
         problems.append(("token_header", f"expected an HTTP header name such as X-Api-Key, got {header!r}"))
     if header and not options.get("token_env"):
         problems.append(("token_header", "needs token_env (the variable holding the token)"))
+    return problems
+
+
+def _validate_fields(fields: Any) -> list[tuple[str, str]]:
+    if not isinstance(fields, dict) or not fields:
+        return [("fields", "is required: a mapping of item fields to dotted paths, e.g. {guid: id, "
+                           "title: title, published_at: created}")]
+    problems = []
+    for key, path in fields.items():
+        if key not in FIELDS:
+            problems.append((f"fields.{key}", f"unknown field (expected one of: {', '.join(FIELDS)})"))
+        elif not isinstance(path, str) or not path.strip():
+            problems.append((f"fields.{key}", f"expected a dotted path, got {path!r}"))
+    if not any(k in fields for k in ("guid", "url")):
+        problems.append(("fields.guid", "give a path for guid (or at least url) so items can be told apart"))
     return problems
 
 

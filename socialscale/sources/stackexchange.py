@@ -57,16 +57,7 @@ async def collect(run: api.Run, token: str | None) -> Collected:
     prev = run.previous(fp)
     newest = int(prev["creation_date"]) if prev and isinstance(prev.get("creation_date"), int) else None
     fromdate = newest - api.INDEX_LAG_S if newest is not None else int(run.cutoff.timestamp())
-    params: dict[str, Any] = {"site": site, "sort": "creation", "order": "asc", "fromdate": fromdate,
-                              "pagesize": PAGE, "filter": "withbody"}
-    if query:
-        params["q"] = str(query)
-    if tagged:
-        params["tagged"] = tagged
-    if opts.get("key"):
-        params["key"] = str(opts["key"])
-    if token:
-        params["access_token"] = token
+    params = _params(opts, site, fromdate, token)
     url = api.base_url(ctx, DEFAULT_API) + "/search/advanced"
     pages = api.max_pages(ctx)
     for page in range(1, pages + 1):
@@ -80,14 +71,7 @@ async def collect(run: api.Run, token: str | None) -> Collected:
             if not _throttled(run, body):
                 raise FetchError(api.scrub(f"{where}: HTTP {res.status}: {_error(body)}", run.secrets))
             break
-        for entry in api.expect_list(body.get("items"), where, "`items`"):
-            item = _item(ctx.source.name, entry, site)
-            if item is None:
-                continue
-            run.items.append(item)
-            stamp = api.n(entry, "creation_date")
-            if stamp is not None and (newest is None or stamp > newest):
-                newest = int(stamp)
+        newest = _keep_items(run, api.expect_list(body.get("items"), where, "`items`"), site, newest)
         _quota(run, body)
         if not body.get("has_more"):
             break
@@ -97,6 +81,34 @@ async def collect(run: api.Run, token: str | None) -> Collected:
     if newest is not None:
         cursor["creation_date"] = newest
     return run.finish(cursor)
+
+
+def _params(opts: dict[str, Any], site: str, fromdate: int, token: str | None) -> dict[str, Any]:
+    query, tagged = opts.get("query"), _tagged(opts.get("tagged"))
+    params: dict[str, Any] = {"site": site, "sort": "creation", "order": "asc", "fromdate": fromdate,
+                              "pagesize": PAGE, "filter": "withbody"}
+    if query:
+        params["q"] = str(query)
+    if tagged:
+        params["tagged"] = tagged
+    if opts.get("key"):
+        params["key"] = str(opts["key"])
+    if token:
+        params["access_token"] = token
+    return params
+
+
+def _keep_items(run: api.Run, entries: list[Any], site: str, newest: int | None) -> int | None:
+    """Add the page's questions to the run; the newest creation time seen so far."""
+    for entry in entries:
+        item = _item(run.ctx.source.name, entry, site)
+        if item is None:
+            continue
+        run.items.append(item)
+        stamp = api.n(entry, "creation_date")
+        if stamp is not None and (newest is None or stamp > newest):
+            newest = int(stamp)
+    return newest
 
 
 def _quota(run: api.Run, body: dict[str, Any]) -> None:
