@@ -84,18 +84,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         body = api.expect_dict(doc, where, "a search result")
         posts = api.expect_list(body.get("posts") if "posts" in body else [], where, "`posts`")
         topics = {api.s(t, "id"): t for t in api.expect_list(body.get("topics") or [], where, "`topics`")}
-        reached = False
-        for post in posts:
-            item = _item(ctx.source.name, post, topics.get(api.s(post, "topic_id")), forum)
-            if item is None:
-                continue
-            if item.published_at and item.published_at <= stop_at:
-                reached = True
-                if known is None:  # older than the backfill
-                    continue
-            run.items.append(item)
-            if item.published_at and (newest is None or item.published_at > newest):
-                newest = item.published_at
+        reached, newest = _keep_posts(run, posts, topics, forum, stop_at, known, newest)
         more = api.d(body, "grouped_search_result").get("more_full_page_results") is True
         if reached or not posts or not more:
             break
@@ -105,6 +94,24 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
     if newest:
         cursor["newest"] = newest
     return run.finish(cursor)
+
+
+def _keep_posts(run: api.Run, posts: list[Any], topics: dict[Any, Any], forum: str, stop_at: str,
+                known: str | None, newest: str | None) -> tuple[bool, str | None]:
+    """Add a page's posts to the run: whether it reached what was seen before, and the newest time so far."""
+    reached = False
+    for post in posts:
+        item = _item(run.ctx.source.name, post, topics.get(api.s(post, "topic_id")), forum)
+        if item is None:
+            continue
+        if item.published_at and item.published_at <= stop_at:
+            reached = True
+            if known is None:  # older than the backfill
+                continue
+        run.items.append(item)
+        if item.published_at and (newest is None or item.published_at > newest):
+            newest = item.published_at
+    return reached, newest
 
 
 def _refused(run: api.Run, status: int, doc: Any) -> bool:

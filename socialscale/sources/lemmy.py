@@ -90,12 +90,7 @@ async def collect(run: api.Run, token: str | None) -> Collected:
             found = [i for i in (to_item(ctx.source.name, v, host) for v in views) if i is not None]
             # Each list is newest first: another page is worth asking for while this one was full and new.
             more = more or (len(views) == PAGE and all(not i.published_at or i.published_at > stop_at for i in found))
-            for item in found:
-                if known is None and item.published_at and item.published_at <= stop_at:
-                    continue  # older than the backfill
-                run.items.append(item)
-                if item.published_at and (newest is None or item.published_at > newest):
-                    newest = item.published_at
+            newest = _keep(run, found, stop_at, known, newest)
         if not more:
             break
         if page == pages:
@@ -104,6 +99,17 @@ async def collect(run: api.Run, token: str | None) -> Collected:
     if newest:
         cursor["newest"] = newest
     return run.finish(cursor)
+
+
+def _keep(run: api.Run, found: list[Item], stop_at: str, known: str | None, newest: str | None) -> str | None:
+    """Add the items to the run (on a first pull, not those older than the backfill); the newest time so far."""
+    for item in found:
+        if known is None and item.published_at and item.published_at <= stop_at:
+            continue  # older than the backfill
+        run.items.append(item)
+        if item.published_at and (newest is None or item.published_at > newest):
+            newest = item.published_at
+    return newest
 
 
 def _refused(run: api.Run, status: int, doc: Any, where: str) -> bool:
