@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import socialscale
-from socialscale.store.db import transaction
+from socialscale.store.db import open_db, transaction
 from socialscale.timeutil import utc_iso
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=timezone.utc)
