@@ -22,6 +22,7 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
     kind_name,
     parse_clock_range,
     parse_size,
+    shown,
 )
 from socialscale.dburl import has_password, is_url
 from socialscale.errors import ConfigError, unknown
@@ -37,6 +38,7 @@ from socialscale.models import (
     Rule,
     Source,
 )
+from socialscale.rules.regex import regex_problem
 from socialscale.rules.text import term_problem
 
 CONFIG_NAME = "socialscale.yaml"
@@ -408,10 +410,9 @@ def _rule_terms(c: Checker, d: dict[str, Any], label: str) -> dict[str, tuple[st
             elif (why := term_problem(term)) is not None:
                 c.problem(f"{label}.{key}[{j}]", why)
     for j, pattern in enumerate(terms["regex"]):
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            c.problem(f"{label}.regex[{j}]", f"invalid regular expression {pattern!r}: {exc}")
+        why = regex_problem(pattern)
+        if why:
+            c.problem(f"{label}.regex[{j}]", f"invalid regular expression {shown(pattern)}: {why}")
     if not (terms["any"] or terms["all"] or terms["regex"]):
         c.problem(label, "an empty rule: give at least one of any, all or regex")
     return terms

@@ -13,6 +13,7 @@ from typing import Any
 from socialscale.timeutil import parse_duration
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b?|b)?\s*$", re.IGNORECASE)
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CLOCK = re.compile(r"^([01]?\d|2[0-4]):([0-5]\d)$")
 
 
@@ -54,6 +55,8 @@ class Checker:
         self.problems: list[str] = []
 
     def problem(self, path: str, message: str) -> None:
+        # A value can be megabytes long (a pasted file, a runaway anchor): a message quotes the start.
+        path, message = clip_message(path, 200), clip_message(message, MAX_MESSAGE)
         self.problems.append(f"{self.file}: {path}: {message}" if path else f"{self.file}: {message}")
 
     def mapping(self, value: Any, path: str, allowed: Iterable[str]) -> dict[str, Any]:
@@ -92,7 +95,10 @@ class Checker:
                                                   for v in value):
             self.problem(path, f"expected a list of strings, got {kind_name(value)}")
             return ()
-        return tuple(str(v) for v in value)
+        out = tuple(str(v) for v in value)
+        for i, text in enumerate(out):
+            self._printable(text, f"{path}[{i}]" if len(out) > 1 or not isinstance(value, str) else path)
+        return out
 
     def string(self, value: Any, path: str, required: bool = False) -> str | None:
         if value is None:
@@ -102,13 +108,22 @@ class Checker:
         if not isinstance(value, str) or not value.strip():
             self.problem(path, f"expected a non-empty string, got {kind_name(value)}")
             return None
+        self._printable(value, path)
         return value
+
+    def _printable(self, text: str, path: str) -> None:
+        """Names, tags, terms and patterns are shown in terminals, chats and reports: an escape
+        sequence, a control character or a bidi override in one is refused here, where it enters."""
+        bad = _UNPRINTABLE.search(text)
+        if bad:
+            self.problem(path, f"holds the control or bidi character U+{ord(bad.group()):04X} "
+                               "(escape sequences, control characters and bidi overrides are not allowed here)")
 
     def integer(self, value: Any, path: str, default: int, minimum: int = 0) -> int:
         if value is None:
             return default
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            self.problem(path, f"expected a whole number >= {minimum}, got {value!r}")
+            self.problem(path, f"expected a whole number >= {minimum}, got {shown(value)}")
             return default
         return value
 
@@ -118,7 +133,7 @@ class Checker:
         try:
             return parse_duration(value)
         except ValueError:
-            self.problem(path, f"expected a duration such as 30m, 2h or 3d, got {value!r}")
+            self.problem(path, f"expected a duration such as 30m, 2h or 3d, got {shown(value)}")
             return None
 
     def size(self, value: Any, path: str) -> int | None:
@@ -130,14 +145,14 @@ class Checker:
                 raise ValueError
             return size
         except ValueError:
-            self.problem(path, f"expected a size such as 10MiB or 512KiB, got {value!r}")
+            self.problem(path, f"expected a size such as 10MiB or 512KiB, got {shown(value)}")
             return None
 
     def boolean(self, value: Any, path: str, default: bool) -> bool:
         if value is None:
             return default
         if not isinstance(value, bool):
-            self.problem(path, f"expected true or false, got {value!r}")
+            self.problem(path, f"expected true or false, got {shown(value)}")
             return default
         return value
 
@@ -145,8 +160,23 @@ class Checker:
         try:
             return parse_clock_range(value)
         except ValueError:
-            self.problem(path, f"expected a time range such as 09:00-17:30, got {value!r}")
+            self.problem(path, f"expected a time range such as 09:00-17:30, got {shown(value)}")
             return None
+
+
+MAX_MESSAGE = 400
+
+
+def clip_message(text: str, limit: int) -> str:
+    """`text` cut to about `limit` characters, saying how long it was."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}… ({len(text):,} characters)"
+
+
+def shown(value: Any, limit: int = 120) -> str:
+    """A value quoted for a message (its repr), cut when long."""
+    return clip_message(repr(value), limit)
 
 
 def kind_name(value: Any) -> str:

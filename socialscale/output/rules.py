@@ -31,8 +31,8 @@ def print_why(data: dict[str, Any], everything: bool) -> None:
     head = Text(f"item {data['id']} from {clean(data['source'])}: ", style="bold")
     head.append(clean(data.get("title") or "(no title)"), style="")
     console.print(head)
-    console.print(Text(f"lane {result['lane']} · lanes {', '.join(result['lanes'])} · "
-                       f"tags {', '.join(result['tags']) or '-'} · owner {result['owner'] or '-'}"))
+    console.print(Text(clean(f"lane {result['lane']} · lanes {', '.join(result['lanes'])} · "
+                             f"tags {', '.join(result['tags']) or '-'} · owner {result['owner'] or '-'}")))
     console.print(Text(f"  why this lane: {data['winner_reason']}"))
     console.print(Text(f"  owner: {result['owner_from']}"))
     if not stored["current"]:
@@ -111,7 +111,7 @@ def _flat(value: str) -> str:
 def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> None:
     from rich.text import Text
 
-    from socialscale.output.render import out_console, table
+    from socialscale.output.render import clean, out_console, table
 
     console = out_console()
     hits = {r.name: r for r in config.rules}
@@ -126,8 +126,8 @@ def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> No
     else:
         console.print("No rule matches.")
         how = "default_lane"
-    console.print(Text(f"lane {data['lane']} ({how}) · lanes {', '.join(data['lanes'])} · "
-                       f"owner {data['owner'] or '-'} · tags {', '.join(data['tags']) or '-'}"))
+    console.print(Text(clean(f"lane {data['lane']} ({how}) · lanes {', '.join(data['lanes'])} · "
+                             f"owner {data['owner'] or '-'} · tags {', '.join(data['tags']) or '-'}")))
 
 
 def highlighted(value: str, matched: Sequence[dict[str, Any]], rules: dict[str, Any], name: str) -> Text:

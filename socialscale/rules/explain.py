@@ -7,12 +7,12 @@ in folded text can be shown in the original text around it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from socialscale.models import Rule
+from socialscale.rules.regex import Pattern, RegexError, compile_regex
 from socialscale.rules.text import SEP, Term, fold, parse_term
 
 CONTEXT = 40  # characters of context either side of a found term
@@ -92,7 +92,7 @@ def _found(kind: str, term: str, name: str, text: str, span: tuple[int, int]) ->
                  after + ("…" if b + CONTEXT < len(text) else ""))
 
 
-def explain_rule(index: int, rule: Rule, terms: Sequence[tuple[str, Term]], regexes: Sequence[re.Pattern[str]],
+def explain_rule(index: int, rule: Rule, terms: Sequence[tuple[str, Term]], regexes: Sequence[Pattern],
                  source: str, texts: dict[str, str], maps: dict[str, tuple[str, list[int]]]) -> RuleExplanation:
     """One rule's outcome: `terms` and `regexes` as the Matcher compiled them, `maps` from fold_with_map."""
     found: list[Found] = []
@@ -159,7 +159,11 @@ def highlight_spans(text: str, words: Sequence[str], regexes: Sequence[str]) -> 
     for word in words:
         spans += find_term(parse_term(word), folded, pos, text)
     for pattern in regexes:
-        spans += [m.span() for m in re.finditer(pattern, text, re.IGNORECASE) if m.end() > m.start()]
+        try:
+            compiled = compile_regex(pattern)
+        except RegexError:
+            continue  # config validation refuses such a pattern; nothing to highlight
+        spans += [m.span() for m in compiled.finditer(text) if m.end() > m.start()]
     merged: list[tuple[int, int]] = []
     for a, b in sorted(spans):
         if merged and a <= merged[-1][1]:

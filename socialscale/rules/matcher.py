@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import ahocorasick
 
 from socialscale.models import RULE_FIELDS, Rule
+from socialscale.rules.regex import Pattern, compile_regex
 from socialscale.rules.text import SEP, Term, fold, frequency_order, normalise, parse_term
 from socialscale.rules.text import term_problem as term_problem  # re-exported: the public name
 
@@ -66,7 +67,7 @@ class _Probe:
 @dataclass
 class _Compiled:
     rule: Rule
-    regexes: tuple[re.Pattern[str], ...]
+    regexes: tuple[Pattern, ...]
     terms: list[tuple[str, Term]] = field(default_factory=list)  # (kind, term) for explaining
     probes: dict[str, list[tuple[_Probe, ...]]] = field(default_factory=dict)  # kind -> per term, its probes
 
@@ -159,7 +160,7 @@ class Matcher:
             fields = 0
             for name in rule.fields or ("title", "text"):
                 fields |= FIELD_BITS[name]
-            c = _Compiled(rule=rule, regexes=tuple(re.compile(p, re.IGNORECASE) for p in rule.regex))
+            c = _Compiled(rule=rule, regexes=tuple(compile_regex(p) for p in rule.regex))
             c.probes = {"any": [], "all": [], "none": []}
             for kind in ("any", "all", "none"):
                 for text in getattr(rule, kind):
