@@ -40,6 +40,7 @@ from socialscale.models import (
 )
 from socialscale.rules.regex import regex_problem
 from socialscale.rules.text import term_problem
+from socialscale.text import http_url_problem
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
@@ -344,8 +345,8 @@ def _sources(c: Checker, value: Any) -> tuple[Source, ...]:
                 c.problem(f"{path}.name", f"duplicate source name {name!r}")
             seen.add(name)
         url = c.string(d.get("url"), f"{path}.url")
-        if url is not None and not re.match(r"^https?://[^\s/]+", url, re.IGNORECASE):
-            c.problem(f"{path}.url", f"expected an http(s) URL, got {url!r}")
+        if url is not None and (why := http_url_problem(url)):
+            c.problem(f"{path}.url", f"{why}, got {shown(url)}")
         options = {k: v for k, v in d.items() if k not in SOURCE_COMMON_KEYS}
         if adapter is not None:
             for key, message in adapter.validate(url, options):

@@ -26,7 +26,7 @@ import httpx
 from socialscale import USER_AGENT
 from socialscale.errors import FetchError
 from socialscale.models import Config, FetchSettings
-from socialscale.text import has_secrets, is_secret_key, load_json, mask_secrets, redact_url
+from socialscale.text import has_secrets, http_url_problem, is_secret_key, load_json, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -38,6 +38,7 @@ POST_RETRY_STATUSES = frozenset({429, 503})
 _UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 MAX_REDIRECTS = 5
 MAX_BACKOFF_S = 30.0
+MAX_RETRY_AFTER_READ_S = 365 * 86400.0  # a Retry-After is read as at most a year (then capped by the setting)
 MAX_INLINE_WAIT_S = 60.0  # a longer Retry-After is not slept through: the host is remembered instead
 # The only request headers that go on to another origin when a redirect leaves the one we asked:
 # everything else a source set (Authorization, X-Api-Key, any `token_header`, cookies, validators)
@@ -192,14 +193,15 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        # 400 nines would be a float infinity, which no timedelta can hold: a year is plenty.
+        return min(float(value[:12]), MAX_RETRY_AFTER_READ_S)
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_RETRY_AFTER_READ_S)
 
 
 def host_of(url: str) -> str:
@@ -399,6 +401,9 @@ class Fetcher:
         cap = max_bytes or self.settings.max_bytes
         waited = 0.0
         shown = redact_url(url)
+        why = http_url_problem(url)
+        if why:
+            raise FetchError(f"{shown}: {why}")
         bad = unsendable_header(hdrs)
         if bad:
             raise FetchError(f"{shown}: the {bad} header holds a line break, control or non-ASCII character; "
@@ -468,6 +473,9 @@ class Fetcher:
                 await resp.aclose()
             if following.url.scheme not in ("http", "https"):
                 raise httpx.UnsupportedProtocol(f"Request URL has an unsupported protocol '{following.url.scheme}://'.")
+            why = http_url_problem(str(following.url))
+            if why:
+                raise FetchError(f"{redact_url(url)}: cannot follow a redirect to {redact_url(str(following.url))}: {why}")
             if not same_origin(first, following.url):
                 strip_credentials(following, secrets)
                 await self._check_private(following.url, url)

@@ -18,7 +18,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale import sources as kinds
-from socialscale.errors import SocialscaleError, UsageError, unknown
+from socialscale.errors import DatabaseError, SocialscaleError, UsageError, unknown
 from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
 from socialscale.models import Config, Source
 from socialscale.parsepool import ParsePool
@@ -27,7 +27,7 @@ from socialscale.sources.base import Collected, SourceContext
 from socialscale.store.db import transaction
 from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
-from socialscale.text import mask_secrets
+from socialscale.text import mask_secrets, one_line
 from socialscale.timeutil import format_duration, parse_iso, utc_iso
 
 
@@ -70,6 +70,7 @@ class PullSummary:
         return {"sources": [{k: asdict(s)[k] for k in keys} for s in self.sources], "totals": self.totals()}
 
 
+MAX_ERROR = 1000  # characters of a source's error kept and shown: a server's error page can be megabytes
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
 
@@ -166,7 +167,7 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
     try:
         async with scope:
             collected = await kinds.KINDS[source.type].collect(ctx)
-        return _masked(collected, ctx.secrets), None, _ms(started)
+        return _scrubbed(collected, ctx.secrets), None, _ms(started)
     except TimeoutError as exc:
         if not scope.expired():
             error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
@@ -192,8 +193,10 @@ class HostWait(SocialscaleError):
     """The source never got a slot on its host before the pull's deadline: skipped, first next time."""
 
 
-def _masked(collected: Collected, secrets: list[str]) -> Collected:
-    """The source's credentials masked in everything it returns (an API may echo a token back)."""
+def _scrubbed(collected: Collected, secrets: list[str]) -> Collected:
+    """The source's warnings as clean text, and its credentials masked in everything it returns
+    (an API may echo a token back)."""
+    collected.warnings = [one_line(w, MAX_ERROR) for w in collected.warnings]
     if not secrets:
         return collected
     for item in collected.items:
@@ -222,15 +225,29 @@ def _ms(started: float) -> int:
 
 def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected | None,
            error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
+    """Store one source's batch in one transaction. Any failure of that batch other than the
+    database itself (full disk, damaged file: those stop the pull with one line) is this source's
+    error, recorded as such: the other sources are stored as usual."""
+    if collected is not None:
+        try:
+            return _store_batch(db, config, tagger, source, collected, elapsed_ms, now)
+        except DatabaseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
+            error = SocialscaleError(f"could not store this source's items, nothing of them was written "
+                                     f"(unexpected {type(exc).__name__}: {exc})")
+    message = one_line(str(error), MAX_ERROR)  # one line, no controls or bidi overrides, in every output
+    waited = isinstance(error, HostWait)
+    status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
+    with transaction(db):
+        record_fetch(db, source, now=utc_iso(now), status=status, http_status=None, error=message,
+                     duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)
+    return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
+
+
+def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected,
+                 elapsed_ms: int, now: datetime) -> SourceResult:
     stamp = utc_iso(now)
-    if collected is None:
-        message = str(error)
-        waited = isinstance(error, HostWait)
-        status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
-        with transaction(db):
-            record_fetch(db, source, now=stamp, status=status, http_status=None, error=message,
-                         duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)
-        return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
     status = "not_modified" if collected.not_modified else "ok"
     with transaction(db):
         items = kept(source, collected.items, lambda refs: stored_refs(db, source.name, refs))

@@ -29,6 +29,10 @@ _SECRET_KEYS = re.compile(r"(token|key|secret|password|passwd|sig|signature|auth
 _STORE_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 _MESSAGE_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CSV_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# A lone UTF-16 surrogate ("\ud800" in JSON, &#55296; in XML) is not a character: UTF-8 cannot
+# encode it, so one in a title would fail every write and every output of the item.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class _TextExtractor(HTMLParser):
@@ -76,10 +80,33 @@ def html_to_text(value: str | None) -> str:
 
 
 def plain_text(value: object) -> str:
-    """Untrusted plain text for storage: control characters dropped, whitespace folded to single spaces."""
+    """Untrusted plain text for storage: control characters dropped, lone surrogates replaced by
+    U+FFFD, whitespace folded to single spaces."""
     if value is None:
         return ""
-    return fold_ws(_STORE_CONTROLS.sub("", str(value)))
+    return fold_ws(_STORE_CONTROLS.sub("", valid_text(str(value))))
+
+
+def valid_text(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD, so it can be encoded as UTF-8."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def stored_mapping(value: dict[str, Any]) -> dict[str, Any]:
+    """`stored_value` of a mapping of payload fields (an item's `extra`)."""
+    return {str(stored_value(k)): stored_value(v) for k, v in value.items()}
+
+
+def stored_value(value: object) -> object:
+    """A value from a payload (extra fields, ids) fit for storage: strings valid and free of C0/C1
+    controls, containers cleaned all the way down (bounded: such payloads are depth-limited)."""
+    if isinstance(value, str):
+        return _STORE_CONTROLS.sub("", valid_text(value))
+    if isinstance(value, dict):
+        return {stored_value(k): stored_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [stored_value(v) for v in value]
+    return value
 
 
 def clip(text: str, limit: int) -> tuple[str, bool]:
@@ -89,10 +116,11 @@ def clip(text: str, limit: int) -> tuple[str, bool]:
     return text[: limit - 1] + "…", True
 
 
-def strip_controls(text: str) -> str:
-    """No ANSI/OSC escape sequences, C0/C1 control characters (tab and newline kept) or bidi overrides:
-    what must never reach a terminal, a chat message or a mail from untrusted text."""
-    return _MESSAGE_CONTROLS.sub("", _ESCAPES.sub("", text))
+def strip_controls(text: str, *, keep_cr: bool = False) -> str:
+    """No ANSI/OSC escape sequences, C0/C1 control characters (tab and newline kept; carriage
+    return too with keep_cr, for CSV, which quotes it) or bidi overrides: what must never reach a
+    terminal, a spreadsheet, a chat message or a mail from untrusted text."""
+    return (_CSV_CONTROLS if keep_cr else _MESSAGE_CONTROLS).sub("", _ESCAPES.sub("", valid_text(text)))
 
 
 def one_line(value: object, limit: int = 200) -> str:
@@ -221,6 +249,25 @@ def _mask_fragments(text: str, secret: str) -> str:
             out.append(text[i])
             i += 1
     return "".join(out)
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/]+", re.IGNORECASE)
+
+
+def http_url_problem(value: object) -> str | None:
+    """Why `value` is not an http(s) URL that can be fetched (scheme, host, port 1-65535), or None."""
+    if not isinstance(value, str) or not _HTTP_URL.match(value):
+        return "expected an http(s) URL"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:  # "Port out of range 0-65535", a malformed IPv6 literal ...
+        return f"not a URL that can be fetched ({exc})"
+    if not parts.hostname:
+        return "expected an http(s) URL with a host name"
+    if port == 0:
+        return "not a URL that can be fetched (port 0)"
+    return None
 
 
 def has_secrets(url: str) -> bool:

@@ -17,6 +17,9 @@ def register(report_app: typer.Typer) -> None:
 def html_cmd(
     ctx: typer.Context,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")] = None,
+    mode: Annotated[str, typer.Option("--mode", help="Permissions of the -o file, in octal: 600 (the default) is "
+                                                     "owner-only, since reports hold customer text; 644 lets "
+                                                     "everyone on the machine read it.")] = "600",
     since: Annotated[str, typer.Option("--since", help="Activity window for volume and latency: a duration (30d) "
                                                        "or an ISO-8601 date.")] = "30d",
     now: NowOption = None,
@@ -28,6 +31,7 @@ def html_cmd(
     \b
     Example:
       socialscale report html -o report.html --since 30d
+      socialscale report html -o report.html --mode 644
     """
     import os
     import sys
@@ -38,6 +42,12 @@ def html_cmd(
     from socialscale.output.render import err_console
 
     st = state(ctx)
+    try:
+        permissions = int(mode, 8)
+    except ValueError:
+        permissions = -1
+    if not 0 <= permissions <= 0o777:
+        raise UsageError(f"--mode {mode!r}: expected octal permissions such as 600 or 644")
     text = render(st.db(), st.config(), now=resolve_now(st, now), since=since)
     if output is None or str(output) == "-":
         sys.stdout.write(text)
@@ -48,7 +58,7 @@ def html_cmd(
         fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, permissions)  # mkstemp made it 0600 whatever the umask; widened only when asked
         os.replace(tmp, output)
     except OSError as exc:
         if tmp and os.path.exists(tmp):

@@ -201,6 +201,8 @@ def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> None:
 def _csv_value(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str):  # every text cell: guids, errors, a server's messages as well as titles
+        value = strip_controls(value, keep_cr=True)
     return csv_guard(value)
 
 

@@ -25,7 +25,7 @@ from socialscale.errors import FetchError, ParseError
 from socialscale.fetch import MAX_INLINE_WAIT_S, FetchResult, RateLimited, status_phrase
 from socialscale.models import Item
 from socialscale.sources.base import Collected, SourceContext, dedupe
-from socialscale.text import load_json, mask_secrets, redact_url
+from socialscale.text import http_url_problem, load_json, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, parse_duration, parse_iso, utc_iso
 
 COMMON_KEYS: tuple[str, ...] = ("api_url", "backfill", "max_pages")
@@ -44,8 +44,8 @@ def validate_common(options: dict[str, Any], *, token: bool) -> list[tuple[str, 
     """Problems with api_url, backfill, max_pages (and token_env when the kind takes a token)."""
     problems: list[tuple[str, str]] = []
     api_url = options.get("api_url")
-    if api_url is not None and not _is_http_url(api_url):
-        problems.append(("api_url", f"expected an http(s) URL, got {api_url!r}"))
+    if api_url is not None and (why := http_url_problem(api_url)):
+        problems.append(("api_url", f"{why}, got {api_url!r}"))
     if options.get("backfill") is not None:
         try:
             parse_duration(options["backfill"])
@@ -88,10 +88,6 @@ def optional_string(options: dict[str, Any], key: str) -> list[tuple[str, str]]:
     if value is not None and (not isinstance(value, str) or not value.strip()):
         return [(key, f"expected a non-empty string, got {value!r}")]
     return []
-
-
-def _is_http_url(value: Any) -> bool:
-    return isinstance(value, str) and re.match(r"^https?://[^\s/]+", value, re.IGNORECASE) is not None
 
 
 # --- settings read at fetch time ------------------------------------------------------------------

@@ -10,7 +10,16 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from socialscale.models import Config, Item, Source
-from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
+from socialscale.text import (
+    MAX_TEXT,
+    MAX_TITLE,
+    canonical_url,
+    clip,
+    html_to_text,
+    plain_text,
+    stored_mapping,
+    stored_value,
+)
 
 if TYPE_CHECKING:
     from socialscale.fetch import Budget, Fetcher, FetchResult
@@ -99,7 +108,7 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
               published_at: str | None = None, in_reply_to: Any = None, extra: dict[str, Any] | None = None,
               html: bool = True) -> Item:
     """An Item from raw strings: plain text, bounded lengths, canonical URL, a guid that is never empty."""
-    extra = dict(extra or {})
+    extra = stored_mapping(extra) if extra else {}
     to_text = html_to_text if html else plain_text
     clean_title, cut_title = clip(to_text(str(title)) if title else "", MAX_TITLE)
     clean_text, cut_text = clip(to_text(str(text)) if text else "", MAX_TEXT)
@@ -107,12 +116,13 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
         extra["truncated"] = [name for name, cut in (("title", cut_title), ("text", cut_text)) if cut]
     link = plain_text(url) or None if url else None
     name = clip(plain_text(author), MAX_AUTHOR)[0] or None if author else None
-    guid_text = str(guid).strip() if guid not in (None, "") else ""
+    guid_text = str(stored_value(str(guid))).strip() if guid not in (None, "") else ""
     if not guid_text:
         guid_text = link or "sha1:" + hashlib.sha1(f"{clean_title}\n{published_at}".encode(),
                                                    usedforsecurity=False).hexdigest()
     return Item(source=source, guid=guid_text[:2000], title=clean_title, text=clean_text, url=link, author=name,
-                published_at=published_at, in_reply_to=str(in_reply_to) if in_reply_to not in (None, "") else None,
+                published_at=published_at,
+                in_reply_to=str(stored_value(str(in_reply_to))) if in_reply_to not in (None, "") else None,
                 extra=extra, canonical_url=canonical_url(link))
 
 

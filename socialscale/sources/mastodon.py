@@ -20,7 +20,7 @@ from socialscale.errors import ParseError
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, SourceContext, make_item
-from socialscale.text import redact_url
+from socialscale.text import http_url_problem, redact_url
 from socialscale.timeutil import parse_iso
 
 PAGE = 40
@@ -35,7 +35,8 @@ def validate(url: str | None, options: dict[str, Any]) -> list[tuple[str, str]]:
     instance = options.get("instance")
     if instance is None:
         problems.append(("instance", "is required (the server's address, such as https://mastodon.social)"))
-    elif not (isinstance(instance, str) and re.match(r"^https?://[^\s/]+/?$", instance, re.IGNORECASE)):
+    elif not (isinstance(instance, str) and re.match(r"^https?://[^\s/]+/?$", instance, re.IGNORECASE)
+              and http_url_problem(instance) is None):
         problems.append(("instance", f"expected the server's address such as https://mastodon.social, got {instance!r}"))
     chosen = [m for m in MODES if options.get(m) not in (None, False)]
     if len(chosen) != 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import io
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +32,7 @@ MIN_YEAR = 1990
 
 def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str]]:
     """Items and warnings from a feed document of any supported format."""
+    body = _utf8_if_wide_json(body)
     first = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if not first:
         raise ParseError("empty response: no feed in it")
@@ -42,6 +44,23 @@ def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
     if cut:
         warnings.append(f"{cut} entries had an over-long title or text, truncated (noted in extra.truncated)")
     return items, warnings
+
+
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+              (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+
+
+def _utf8_if_wide_json(body: bytes) -> bytes:
+    """A UTF-16 or UTF-32 document with a byte-order mark, re-encoded as UTF-8 when it is JSON (a
+    JSON Feed saved by a Windows tool); XML is left to feedparser, which reads such marks itself."""
+    for bom, encoding in _WIDE_BOMS:
+        if body.startswith(bom):
+            try:
+                text = body[len(bom):].decode(encoding)
+            except UnicodeDecodeError:
+                return body
+            return text.encode("utf-8", "surrogatepass") if text.lstrip()[:1] in ("{", "[") else body
+    return body
 
 
 def _utc(struct: Any) -> datetime | None:
@@ -68,7 +87,24 @@ def _date_of(entry: dict[str, Any]) -> Any:
     return dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
 
 
+_CHAR_REF = re.compile(rb"&#(?:([0-9]{1,10})|[xX]([0-9a-fA-F]{1,8}));")
+
+
+def _no_surrogate_refs(body: bytes) -> bytes:
+    """`&#55296;` (a lone UTF-16 surrogate) made `&#65533;` (U+FFFD): feedparser would decode it to
+    a string UTF-8 cannot encode and give up on the whole feed."""
+    if b"&#" not in body:
+        return body
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        number = int(m.group(1)) if m.group(1) else int(m.group(2), 16)
+        return b"&#65533;" if 0xD800 <= number <= 0xDFFF else m.group(0)
+
+    return _CHAR_REF.sub(fix, body)
+
+
 def _xml_feed(body: bytes, source: str, base_url: str, fast: bool = True) -> tuple[list[Item], list[str]]:
+    body = _no_surrogate_refs(body)
     entries = fastfeed.read(body) if fast else None
     warnings: list[str] = []
     if entries is None:  # not a feed the fast path reads exactly as feedparser would
