@@ -34,7 +34,7 @@ from socialscale.models import Config, NotifyTarget
 from socialscale.reports import format_share
 from socialscale.store import alerts as ledger
 from socialscale.store.items import get_items
-from socialscale.text import one_line, safe_link
+from socialscale.text import inert_in_chat, inert_link, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, utc_iso, zone
 
 MAX_LISTED = 10  # items listed per lane in one message; the rest are counted ("and K more")
@@ -130,7 +130,10 @@ def deliver(target: NotifyTarget, title: str, body: str) -> str | None:
         if not added:
             return f"environment variable {target.url_env} does not hold an Apprise URL that Apprise understands"
         try:
-            ok = bool(ap.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT))
+            # Chat services render mentions and Markdown links even in a text message: an item
+            # titled "refund @everyone [click](http://evil.example)" must not ping or link.
+            ok = bool(ap.notify(body=inert_in_chat(body), title=inert_in_chat(title),
+                                body_format=apprise.NotifyFormat.TEXT))
         except Exception as exc:  # noqa: BLE001 - a plugin crash is one failed send, retried next run
             capture.messages.append(f"{type(exc).__name__}: {exc}")
             ok = False
@@ -193,7 +196,7 @@ def _item_line(item: dict[str, Any], extra: Any) -> str:
         parts.append(extra(item))
     link = safe_link(item.get("url"))
     if link:
-        parts.append(one_line(link, 300))
+        parts.append(inert_link(one_line(link, 300)))
     parts.append(f"owner: {one_line(item.get('owner'), 40) or 'unassigned'}")
     return " | ".join(p for p in parts if p)
 

@@ -70,6 +70,7 @@ class PullSummary:
         return {"sources": [{k: asdict(s)[k] for k in keys} for s in self.sources], "totals": self.totals()}
 
 
+FUTURE_SLACK = timedelta(days=1)
 MAX_ERROR = 1000  # characters of a source's error kept and shown: a server's error page can be megabytes
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
@@ -167,7 +168,7 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
     try:
         async with scope:
             collected = await kinds.KINDS[source.type].collect(ctx)
-        return _scrubbed(collected, ctx.secrets), None, _ms(started)
+        return _scrubbed(collected, ctx.secrets, now), None, _ms(started)
     except TimeoutError as exc:
         if not scope.expired():
             error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
@@ -193,9 +194,10 @@ class HostWait(SocialscaleError):
     """The source never got a slot on its host before the pull's deadline: skipped, first next time."""
 
 
-def _scrubbed(collected: Collected, secrets: list[str]) -> Collected:
-    """The source's warnings as clean text, and its credentials masked in everything it returns
-    (an API may echo a token back)."""
+def _scrubbed(collected: Collected, secrets: list[str], now: datetime) -> Collected:
+    """The source's warnings as clean text, no publication date from the future, and its
+    credentials masked in everything it returns (an API may echo a token back)."""
+    _no_future_dates(collected, now)
     collected.warnings = [one_line(w, MAX_ERROR) for w in collected.warnings]
     if not secrets:
         return collected
@@ -207,6 +209,22 @@ def _scrubbed(collected: Collected, secrets: list[str]) -> Collected:
         item.extra = _masked_value(item.extra, secrets)
     collected.warnings = [mask_secrets(w, secrets) for w in collected.warnings]
     return collected
+
+
+def _no_future_dates(collected: Collected, now: datetime) -> None:
+    """A date more than a day after the item is first seen is not a publication date (a typo, a
+    broken clock or a forgery): the item is stored without one, the date kept in
+    `extra.published_raw`, and the pull notes it. Within a day is clock skew and time zones."""
+    limit = utc_iso(now + FUTURE_SLACK)
+    dropped = 0
+    for item in collected.items:
+        if item.published_at and item.published_at > limit:
+            item.extra = {**item.extra, "published_raw": item.published_at}
+            item.published_at = None
+            dropped += 1
+    if dropped:
+        collected.warnings.append(f"{dropped} entries dated more than a day ahead; stored without a publication "
+                                  "date (the date is kept in extra.published_raw)")
 
 
 def _masked_value(value: Any, secrets: list[str]) -> Any:

@@ -131,6 +131,30 @@ def one_line(value: object, limit: int = 200) -> str:
     return clip(fold_ws(strip_controls(str(value))), limit)[0]
 
 
+_MENTION = re.compile(r"(?<![\w.+-])[@＠](?=\w)")  # @everyone, @here, @room, @channel, @someone
+_TAG_OPEN = re.compile(r"<(?=[@!#&/:a-zA-Z])")  # <@123>, <!channel>, <#chan>, <at>, <a href=…>, <http://x|y>
+_LINK_TEXT_END = re.compile(r"\](?=\s*[(\[])")  # [text](url) and [text][ref]: the masked links of Markdown
+ZWSP = "\u200b"
+
+
+def inert_in_chat(text: str) -> str:
+    """Untrusted text for a chat message: no mention pings and no masked link renders.
+
+    Discord, Slack, Teams, Matrix and Telegram read `@everyone`/`@here`/`@room`, `<@id>`,
+    `<!channel>`, `<at>` and Markdown `[text](url)` in a message body as mentions and links.
+    A zero-width space after the `@` or `<`, and between `]` and `(`, leaves the text as it reads
+    and makes it inert in every one of them (and harmless in mail or JSON)."""
+    text = _MENTION.sub(lambda m: m.group() + ZWSP, text)
+    text = _TAG_OPEN.sub("<" + ZWSP, text)
+    return _LINK_TEXT_END.sub("]" + ZWSP, text)
+
+
+def inert_link(url: str) -> str:
+    """A bare http(s) URL for a chat message, with the characters that could open a mention or
+    close a Markdown link percent-encoded (the URL still leads to the same place)."""
+    return url.translate({ord(c): f"%{ord(c):02X}" for c in "@<>[]()|"})
+
+
 def strip_accents(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -70,8 +70,11 @@ def test_future_far_past_and_unparseable_dates(server, cli, write_config, tmp_pa
     assert result.exit_code == 0, result.stderr
     assert by_name["d"]["new"] == len(dates)
     got = {g: (r["published_at"], r["first_seen_at"], r["start_at"]) for g, r in items_of(tmp_path / "test.db", "d").items()}
-    assert got["future"][0] == "9999-12-31T23:59:59Z"
-    assert got["next-year"][0] == "2031-01-01T00:00:00Z"
+    # More than a day after it is first seen is no publication date: stored as unknown, kept in extra.
+    raw = {g: json.loads(r["extra"] or "{}").get("published_raw") for g, r in items_of(tmp_path / "test.db", "d").items()}
+    assert (got["future"][0], raw["future"]) == (None, "9999-12-31T23:59:59Z")
+    assert (got["next-year"][0], raw["next-year"]) == (None, "2031-01-01T00:00:00Z")
+    assert "2 entries dated more than a day ahead" in " ".join(by_name["d"]["warnings"])
     for name in ("future", "next-year"):  # a future date never makes an item older or newer than seen
         assert got[name][2] == got[name][1]
     # Before 1990 no web post was written: epoch-zero and far-past dates are bugs, read as unknown

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import stat
 
 from conftest import rss
@@ -80,3 +81,31 @@ def test_a_utf16_json_feed_with_a_bom_is_read(server, cli, write_config):
     assert result.exit_code == 0, result.stderr
     titles = {i["source"]: i["title"] for i in json.loads(cli("items", "--json").stdout)}
     assert titles == {"le": "Grüße 🙂", "be": "Grüße 🙂", "32": "Grüße 🙂"}
+
+
+ATOM = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:thr="http://purl.org/syndication/thread/1.0">
+  <title>forum</title><id>urn:forum</id><updated>2024-05-01T10:00:00Z</updated>
+  <entry><id>urn:complaint</id><title>My order is broken, I want a refund</title>
+    <author><name>Carol Customer</name></author><link href="https://forum.example/t/1"/>
+    <published>2024-05-01T10:00:00Z</published><updated>2024-05-01T10:00:00Z</updated></entry>
+  <entry><id>urn:forged</id><title>Re: sorted, thanks</title><author><name>Alice</name></author>
+    <link href="https://forum.example/t/1#2"/><thr:in-reply-to ref="urn:complaint"/>
+    <published>9999-12-31T23:59:59Z</published><updated>9999-12-31T23:59:59Z</updated></entry>
+</feed>"""
+
+
+def test_a_future_dated_reply_answers_no_later_than_it_was_seen(server, cli, write_config):
+    write_config({"fetch": FAST_FETCH, "default_lane": "customer_service", "team": {"alice": {"handles": ["feed:Alice"]}},
+                  "sources": [{"name": "forum", "url": server.add("/atom", ATOM, content_type="application/atom+xml")}]})
+    result, by_name = pull(cli)
+    assert result.exit_code == 0, result.stderr
+    assert "dated more than a day ahead" in " ".join(by_name["forum"]["warnings"])
+    with sqlite3.connect("test.db") as conn:
+        published, start, extra = conn.execute(
+            "SELECT published_at, start_at, extra FROM items WHERE guid = 'urn:forged'").fetchone()
+        responded = conn.execute("SELECT responded_at FROM items WHERE guid = 'urn:complaint'").fetchone()[0]
+    assert published is None and json.loads(extra)["published_raw"] == "9999-12-31T23:59:59Z"
+    assert responded is not None and responded == start  # counted when the reply was first seen, not in 9999
+    backlog = json.loads(cli("report", "backlog", "--json").stdout)
+    assert backlog["total"]["open"] == 0
