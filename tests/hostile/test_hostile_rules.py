@@ -9,8 +9,6 @@ import pytest
 from conftest import rss
 from hostiletools import FAST_FETCH, FORBIDDEN_OUTPUT, pull
 
-from socialscale.rules.regex import compile_regex, regex_problem
-
 EVIL = "a" * 34 + "!"  # (a+)+$ against this takes Python's backtracking `re` longer than the universe
 
 
@@ -57,10 +55,14 @@ def test_check_refuses_what_re2_cannot_run_naming_the_rule_and_the_reason(cli, w
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in result.stderr
         assert "rules[1] (bad).regex[1]: invalid regular expression" in lines[0] and reason in lines[0], lines[0]
+    from socialscale.rules.regex import regex_problem
+
     assert regex_problem(pattern) is not None
 
 
 def test_re2_keeps_what_rules_rely_on():
+    from socialscale.rules.regex import compile_regex
+
     rx = compile_regex(r"\bv\d+\.\d+\b")
     assert rx.search("Release V2.10 is out") is not None  # case-insensitive, like the rest of the rules
     assert compile_regex(r"caf\pL").search("CAFÉ au lait") is not None  # Unicode letters and case folding
