@@ -17,7 +17,6 @@ def rules_config(write_config, rules, sources=()):  # type: ignore[no-untyped-de
                          "sources": list(sources), "rules": rules})
 
 
-@pytest.mark.timeout(60)
 def test_a_catastrophic_regex_cannot_hang_pull_why_or_rules_test(server, cli, write_config):
     server.add("/f.rss", rss([{"title": EVIL, "guid": "evil"}, {"title": "refund aaa", "guid": "ok"}]))
     rules_config(write_config, [{"name": "evil", "lane": "customer_service", "regex": ["(a+)+$"], "fields": ["title"]},
