@@ -49,8 +49,8 @@ CROSS_ORIGIN_HEADERS = frozenset({"host", "user-agent", "accept", "accept-encodi
 class RateLimited(FetchError):
     """The host asked us to wait longer than this pull can; it is not asked again before `until`."""
 
-    def __init__(self, message: str, host: str, until: datetime) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, host: str, until: datetime, http_status: int | None = None) -> None:
+        super().__init__(message, http_status=http_status)
         self.host, self.until = host, until
 
 
@@ -297,6 +297,7 @@ class Fetcher:
             self._check_host(host, shown)
             problem: str
             retry_after: float | None = None
+            last_status: int | None = None  # of this attempt, when it ended in a retryable status
             try:
                 # The host's slot first, then a global one: a source waiting for its busy host must
                 # not hold a global slot that a source of another host could use.
@@ -333,9 +334,11 @@ class Fetcher:
                     return result
                 if result.status not in retry_statuses:
                     if raise_for_status:
-                        raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)}")
+                        raise FetchError(f"{shown}: HTTP {result.status}{status_phrase(result.status)}",
+                                         http_status=result.status)
                     return result
                 problem = f"HTTP {result.status}{status_phrase(result.status)}"
+                last_status = result.status
                 retry_after = parse_retry_after(result.headers.get("retry-after"), datetime.now(timezone.utc))
                 if retry_after is not None:
                     if retry_after > self.settings.max_retry_after_s:
@@ -352,10 +355,10 @@ class Fetcher:
             if delay > MAX_INLINE_WAIT_S or (remaining is not None and delay >= remaining - 0.5):
                 until = self.not_before.get(host) or datetime.now(timezone.utc) + timedelta(seconds=delay)
                 raise RateLimited(f"{shown}: {problem}; asked to wait {format_duration(delay)}, "
-                                  f"will not ask {host} again before {utc_iso(until)}", host, until)
+                                  f"will not ask {host} again before {utc_iso(until)}", host, until, last_status)
             await asyncio.sleep(delay)
             waited += delay
-        raise FetchError(f"{shown}: {problem} (gave up after {attempts} attempts)")
+        raise FetchError(f"{shown}: {problem} (gave up after {attempts} attempts)", http_status=last_status)
 
     def _check_host(self, host: str, shown: str) -> None:
         until = self.not_before.get(host)

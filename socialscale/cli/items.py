@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from socialscale.cli.state import JsonOption, ListFormat, ListFormatOption, filters, output_format, state
+from socialscale.cli.state import (
+    ItemIdArgument,
+    JsonOption,
+    ListFormat,
+    ListFormatOption,
+    filters,
+    output_format,
+    state,
+)
 from socialscale.output.render import Column
 
 ITEM_TABLE = (
@@ -91,7 +99,7 @@ def items(
 
 def show(
     ctx: typer.Context,
-    item_id: Annotated[int, typer.Argument(metavar="ID", help="The item's id (see `socialscale items`).")],
+    item_id: ItemIdArgument,
     as_json: JsonOption = False,
 ) -> None:
     """Show one item with its whole event history, and its conversation as a tree.

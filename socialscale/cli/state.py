@@ -38,6 +38,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format
 NowOption = Annotated[str | None, typer.Option("--now", help="Report as of this time (ISO-8601), for reproducible output.")]
 
 
+def item_id(value: str) -> int:
+    """An item id argument: a whole number an item can have, else a usage error (exit 2)."""
+    from socialscale.workflow import MAX_ITEM_ID
+
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_ITEM_ID:
+        raise typer.BadParameter(f"{value!r} is not an item id (expected a number from 1 to {MAX_ITEM_ID}, "
+                                 "see `socialscale items`)")
+    return int(text)
+
+
+ItemIdArgument = Annotated[int, typer.Argument(metavar="ID", parser=item_id, help="The item's id (see `socialscale items`).")]
+
+
 def output_format(fmt: Enum, as_json: bool) -> str:
     return "json" if as_json else str(fmt.value)
 
@@ -62,16 +76,17 @@ class AppState:
 
     def db(self) -> sqlite_utils.Database:
         if self._db is None:
-            from socialscale.store.db import open_db
+            from socialscale.store.db import is_read_only, open_db
             from socialscale.store.lanes import sync_lanes
 
             config = self.config()
             self._db = open_db(config.database)
-            sync_lanes(self._db, config)
-            from socialscale.conversations import upgrade
-            from socialscale.timeutil import now_utc, utc_iso
+            if not is_read_only(self._db):  # a read-only database still serves reads
+                sync_lanes(self._db, config)
+                from socialscale.conversations import upgrade
+                from socialscale.timeutil import now_utc, utc_iso
 
-            upgrade(self._db, config, utc_iso(now_utc()))  # once, for items stored before conversations
+                upgrade(self._db, config, utc_iso(now_utc()))  # once, for items stored before conversations
         return self._db
 
     def close(self) -> None:
