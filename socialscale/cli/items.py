@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from socialscale.cli import complete
 from socialscale.cli.state import (
     ItemIdArgument,
     JsonOption,
@@ -38,10 +39,13 @@ def register(app: typer.Typer) -> None:
 
 def items(
     ctx: typer.Context,
-    lane: Annotated[str | None, typer.Option(help="Only this lane.")] = None,
-    status: Annotated[str | None, typer.Option(help="open, responded, closed or ignored.")] = None,
-    owner: Annotated[str | None, typer.Option(help="Only items owned by this team member.")] = None,
-    source: Annotated[str | None, typer.Option(help="Only items from this source.")] = None,
+    lane: Annotated[str | None, typer.Option(help="Only this lane.", autocompletion=complete.lanes)] = None,
+    status: Annotated[str | None, typer.Option(help="open, responded, closed or ignored.",
+                                               autocompletion=complete.statuses)] = None,
+    owner: Annotated[str | None, typer.Option(help="Only items owned by this team member.",
+                                              autocompletion=complete.members)] = None,
+    source: Annotated[str | None, typer.Option(help="Only items from this source.",
+                                               autocompletion=complete.sources)] = None,
     since: Annotated[str | None, typer.Option(help="Started at or after: a duration back (7d) or a date.")] = None,
     until: Annotated[str | None, typer.Option(help="Started before: a duration back (1d) or a date.")] = None,
     search: Annotated[str | None, typer.Option("--search", "-s", help="Full-text search in title and text.")] = None,
