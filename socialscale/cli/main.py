@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 from typing import Annotated, Any
@@ -116,6 +117,7 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
         takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
         for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
             own[name] = takes_value
+    own_short = {name[1] for name in own if len(name) == 2}
     head, tail, moved = args[:i], [], []
     j = i
     while j < len(args):
@@ -129,8 +131,8 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
             if own[name] and "=" not in token and j + 1 < len(args):
                 tail.append(args[j + 1])
                 j += 1
-        elif name in GLOBAL_FLAGS:
-            moved.append(token)
+        elif name in GLOBAL_FLAGS or (re.fullmatch(r"-[qv]{2,}", token) and not set(token[1:]) & own_short):
+            moved.append(token)  # -q, -v, or both as -qv
         elif name in GLOBAL_VALUE_OPTIONS:
             moved.append(token)
             if "=" not in token and j + 1 < len(args):
