@@ -25,7 +25,8 @@ def play_team(config_path: Path, now: datetime, seed: int = 11) -> int:
     from socialscale import workflow
     from socialscale.config import load_config
     from socialscale.store.db import open_db
-    from socialscale.store.items import ItemFilter, query_items
+    from socialscale.store.filters import ItemFilter
+    from socialscale.store.items import query_items
     from socialscale.timeutil import parse_iso
 
     rng = random.Random(seed)

@@ -16,7 +16,8 @@ from collections.abc import Callable
 import sqlite_utils
 
 from socialscale.errors import DatabaseError
-from socialscale.store.dialect import PG_SEARCH_DOCUMENT, Dialect, dialect_of
+from socialscale.store.dialect import Dialect, dialect_of
+from socialscale.store.search import create_index
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -179,23 +180,18 @@ def create_views(db: sqlite_utils.Database) -> None:
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
+    create_index(db)
     if dialect_of(db).postgres:
-        # Full-text search: a GIN index on the very expression `--search` queries (dialect.search_clause).
-        db.conn.executescript(f"CREATE INDEX IF NOT EXISTS items_fts ON items USING GIN ({PG_SEARCH_DOCUMENT})")
         create_views(db)
         return
-    db.table("items").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
-    # sqlite-utils' update trigger re-indexes a row on ANY update; tagging and the workflow update
-    # other columns of many rows, so re-index only when title or text change (measured: tagging 200,000
-    # items took 17.1 s of UPDATEs with the stock trigger, 1.4 s with this one).
-    db.conn.executescript(
-        'DROP TRIGGER IF EXISTS "items_au";\n'
-        'CREATE TRIGGER "items_au" AFTER UPDATE OF "title", "text" ON "items" BEGIN\n'
-        '  INSERT INTO "items_fts" ("items_fts", rowid, "title", "text") VALUES(\'delete\', old.rowid, old."title", old."text");\n'
-        '  INSERT INTO "items_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");\n'
-        'END;')
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+@migration
+def m002_search_stemming(db: sqlite_utils.Database) -> None:
+    """The search index rebuilt with the porter stemmer (word forms), from the stored items."""
+    create_index(db)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
