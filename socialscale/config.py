@@ -24,9 +24,11 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
 )
 from socialscale.dburl import has_password, is_url
 from socialscale.errors import ConfigError, unknown
+from socialscale.insight.sentiment import LABELS
 from socialscale.models import (
     DEFAULT_LANES,
     RULE_FIELDS,
+    Brand,
     BusinessHours,
     Config,
     FetchSettings,
@@ -40,16 +42,18 @@ from socialscale.rules.text import term_problem
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
-            "sources", "rules", "notify")
+            "sources", "rules", "notify", "brands")
 FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
               "retries", "max_retry_after", "parse_timeout", "parse_memory", "pull_timeout", "allow_private")
 SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes", "keep")
-RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
+RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner", "sentiment")
+BRAND_KEYS = ("terms", "none", "ours", "fields")
 LANE_KEYS = ("sla", "owner", "respond")
 MEMBER_KEYS = ("handles",)
 BH_KEYS = ("days", "start", "end", "hours", "per_day", "holidays")
-NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours")
-NOTIFY_EVENTS = ("new", "breach", "digest")
+NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours", "min_priority")
+NOTIFY_EVENTS = ("new", "breach", "digest")  # the default subscription
+NOTIFY_ALL_EVENTS = (*NOTIFY_EVENTS, "spike")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_LANE_SETTINGS = {"listening": {"respond": False}}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -168,11 +172,12 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
     sources = _sources(c, top.get("sources"))
     rules = _rules(c, top.get("rules"), lanes, team, {s.name for s in sources})
     notify = _notify(c, top.get("notify"), lanes, team)
+    brands = _brands(c, top.get("brands"))
     if c.problems:
         raise ConfigError(c.problems)
     return Config(path=path, database=db_path, timezone=tz, default_lane=default_lane, fetch=fetch,
                   business_hours=business_hours, team=team, lanes=lanes, sources=sources, rules=rules,
-                  notify=notify)
+                  notify=notify, brands=brands)
 
 
 def _database(c: Checker, value: str | None, base: Path, override: str | Path | None) -> Path | str:
@@ -382,8 +387,12 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
                 re.compile(pattern)
             except re.error as exc:
                 c.problem(f"{label}.regex[{j}]", f"invalid regular expression {pattern!r}: {exc}")
-        if not (terms["any"] or terms["all"] or terms["regex"]):
-            c.problem(label, "an empty rule: give at least one of any, all or regex")
+        moods = c.strings(d.get("sentiment"), f"{label}.sentiment")
+        for j, mood in enumerate(moods):
+            if mood not in LABELS:
+                c.problem(f"{label}.sentiment[{j}]", unknown("sentiment", mood, LABELS))
+        if not (terms["any"] or terms["all"] or terms["regex"] or moods):
+            c.problem(label, "an empty rule: give at least one of any, all, regex or sentiment")
         fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
         for j, f in enumerate(fields):
             if f not in RULE_FIELDS:
@@ -397,8 +406,40 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
             c.problem(f"{label}.owner", unknown("team member", owner, team))
         out.append(Rule(name=name, lane=lane or "", any=terms["any"], all=terms["all"], none=terms["none"],
                         regex=terms["regex"], fields=fields, sources=rule_sources,
-                        tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner))
+                        tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner, sentiment=moods))
     return tuple(out)
+
+
+def _brands(c: Checker, value: Any) -> dict[str, Brand]:
+    """`brands: {name: {terms: [...], none: [...], ours: true}}`: share of voice (docs/insight.md)."""
+    brands: dict[str, Brand] = {}
+    if value is None:
+        return brands
+    if not isinstance(value, dict):
+        c.problem("brands", f"expected a mapping of brand names, got {kind_name(value)}")
+        return brands
+    for name, spec in value.items():
+        path = f"brands.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            c.problem(path, "a brand name is letters, digits, '-', '_' or '.'")
+            continue
+        d = c.mapping(spec, path, BRAND_KEYS)
+        terms = {key: c.strings(d.get(key), f"{path}.{key}") for key in ("terms", "none")}
+        if not terms["terms"]:
+            c.problem(f"{path}.terms", "a brand needs at least one term")
+        for key in ("terms", "none"):
+            for j, term in enumerate(terms[key]):
+                if not term.strip(" *"):
+                    c.problem(f"{path}.{key}[{j}]", "an empty term matches nothing")
+                elif (why := term_problem(term)) is not None:
+                    c.problem(f"{path}.{key}[{j}]", why)
+        fields = c.strings(d.get("fields"), f"{path}.fields") or ("title", "text")
+        for j, f in enumerate(fields):
+            if f not in RULE_FIELDS:
+                c.problem(f"{path}.fields[{j}]", unknown("field", f, RULE_FIELDS))
+        brands[name] = Brand(name=name, terms=terms["terms"], none=terms["none"],
+                             ours=c.boolean(d.get("ours"), f"{path}.ours", False), fields=fields)
+    return brands
 
 
 def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
@@ -408,8 +449,8 @@ def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
         url_env = c.string(d.get("url_env"), f"{path}.url_env", required=True) or ""
         on = c.strings(d.get("on"), f"{path}.on") or NOTIFY_EVENTS
         for j, event in enumerate(on):
-            if event not in NOTIFY_EVENTS:
-                c.problem(f"{path}.on[{j}]", unknown("event", event, NOTIFY_EVENTS))
+            if event not in NOTIFY_ALL_EVENTS:
+                c.problem(f"{path}.on[{j}]", unknown("event", event, NOTIFY_ALL_EVENTS))
         target_lanes = c.strings(d.get("lanes"), f"{path}.lanes")
         for j, lane in enumerate(target_lanes):
             if lane not in lanes:
@@ -419,6 +460,11 @@ def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
             if owner not in team:
                 c.problem(f"{path}.owners[{j}]", unknown("team member", owner, team))
         quiet = c.clock_range(d["quiet_hours"], f"{path}.quiet_hours") if d.get("quiet_hours") else None
+        floor = d.get("min_priority")
+        if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0):
+            c.problem(f"{path}.min_priority", f"expected a priority score (0 or more, such as 100), got {floor!r}")
+            floor = None
         out.append(NotifyTarget(name=c.string(d.get("name"), f"{path}.name") or url_env or f"target-{i}",
-                                url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet))
+                                url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet,
+                                min_priority=float(floor) if floor is not None else None))
     return tuple(out)

@@ -28,7 +28,7 @@ def _latency_sql(d: Dialect) -> str:
 
 def _lag_sql(d: Dialect) -> str:
     return f"CAST({d.seconds_between('i.first_seen_at', 'i.start_at')} AS INTEGER)"
-ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at")
+ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "sentiment", "reach")
 
 
 @dataclass(frozen=True)

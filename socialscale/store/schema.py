@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS items (
     ours TEXT,                       -- the team member who wrote it, when it is one of ours
     content_hash TEXT NOT NULL,
     extra TEXT NOT NULL DEFAULT '{}',
+    sentiment REAL,                  -- -1..1 from title and text (docs/insight.md); NULL: no text, not English
+    reach INTEGER,                   -- attention the source reports; NULL: it says nothing (feeds)
+    lang TEXT,                       -- the language the source gives, primary subtag
+    brands TEXT NOT NULL DEFAULT '[]',  -- JSON list of the configured brands it mentions
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_backlog ON items (status, lane, start_at, owner, source)
@@ -144,7 +148,7 @@ def views(d: Dialect) -> dict[str, str]:
     return {
         # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
         "backlog": f"""
-SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at,
+SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at, i.sentiment, i.reach,
        CAST({age} AS INTEGER) AS age_s,
        l.sla_s,
        CASE WHEN l.sla_s IS NOT NULL
@@ -154,7 +158,7 @@ WHERE i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL AND COALES
 """,
         # One row per answered item with its first-response latency and detection lag, in seconds.
         "first_responses": f"""
-SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at,
+SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at, i.sentiment,
        CAST({latency} AS INTEGER) AS latency_s,
        CAST({secs("i.first_seen_at", "i.start_at")} AS INTEGER) AS detection_lag_s,
        l.sla_s,
@@ -196,6 +200,29 @@ def m001_initial(db: sqlite_utils.Database) -> None:
         'END;')
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)
+
+
+# Added in m002 to databases made before (a new database has them from SCHEMA).
+INSIGHT_COLUMNS = (("sentiment", "REAL"), ("reach", "INTEGER"), ("lang", "TEXT"),
+                   ("brands", "TEXT NOT NULL DEFAULT '[]'"))
+
+
+def add_columns(db: sqlite_utils.Database, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    """ALTER TABLE ADD COLUMN for the columns not there yet (so a step cut short can run again)."""
+    if dialect_of(db).postgres:
+        for name, decl in columns:
+            db.conn.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {decl}")
+        return
+    have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+    for name, decl in columns:
+        if name not in have:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
+@migration
+def m002_insight(db: sqlite_utils.Database) -> None:
+    add_columns(db, "items", INSIGHT_COLUMNS)
+    create_views(db)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

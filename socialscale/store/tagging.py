@@ -11,7 +11,7 @@ from socialscale.store.dialect import dialect_of
 
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
-               "owner_set_by", "status", "rules_version")
+               "owner_set_by", "status", "rules_version", "lang", "sentiment", "brands")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 
@@ -40,11 +40,11 @@ def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: 
 
 def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
                   events: Iterable[tuple[Any, ...]]) -> None:
-    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, id); `events`:
-    (item_id, at, detail). Call inside `transaction(db)`."""
+    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands, id);
+    `events`: (item_id, at, detail). Call inside `transaction(db)`."""
     conn = db.conn
     conn.executemany("UPDATE items SET lane = ?, lanes = ?, tags = ?, rules = ?, rules_version = ?, owner = ?, "
-                     "owner_set_by = ? WHERE id = ?", updates)
+                     "owner_set_by = ?, sentiment = ?, brands = ? WHERE id = ?", updates)
     conn.executemany("INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, 'tagged', NULL, ?)",
                      events)
 
