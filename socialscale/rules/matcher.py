@@ -210,6 +210,9 @@ class Matcher:
         self._reach = [frozenset().union(d, t, *(self._table[c[0]][0] | self._table[c[0]][1] for c in self._confirm[k]))
                        for k, (d, t) in enumerate(self._table)]
         self._reach_bits = [_bits(r) for r in self._reach]
+        # `sentiment:` conditions, checked after the terms: the item's label must be one of the rule's.
+        self.moods: dict[int, frozenset[str]] = {i: frozenset(r.sentiment) for i, r in enumerate(self.rules)
+                                                  if r.sentiment}
 
     def _deciding(self, matched: tuple[int, ...]) -> tuple[int, ...]:
         """The deciding subset (decide_many) of a list of matching rules in config order."""
@@ -229,8 +232,6 @@ class Matcher:
             tags |= rule_tags
             owner_named = owner_named or (names_owner and lane == primary)
         return tuple(out)
-        # `sentiment:` conditions, checked after the terms: the item's label must be one of the rule's.
-        self.moods: dict[int, frozenset[str]] = {i: frozenset(r.sentiment) for i, r in enumerate(self.rules) if r.sentiment}
 
     def _plan(self, c: _Compiled) -> tuple[Any, ...]:
         """What checking a rule takes: its sources; its `any` terms (None: no `any`), each `all` term
