@@ -91,3 +91,31 @@ def test_a_json_source_maps_reach_and_lang():
     assert item is not None and (item.reach, item.lang) == (15, "en")
     item = jsonapi._item("j", {"id": 2, "body": "hi", "stats": {"views": "many"}}, opts, "here")
     assert item is not None and item.reach is None
+
+
+def test_the_2026_kinds_reach_is_their_engagement_counts():
+    """Bluesky, Lemmy, Discourse, Lobsters, YouTube and App Store keep shared engagement names in extra
+    (docs/design.md); reach sums them (docs/insight.md), from each kind's own fixture."""
+    from socialscale.sources import appstore, bluesky, discourse, lemmy, lobsters, youtube
+
+    def expected(raw: dict[str, Any], *keys: str) -> int:
+        return sum(n(raw.get(k)) for k in keys)
+
+    posts = load("bluesky", "search_page1.json")["posts"]
+    for post in posts:
+        item = bluesky._item("b", post)
+        if item is not None:
+            assert item.reach == expected(post, "likeCount", "repostCount", "replyCount", "quoteCount")
+    assert any(bluesky._item("b", p).reach for p in posts)
+    for entry in load("lobsters", "newest.json"):
+        item = lobsters._story("l", entry)
+        if item is not None:
+            assert item.reach == expected(entry, "score", "comment_count")
+    assert lemmy and discourse and youtube and appstore  # their counts go through the same names:
+    from socialscale.insight.reach import engagement
+
+    assert engagement({"upvote_count": 7, "score": 5, "downvote_count": 2, "reply_count": 3}) == 10  # Lemmy
+    assert engagement({"like_count": 4, "topic_reply_count": 9}) == 4  # Discourse: the post's likes
+    assert engagement({"score": -3, "reply_count": 2}) == 2  # Lobsters: a negative score is no attention
+    assert engagement({"rating": 1, "vote_count": 6}) == 6  # App Store: votes on the review, not its stars
+    assert engagement({"rating": 5}) is None

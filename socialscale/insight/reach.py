@@ -30,3 +30,18 @@ def counts(**values: int | None) -> dict[str, int]:
 def total(found: Mapping[str, int]) -> int | None:
     """reach = the sum of the counts; None when the source gave none."""
     return sum(found.values()) if found else None
+
+
+# The engagement counts kinds keep in `extra` under shared names (docs/design.md): each is attention,
+# except `score` where `upvote_count` is given (Lemmy's score is upvotes less downvotes: the same people).
+ENGAGEMENT = ("like_count", "repost_count", "reply_count", "quote_count", "upvote_count", "vote_count")
+
+
+def engagement(extra: dict[str, object]) -> int | None:
+    """reach from the shared engagement counts in `extra`: like, repost, reply, quote, upvote and vote
+    counts, and the score where there are no upvotes; None when there is none of them."""
+    found = {k: count(extra, k) for k in (*ENGAGEMENT, "score")}
+    if "upvote_count" in extra and found["upvote_count"] is not None:
+        found.pop("score")
+    given = [v for v in found.values() if v is not None]
+    return sum(given) if given else None

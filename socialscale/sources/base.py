@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from socialscale.insight.reach import engagement
 from socialscale.insight.sentiment import source_language
 from socialscale.models import Config, Item, Source
 from socialscale.text import MAX_TEXT, MAX_TITLE, canonical_url, clip, html_to_text, plain_text
@@ -96,7 +97,8 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
                                                    usedforsecurity=False).hexdigest()
     return Item(source=source, guid=guid_text[:2000], title=clean_title, text=clean_text, url=link, author=name,
                 published_at=published_at, in_reply_to=str(in_reply_to) if in_reply_to not in (None, "") else None,
-                extra=extra, canonical_url=canonical_url(link), lang=source_language(lang), reach=reach)
+                extra=extra, canonical_url=canonical_url(link), lang=source_language(lang),
+                reach=reach if reach is not None else engagement(extra))
 
 
 def dedupe(items: list[Item]) -> tuple[list[Item], int]:
