@@ -59,16 +59,3 @@ def negative_counts(db: sqlite_utils.Database, *, by: str, since: str, until: st
            f"FROM items i WHERE i.start_at >= ? AND i.start_at < ? AND {_COUNTED}{filters.sql(params)} "
            f"GROUP BY {column}")
     return {r[0]: (int(r[1]), int(r[2] or 0)) for r in db.execute(sql, params).fetchall()}
-
-
-def open_items(db: sqlite_utils.Database, ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
-    """The priority inputs of open items (all of them, or these ids)."""
-    cols = ("id", "lane", "status", "start_at", "sentiment", "reach", "duplicate_of", "ours")
-    sql = f"SELECT {', '.join(cols)} FROM items WHERE status = 'open'"
-    params: list[Any] = []
-    if ids is not None:
-        if not ids:
-            return []
-        sql += f" AND id IN ({', '.join('?' for _ in ids)})"
-        params.extend(ids)
-    return [dict(zip(cols, r, strict=True)) for r in db.execute(sql, params).fetchall()]
