@@ -98,7 +98,7 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
     return Item(source=source, guid=guid_text[:2000], title=clean_title, text=clean_text, url=link, author=name,
                 published_at=published_at, in_reply_to=str(in_reply_to) if in_reply_to not in (None, "") else None,
                 extra=extra, canonical_url=canonical_url(link), lang=source_language(lang),
-                reach=reach if reach is not None else engagement(extra))
+                reach=reach if reach is not None else engagement(extra.get("counts") or {}))
 
 
 def dedupe(items: list[Item]) -> tuple[list[Item], int]:
