@@ -148,6 +148,13 @@ class Run:
     def warn(self, message: str) -> None:
         self.warnings.append(scrub(message, self.secrets))
 
+    def page_limit(self, page: int, pages: int, rest: str, what: str = "pages") -> bool:
+        """Whether paging has reached `max_pages`; if so, say so once (`rest`: what was left unfetched)."""
+        if page < pages:
+            return False
+        self.warn(f"stopped after {pages} {what} (max_pages); {rest}")
+        return True
+
     @property
     def cutoff(self) -> datetime:
         """The oldest time a first pull goes back to (`backfill:`)."""

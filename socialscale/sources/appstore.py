@@ -86,8 +86,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         last = min(last, _last_page(feed))
         if older or not entries or page >= last:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older reviews were not fetched")
+        run.page_limit(page, pages, "older reviews were not fetched")
     cursor: dict[str, Any] = {"query": fp}
     if newest:
         cursor["newest"] = newest

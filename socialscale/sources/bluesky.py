@@ -87,8 +87,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         following = api.s(body, "cursor")
         if not posts or not following:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older posts in this window were not fetched")
+        if run.page_limit(page, pages, "older posts in this window were not fetched"):
             break
         params["cursor"] = following
     cursor: dict[str, Any] = {"query": fp}

@@ -88,8 +88,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         more = api.d(body, "grouped_search_result").get("more_full_page_results") is True
         if reached or not posts or not more:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older posts were not fetched")
+        run.page_limit(page, pages, "older posts were not fetched")
     cursor: dict[str, Any] = {"query": fp}
     if newest:
         cursor["newest"] = newest

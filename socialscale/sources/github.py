@@ -102,8 +102,7 @@ async def _issues(run: api.Run, base: str, headers: dict[str, str], query: Any, 
         total = api.n(body, "total_count") or 0
         if len(entries) < PAGE or page * PAGE >= min(total, SEARCH_LIMIT):
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); the next pull continues from here")
+        run.page_limit(page, pages, "the next pull continues from here")
     return newest
 
 
@@ -126,8 +125,7 @@ async def _comments(run: api.Run, base: str, headers: dict[str, str], repo: str,
                     newest = item.published_at
         if len(entries) < PAGE:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages of comments (max_pages); the next pull continues from here")
+        run.page_limit(page, pages, "the next pull continues from here", "pages of comments")
     return newest
 
 

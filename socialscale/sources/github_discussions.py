@@ -92,8 +92,7 @@ async def pull(run: api.Run, base: str, token: str | None, query: Any, repo: str
         after = api.s(info, "endCursor")
         if info.get("hasNextPage") is not True or not after:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages of discussions (max_pages); the next pull continues from here")
+        run.page_limit(page, pages, "the next pull continues from here", "pages of discussions")
     if cut:
         run.warn(f"{cut} discussion(s) or comment(s) had more comments or replies than are read "
                  f"({COMMENTS} comments per discussion, {REPLIES} replies per comment); the rest were not pulled")

@@ -73,8 +73,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         page += 1
         if not hits or page >= nb_pages:
             break
-        if page >= pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older matches in this window were not fetched")
+        if run.page_limit(page, pages, "older matches in this window were not fetched"):
             break
     cursor: dict[str, Any] = {"query": fp}
     if newest is not None:

@@ -93,8 +93,7 @@ async def collect(run: api.Run, token: str | None) -> Collected:
             newest = _keep(run, found, stop_at, known, newest)
         if not more:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older posts and comments were not fetched")
+        run.page_limit(page, pages, "older posts and comments were not fetched")
     cursor: dict[str, Any] = {"query": fp}
     if newest:
         cursor["newest"] = newest

@@ -78,8 +78,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
                 newest = item.published_at
         if reached or not entries:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older stories were not fetched")
+        run.page_limit(page, pages, "older stories were not fetched")
     run.items.extend(stories)
     threads = await _comments(run, base, stories, counts, prev.get("threads"))
     cursor: dict[str, Any] = {"query": fp, "threads": threads}

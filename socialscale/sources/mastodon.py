@@ -165,8 +165,7 @@ class _Walker:
             following = links.get("prev") or max((e for e, _ in entries), key=_id_key)
             if _id_key(following) <= _id_key(min_id):
                 return
-            if count == self.pages:
-                self.run.warn(f"stopped after {self.pages} pages (max_pages); the next pull continues from here")
+            self.run.page_limit(count, self.pages, "the next pull continues from here")
             min_id = following
 
     async def back(self, cutoff: datetime) -> None:
@@ -183,9 +182,7 @@ class _Walker:
             following = links.get("next") or min((e for e, _ in entries), key=_id_key)
             if max_id is not None and _id_key(following) >= _id_key(max_id):
                 return
-            if count == self.pages:
-                self.run.warn(f"stopped after {self.pages} pages (max_pages); older statuses within backfill "
-                              "were not fetched")
+            self.run.page_limit(count, self.pages, "older statuses within backfill were not fetched")
             max_id = following
 
 

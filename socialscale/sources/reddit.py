@@ -118,8 +118,7 @@ class _Lister:
             self.keep(items)
             if len(data.get("children") or []) < PAGE or not items:  # a short page: nothing newer yet
                 return
-            if count == self.pages:
-                self.run.warn(f"stopped after {self.pages} pages (max_pages); the next pull continues from here")
+            self.run.page_limit(count, self.pages, "the next pull continues from here")
             before = items[0].guid
 
     async def back(self, stop_at: float, first: bool,

@@ -75,8 +75,7 @@ async def collect(run: api.Run, token: str | None) -> Collected:
         _quota(run, body)
         if not body.get("has_more"):
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); the next pull continues from here")
+        run.page_limit(page, pages, "the next pull continues from here")
     cursor: dict[str, Any] = {"query": fp}
     if newest is not None:
         cursor["creation_date"] = newest

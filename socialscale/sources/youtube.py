@@ -87,8 +87,7 @@ async def collect(run: api.Run, _token: str | None) -> Collected:
         following = api.s(body, "nextPageToken")
         if stopped or not fresh or not following:
             break
-        if page == pages:
-            run.warn(f"stopped after {pages} pages (max_pages); older comments were not fetched")
+        if run.page_limit(page, pages, "older comments were not fetched"):
             break
         params["pageToken"] = following
     cursor: dict[str, Any] = {"query": fp}
