@@ -3,11 +3,14 @@
 does. `new` runs the conversations step (socialscale.conversations.update); `old` runs the code before
 it (tagging, then replies.link) and only works with that version on PYTHONPATH.
 
-    python benchmarks/bench_thread_store.py FEEDS new|old [profile]
+    python benchmarks/bench_thread_store.py FEEDS new|old [profile] [--replies 0.2] [--db postgresql://user@host/name]
+
+`--db` stores into that (empty) database instead of a new SQLite file (password from PGPASSWORD).
 """
 
 from __future__ import annotations
 
+import argparse
 import cProfile
 import os
 import pstats
@@ -36,12 +39,19 @@ rules:
 
 
 def main() -> None:
-    feeds, mode = int(sys.argv[1]), sys.argv[2]
-    batches = [(f"f{n}", parse_feed(feedserver.feed(n, 50, feeds, 0.2), f"f{n}", f"http://x/feed/{n}.xml")[0])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("feeds", type=int)
+    ap.add_argument("mode", choices=["new", "old"])
+    ap.add_argument("profile", nargs="?", choices=["profile"])
+    ap.add_argument("--replies", type=float, default=0.2, help="share of items that reply to another (0-1)")
+    ap.add_argument("--db", help="store into this empty PostgreSQL database (password from PGPASSWORD)")
+    args = ap.parse_args()
+    feeds, mode, url = args.feeds, args.mode, args.db
+    batches = [(f"f{n}", parse_feed(feedserver.feed(n, 50, feeds, args.replies), f"f{n}", f"http://x/feed/{n}.xml")[0])
                for n in range(feeds)]
     work = Path(tempfile.mkdtemp())
     sources = "\n".join(f"  - {{name: f{n}, url: 'http://x/feed/{n}.xml'}}" for n in range(feeds))
-    (work / "c.yaml").write_text(f"database: b.db\nsources:\n{sources}\n{RULES}")
+    (work / "c.yaml").write_text(f"database: '{url or 'b.db'}'\nsources:\n{sources}\n{RULES}")
     config = load_config(work / "c.yaml")
     db = open_db(config.database)
     tagger = Tagger(config)
@@ -62,7 +72,7 @@ def main() -> None:
                     replies.link(db, config, ids, NOW)  # type: ignore[attr-defined]
 
     started = time.perf_counter()
-    if len(sys.argv) > 3:
+    if args.profile:
         cProfile.runctx("run()", globals(), {"run": run}, str(work / "store.prof"))
         pstats.Stats(str(work / "store.prof")).sort_stats("cumulative").print_stats(30)
     else:

@@ -15,6 +15,8 @@ from typing import Any
 from apitools import rows
 from conversation_data import CONFIG, THREADS
 
+from socialscale.store.schema import MIGRATIONS
+
 FIXTURE = Path(__file__).parent / "fixtures" / "schema" / "v1.sql"
 SEEN = "2025-01-20T00:00:00Z"
 # guid -> what version 1 stored beyond the message: lane, owner, owner_set_by, status, response, ours
@@ -71,7 +73,7 @@ def test_migration_threads_stored_items_and_applies_the_conversation_rules(cli, 
     result = cli("items", "--format", "json", "--limit", "0")
     assert result.exit_code == 0, result.stderr
     listed = {r["guid"]: r for r in json.loads(result.stdout)}
-    assert rows("PRAGMA user_version", db="old.db")[0]["user_version"] == 2
+    assert rows("PRAGMA user_version", db="old.db")[0]["user_version"] == len(MIGRATIONS)
     ids = {g: r["id"] for g, r in listed.items()}
     assert {g: r["conversation_id"] for g, r in listed.items()} == {
         **dict.fromkeys(("d1", "s1", "d2", "l1", "s2", "d3"), ids["d1"]),

@@ -134,3 +134,25 @@ def test_host_waits_keep_the_later_time_on_both_backends(database):
         assert host_waits(db, now) == {"a.example": now + timedelta(hours=2), "b.example": now + timedelta(minutes=30)}
     finally:
         db.conn.close()
+
+
+def test_only_a_pull_step_commits_without_waiting_for_the_disk(pg_url):
+    from socialscale.models import Source
+    from socialscale.store.sources import record_fetch
+
+    db = open_db(pg_url)
+    db.execute("SET synchronous_commit = on")  # as on a real server (the test server runs without it)
+
+    def setting() -> str:
+        return str(db.execute("SHOW synchronous_commit").fetchone()[0])
+
+    with transaction(db):  # any other write: the server's default
+        db.execute("INSERT INTO state (key, value) VALUES ('k', 'v')")
+        assert setting() == "on"
+    with transaction(db):  # a source's step of a pull (docs/team.md, "Durability of a pull")
+        record_fetch(db, Source("feed", url="https://example.com/feed.xml"), now="2026-12-01T00:00:00Z",
+                     status="ok", http_status=200, error=None, duration_ms=5, seen=0, new=0, updated=0)
+        assert setting() == "off"
+    assert setting() == "on"  # for that transaction only
+    assert db.execute("SELECT last_status FROM sources WHERE name = 'feed'").fetchone()[0] == "ok"
+    db.conn.close()

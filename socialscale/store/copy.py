@@ -16,7 +16,7 @@ import sqlite_utils
 
 from socialscale.errors import DatabaseError, UsageError
 from socialscale.store.db import db_path, transaction
-from socialscale.store.dialect import dialect_of
+from socialscale.store.dialect import PG_SEARCH_TABLE, dialect_of
 from socialscale.store.postgres import PgDatabase
 from socialscale.store.schema import VERSION_TABLE, schema_version
 
@@ -37,7 +37,7 @@ def tables(db: sqlite_utils.Database) -> list[str]:
     if dialect_of(db).postgres:
         rows = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
                           "AND table_type = 'BASE TABLE'").fetchall()
-        names = {r[0] for r in rows} - {VERSION_TABLE}
+        names = {r[0] for r in rows} - {VERSION_TABLE, PG_SEARCH_TABLE}  # the search documents: kept by triggers
     else:
         rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                           "AND name NOT LIKE 'items_fts%'").fetchall()

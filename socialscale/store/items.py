@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.models import Item
+from socialscale.store.bulk import insert_rows, update_rows
 from socialscale.store.dialect import Dialect, dialect_of
 
 ITEM_COLUMNS = (
@@ -19,6 +20,7 @@ ITEM_COLUMNS = (
     "responded_by", "response_via", "response_url", "closed_at", "duplicate_of", "in_reply_to", "extra",
     "ours", "parent_id", "conversation_id", "followup", "catalyzed",
 )
+EVENT_COLUMNS = ("item_id", "at", "kind", "actor", "detail")
 JSON_COLUMNS = ("lanes", "tags", "extra", "rules")
 
 
@@ -79,18 +81,16 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
         else:
             result.unchanged += 1
     if updates:
-        conn.executemany(
-            "UPDATE items SET url = ?, canonical_url = ?, title = ?, author = ?, text = ?, published_at = ?, "
-            "start_at = ?, in_reply_to = ?, content_hash = ?, extra = ?, updated_at = ? WHERE id = ?", updates)
+        update_rows(db, "items", ("url", "canonical_url", "title", "author", "text", "published_at", "start_at",
+                                  "in_reply_to", "content_hash", "extra", "updated_at"), updates)
     if fresh:
         duplicates = _earlier_copies(conn, source, [i.canonical_url for i, _ in fresh if i.canonical_url])
-        conn.executemany(
-            "INSERT INTO items (source, guid, url, canonical_url, title, author, text, published_at, "
-            "first_seen_at, updated_at, start_at, status, duplicate_of, in_reply_to, content_hash, extra) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?)",
-            [(source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now, now,
-              start_of(i.published_at, now), duplicates.get(i.canonical_url or ""), i.in_reply_to, digest, _extra(i))
-             for i, digest in fresh])
+        insert_rows(db, "items", ("source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
+                                  "first_seen_at", "updated_at", "start_at", "status", "duplicate_of", "in_reply_to",
+                                  "content_hash", "extra"),
+                    [(source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now, now,
+                      start_of(i.published_at, now), "open", duplicates.get(i.canonical_url or ""), i.in_reply_to,
+                      digest, _extra(i)) for i, digest in fresh])
         ids: dict[str, int] = {}
         for chunk in _chunks([i.guid for i, _ in fresh]):
             marks = ",".join("?" * len(chunk))
@@ -98,10 +98,10 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
                                     [source, *chunk]).fetchall())
         result.new_ids = [ids[i.guid] for i, _ in fresh]
         plain = json.dumps({"source": source})
-        conn.executemany(
-            "INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, 'created', NULL, ?)",
-            [(ids[i.guid], now, plain if not i.canonical_url or i.canonical_url not in duplicates else
-              json.dumps({"source": source, "duplicate_of": duplicates[i.canonical_url]})) for i, _ in fresh])
+        insert_rows(db, "events", EVENT_COLUMNS,
+                    [(ids[i.guid], now, "created", None, plain if not i.canonical_url or i.canonical_url not in duplicates
+                      else json.dumps({"source": source, "duplicate_of": duplicates[i.canonical_url]}))
+                     for i, _ in fresh])
     return result
 
 

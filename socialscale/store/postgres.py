@@ -73,6 +73,15 @@ class PgDatabase(sqlite_utils.Database):
         self.conn = self.pg  # type: ignore[assignment]
         self.url = url
         self.dialect = POSTGRES
+        self._types: dict[str, dict[str, str]] = {}
+
+    def column_types(self, table: str, fresh: bool = False) -> dict[str, str]:
+        """{column: its SQL type} of one table, read once (store.bulk casts its array parameters with them)."""
+        if fresh or table not in self._types:
+            rows = self.execute("SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                                "WHERE attrelid = CAST(? AS regclass) AND attnum > 0 AND NOT attisdropped", [table])
+            self._types[table] = dict(rows.fetchall())
+        return self._types[table]
 
     def execute(self, sql: str, parameters: Any = None) -> Any:  # type: ignore[override]
         return self.pg.execute(sql, parameters)

@@ -16,7 +16,13 @@ from collections.abc import Callable
 import sqlite_utils
 
 from socialscale.errors import DatabaseError
-from socialscale.store.dialect import PG_SEARCH_DOCUMENT, Dialect, dialect_of
+from socialscale.store.dialect import (
+    PG_SEARCH_DOCUMENT,
+    PG_SEARCH_TABLE,
+    Dialect,
+    dialect_of,
+    pg_search_document,
+)
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -250,6 +256,48 @@ def m002_conversations(db: sqlite_utils.Database) -> None:
 
 
 UPGRADE_STATE_KEY = "conversations.upgrade"
+
+
+@migration
+def m003_search_table(db: sqlite_utils.Database) -> None:
+    """PostgreSQL: the search documents move from a GIN index on `items` to a table of their own.
+
+    An update of any indexed column of an item (tagging sets the lane, threading the conversation)
+    is not a HOT update, so it gave every index of the row a new entry: the expression index
+    recomputed the item's document and added it to the GIN index again, twice for each new item of
+    a pull. `items_search` is kept by triggers that fire only when an item is added or deleted, or
+    its title or text change, as SQLite's FTS5 triggers are (m001). Nothing changes on SQLite.
+    """
+    if not dialect_of(db).postgres:
+        return
+    t = PG_SEARCH_TABLE
+    # Written directly, not through executescript's type rewriting: its plpgsql bodies are not SQLite's DDL.
+    for statement in (
+        f"CREATE TABLE IF NOT EXISTS {t} (id bigint PRIMARY KEY, document tsvector NOT NULL)",
+        f"INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM items ON CONFLICT (id) DO NOTHING",
+        f"CREATE INDEX IF NOT EXISTS {t}_document ON {t} USING GIN (document)",
+        "DROP INDEX IF EXISTS items_fts",
+        f"""CREATE OR REPLACE FUNCTION {t}_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM added;
+            RETURN NULL; END $$""",
+        f"""CREATE OR REPLACE FUNCTION {t}_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            UPDATE {t} SET document = {pg_search_document('NEW.title', 'NEW.text')} WHERE id = NEW.id;
+            RETURN NULL; END $$""",
+        f"""CREATE OR REPLACE FUNCTION {t}_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+            DELETE FROM {t} WHERE id IN (SELECT id FROM removed);
+            RETURN NULL; END $$""",
+        f"DROP TRIGGER IF EXISTS {t}_ai ON items",
+        f"CREATE TRIGGER {t}_ai AFTER INSERT ON items REFERENCING NEW TABLE AS added "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {t}_added()",
+        f"DROP TRIGGER IF EXISTS {t}_au ON items",
+        f"CREATE TRIGGER {t}_au AFTER UPDATE OF title, text ON items FOR EACH ROW "
+        f"WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.text IS DISTINCT FROM NEW.text) "
+        f"EXECUTE FUNCTION {t}_changed()",
+        f"DROP TRIGGER IF EXISTS {t}_ad ON items",
+        f"CREATE TRIGGER {t}_ad AFTER DELETE ON items REFERENCING OLD TABLE AS removed "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {t}_removed()",
+    ):
+        db.pg.raw.execute(statement)  # type: ignore[attr-defined]
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

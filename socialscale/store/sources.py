@@ -34,6 +34,11 @@ def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status:
     A changed URL in the config resets the validators and the redirect, since they belonged to the old URL.
     """
     conn = db.conn
+    if dialect_of(db).postgres:
+        # A pull's transaction does not wait for the server's disk (docs/team.md, "Durability of a pull"):
+        # a server crash loses at most its last moments of pulling, whole transactions, items and the
+        # ETags/cursors that fetched them together, so the next pull fetches them again.
+        conn.execute("SET LOCAL synchronous_commit = off")
     url = redact_url(source.url) if source.url else None  # a token in the URL's query never reaches the file
     row = conn.execute("SELECT url FROM sources WHERE name = ?", (source.name,)).fetchone()
     if row is None:

@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.store.bulk import insert_rows, update_rows
 from socialscale.store.dialect import dialect_of
+from socialscale.store.items import EVENT_COLUMNS
 
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
@@ -42,11 +44,8 @@ def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
                   events: Iterable[tuple[Any, ...]]) -> None:
     """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, id); `events`:
     (item_id, at, detail). Call inside `transaction(db)`."""
-    conn = db.conn
-    conn.executemany("UPDATE items SET lane = ?, lanes = ?, tags = ?, rules = ?, rules_version = ?, owner = ?, "
-                     "owner_set_by = ? WHERE id = ?", updates)
-    conn.executemany("INSERT INTO events (item_id, at, kind, actor, detail) VALUES (?, ?, 'tagged', NULL, ?)",
-                     events)
+    update_rows(db, "items", ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by"), updates)
+    insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
 def stamp_version(db: sqlite_utils.Database, ids: Sequence[int], version: str) -> None:

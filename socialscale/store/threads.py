@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
+from socialscale.store.bulk import update_rows
+
 # What threading and the conversation rules read about an item, in this order.
 THREAD_COLUMNS = ("id", "source", "guid", "url", "canonical_url", "in_reply_to", "duplicate_of", "parent_id",
                   "conversation_id")
@@ -78,7 +80,7 @@ def children(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, i
 
 def set_links(db: sqlite_utils.Database, links: Iterable[tuple[int | None, int, int]]) -> None:
     """(parent_id, conversation_id, id) per item; call inside `transaction(db)`."""
-    db.conn.executemany("UPDATE items SET parent_id = ?, conversation_id = ? WHERE id = ?", links)
+    update_rows(db, "items", ("parent_id", "conversation_id"), links)
 
 
 def move_conversation(db: sqlite_utils.Database, old: int, new: int) -> None:
@@ -88,7 +90,7 @@ def move_conversation(db: sqlite_utils.Database, old: int, new: int) -> None:
 
 def set_conversations(db: sqlite_utils.Database, moves: Iterable[tuple[int, int]]) -> None:
     """(conversation_id, id) per item."""
-    db.conn.executemany("UPDATE items SET conversation_id = ? WHERE id = ?", moves)
+    update_rows(db, "items", ("conversation_id",), moves)
 
 
 def members(db: sqlite_utils.Database, conversations: Sequence[int]) -> list[dict[str, Any]]:
@@ -98,7 +100,7 @@ def members(db: sqlite_utils.Database, conversations: Sequence[int]) -> list[dic
 
 def set_flags(db: sqlite_utils.Database, flags: Iterable[tuple[int, int, int]]) -> None:
     """(followup, catalyzed, id) per item."""
-    db.conn.executemany("UPDATE items SET followup = ?, catalyzed = ? WHERE id = ?", flags)
+    update_rows(db, "items", ("followup", "catalyzed"), flags)
 
 
 def conversation_of(db: sqlite_utils.Database, item_id: int) -> int | None:

@@ -1,0 +1,79 @@
+"""Bulk writes (store.bulk) and the search documents, the same on both backends.
+
+On PostgreSQL the writes of many rows are one `unnest` statement each and the search documents live
+in `items_search`, kept by triggers; these tests pin what must not change with that: ids drawn in
+the rows' order, the last row of a key winning, search following an item's title and text (and
+nothing else), and an older database getting its documents on upgrade.
+"""
+
+from __future__ import annotations
+
+from socialscale.models import Item
+from socialscale.store import postgres
+from socialscale.store.bulk import insert_rows, update_rows
+from socialscale.store.db import open_db, transaction
+from socialscale.store.items import EVENT_COLUMNS, ItemFilter, query_items, upsert_items
+from socialscale.store.schema import MIGRATIONS, schema_version
+
+NOW = "2026-11-24T09:00:00Z"
+
+
+def _guids(db, words: str) -> set[str]:
+    return {row["guid"] for row in query_items(db, ItemFilter(search=words))}
+
+
+def test_bulk_rows_keep_their_order_and_the_last_row_of_a_key_wins(database):
+    db = open_db(database)
+    with transaction(db):
+        stored = upsert_items(db, "s", [Item("s", f"g{n}", title=f"title {n}") for n in range(3)], NOW)
+        a, b, c = stored.new_ids
+        insert_rows(db, "events", EVENT_COLUMNS, [(c, NOW, "noted", None, "third item first"),
+                                                   (a, NOW, "noted", "ann", None),
+                                                   (b, NOW, "noted", None, None)])
+        # A key twice: the later row is what stays, as when rows are applied one by one; a column of
+        # None only (owner) still has its type.
+        update_rows(db, "items", ("lane", "owner"), [("sales", None, a), ("support", None, b), ("press", None, a)])
+    events = db.execute("SELECT item_id, actor, detail FROM events WHERE kind = 'noted' ORDER BY id").fetchall()
+    assert [tuple(e) for e in events] == [(c, None, "third item first"), (a, "ann", None), (b, None, None)]
+    lanes = dict(db.execute("SELECT id, lane FROM items").fetchall())
+    assert lanes == {a: "press", b: "support", c: None}
+    created = [r[0] for r in db.execute("SELECT item_id FROM events WHERE kind = 'created' ORDER BY id").fetchall()]
+    assert created == [a, b, c] and a < b < c
+    db.conn.close()
+
+
+def test_search_follows_a_changed_title_and_text_and_survives_other_updates(database):
+    db = open_db(database)
+    with transaction(db):
+        one, two = upsert_items(db, "s", [Item("s", "one", title="Refund please", text="the parcel is broken"),
+                                          Item("s", "two", title="Hello", text="nothing to see")], NOW).new_ids
+    assert _guids(db, "broken") == {"one"}
+    with transaction(db):  # tagging and threading update other columns: the documents stay
+        update_rows(db, "items", ("lane", "conversation_id"), [("support", one, one), ("support", two, two)])
+    assert _guids(db, "refund broken") == {"one"}
+    with transaction(db):  # the same guid with new text: the old words go, the new ones are found
+        upsert_items(db, "s", [Item("s", "one", title="Refund please", text="it arrived after all")], NOW)
+    assert _guids(db, "broken") == set()
+    assert _guids(db, "arrived") == {"one"}
+    assert _guids(db, "refund") == {"one"}
+    db.conn.close()
+
+
+def test_an_older_postgres_database_gets_its_search_documents_on_upgrade(pg_server, monkeypatch):
+    from pgserver import PASSWORD
+
+    monkeypatch.setenv("PGPASSWORD", PASSWORD)
+    url = pg_server.empty_database()
+    with monkeypatch.context() as m:  # a database written by the version before m003
+        m.setattr(postgres, "MIGRATIONS", MIGRATIONS[:2])
+        old = open_db(url)
+        assert schema_version(old) == 2
+        with transaction(old):
+            upsert_items(old, "s", [Item("s", "kept", title="Invoice INV-7", text="overdue")], NOW)
+        old.conn.close()
+    db = open_db(url)
+    assert schema_version(db) == len(MIGRATIONS)
+    assert _guids(db, "inv-7 overdue") == {"kept"}
+    indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'items'").fetchall()}
+    assert "items_fts" not in indexes  # the GIN index on items itself is gone
+    db.conn.close()
