@@ -140,7 +140,7 @@ def main() -> None:
         ("report latency --business-hours", ["report", "latency", "--business-hours", *now]),
         ("report breaches --limit 50", ["report", "breaches", "--limit", "50", *now]),
         ("report volume", ["report", "volume", *now]),
-        ("report summary --no-remember", ["report", "summary", "--no-remember", *now]),
+        ("report summary", ["report", "summary", *now]),
     ]
     print(f"{opts.items:,} items, {opts.responded:,} answered; whole process, median (min) of {opts.runs} runs")
     for label, args in cases:

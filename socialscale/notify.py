@@ -34,7 +34,7 @@ from socialscale.models import Config, NotifyTarget
 from socialscale.reports import format_share
 from socialscale.store import alerts as ledger
 from socialscale.store.items import get_items
-from socialscale.text import inert_in_chat, inert_link, one_line, safe_link
+from socialscale.text import headline, inert_in_chat, inert_link, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, utc_iso, zone
 
 MAX_LISTED = 10  # items listed per lane in one message; the rest are counted ("and K more")
@@ -190,7 +190,7 @@ def _lines_by_lane(config: Config, items: Sequence[dict[str, Any]], extra: Any =
 
 
 def _item_line(item: dict[str, Any], extra: Any) -> str:
-    title = one_line(item.get("title"), TITLE_CHARS) or "(no title)"
+    title = one_line(headline(item.get("title"), item.get("text")), TITLE_CHARS)
     parts = [f"  - #{item['id']} {title}"]
     if extra is not None:
         parts.append(extra(item))
@@ -218,8 +218,8 @@ def breach_message(config: Config, items: Sequence[dict[str, Any]]) -> tuple[str
 
 
 def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> tuple[str, str]:
-    """The daily digest as plain text, from reports.summary (not remembered here: see run())."""
-    data = reports.summary(db, config, now=now, remember=False)
+    """The daily digest as plain text, from reports.summary (remembered only once sent: see run())."""
+    data = reports.summary(db, config, now=now)
     tz = zone(config.timezone)
     day = now.astimezone(tz).strftime("%a %d %b %Y")
     lines = []
@@ -301,7 +301,7 @@ def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: boo
             outcomes.append(_digest(db, config, target, now, digest, message))
     if any(o.kind == "digest" and o.status == "sent" for o in outcomes):
         # The next summary counts new items from this one on; a digest that failed everywhere is not remembered.
-        reports.remember_summary(db, now)
+        reports.remember_digest(db, now)
     return outcomes
 
 

@@ -31,10 +31,11 @@ BUCKETS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
 BUCKET_EDGES_S = (3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400)  # lower bound of each bucket after the first
 OLDEST_PER_GROUP = 3
 SUMMARY_OLDEST = 5
-SUMMARY_STATE_KEY = "summary.last_at"
+# Kept under its first name: databases that recorded summaries carry on from the last one.
+DIGEST_STATE_KEY = "summary.last_at"
 NO_LANE = "(none)"  # the `lanes` key in volume for items not tagged yet
 BACKLOG_BY = ("lane", "owner", "source")
-LATENCY_BY = ("lane", "owner", "source", "week")
+LATENCY_BY = ("lane", "owner", "responder", "source", "week")
 CONVERSATIONS_BY = ("lane", "owner", "source")
 VOLUME_BY = ("day", "week")
 
@@ -64,8 +65,8 @@ def _check_by(by: str, allowed: Sequence[str]) -> None:
         raise UsageError(f"--by {by!r}: expected one of {', '.join(allowed)}")
 
 
-def _since(since: str | datetime, now: datetime) -> datetime:
-    return _utc(since) if isinstance(since, datetime) else parse_since(since, now)
+def _since(since: str | datetime, now: datetime, tz: str) -> datetime:
+    return _utc(since) if isinstance(since, datetime) else parse_since(since, now, tz)
 
 
 def _quiet_lanes(config: Config) -> list[str]:
@@ -86,13 +87,13 @@ def _expected_groups(config: Config, by: str, filters: Filters, *, backlog: bool
     """Groups listed even when empty: the configured lanes / team / sources (narrowed by the filters)."""
     if by == "lane":
         names = [lane.name for lane in config.lanes.values() if lane.respond or not backlog]
-    elif by == "owner":
+    elif by in ("owner", "responder"):
         names = list(config.team)
     elif by == "source":
         names = [s.name for s in config.sources]
     else:
         return []
-    wanted = getattr(filters, by)
+    wanted = getattr(filters, by, None)
     return [n for n in names if wanted is None or n == wanted]
 
 
@@ -178,7 +179,7 @@ def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
     handoff share, median detection lag. `business_hours` counts only configured working time."""
     _check_by(by, LATENCY_BY)
     now = _utc(now)
-    return _latency(db, config, by=by, since=_since(since, now), until=now + timedelta(seconds=1), now=now,
+    return _latency(db, config, by=by, since=_since(since, now, config.timezone), until=now + timedelta(seconds=1), now=now,
                     business_hours=business_hours, filters=Filters(lane, owner, source))
 
 
@@ -317,7 +318,7 @@ def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
     period so that every period but the current one is whole."""
     _check_by(by, VOLUME_BY)
     now = _utc(now)
-    first = period_start(_since(since, now), by, config.timezone)
+    first = period_start(_since(since, now, config.timezone), by, config.timezone)
     spans = periods(first, now + timedelta(seconds=1), by, config.timezone)
     filters = Filters(lane, owner, source)
     counts = sql.volume_counts(db, periods=[(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in spans],
@@ -332,12 +333,14 @@ def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
 
 # --- summary -------------------------------------------------------------------------------------------
 
-def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remember: bool = True) -> dict[str, Any]:
-    """The daily digest: new items since the previous summary (or the last 24 hours the first time),
-    backlog by lane with breaches, latency over the last 7 days against the 7 before, the oldest waiting."""
+def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> dict[str, Any]:
+    """The daily digest: new items since the last digest sent (or the last 24 hours before the first),
+    backlog by lane with breaches, latency over the last 7 days against the 7 before, the oldest waiting.
+
+    Looking never changes state: only `notify --digest` moves the mark (remember_digest)."""
     now = _utc(now)
-    previous = sql.get_state(db, SUMMARY_STATE_KEY)
-    # A summary "as of" a time before the remembered one (--now in the past) counts the last 24 hours.
+    previous = sql.get_state(db, DIGEST_STATE_KEY)
+    # A summary "as of" a time before the last digest (--now in the past) counts the last 24 hours.
     since = parse_iso(previous) if previous and previous <= utc_iso(now) else now - timedelta(days=1)
     filters = Filters()
     new = sql.new_counts(db, after=utc_iso(since), until=utc_iso(now), filters=filters)
@@ -351,9 +354,7 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remembe
     waiting = dict.fromkeys(sql.waiting_lanes(db, _quiet_lanes(config), filters))
     oldest = [_waiting(item, config, now) for item in
               sql.waiting_items(db, lanes=waiting, filters=filters, limit=SUMMARY_OLDEST)]
-    if remember:
-        remember_summary(db, now)
-    return {"now": utc_iso(now), "previous_summary_at": previous, "since": utc_iso(since),
+    return {"now": utc_iso(now), "last_digest_at": previous, "since": utc_iso(since),
             "new": {"total": sum(new.values()),
                     "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes}},
             "backlog": backlog(db, config, now=now, by="lane"),
@@ -362,11 +363,11 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime, remembe
             "oldest": oldest}
 
 
-def remember_summary(db: sqlite_utils.Database, now: datetime) -> None:
-    """Make `now` the time of the last summary, so the next one counts new items from here; a
-    remembered time later than `now` (a summary run with --now in the past) is kept."""
-    previous = sql.get_state(db, SUMMARY_STATE_KEY)
+def remember_digest(db: sqlite_utils.Database, now: datetime) -> None:
+    """Make `now` the time of the last digest sent, so the next summary counts new items from here; a
+    remembered time later than `now` (a digest sent with --now in the past) is kept."""
+    previous = sql.get_state(db, DIGEST_STATE_KEY)
     stamp = utc_iso(_utc(now))
     if previous is None or previous < stamp:
         with transaction(db):
-            sql.set_state(db, SUMMARY_STATE_KEY, stamp)
+            sql.set_state(db, DIGEST_STATE_KEY, stamp)

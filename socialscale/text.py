@@ -153,6 +153,26 @@ def inert_link(url: str) -> str:
     """A bare http(s) URL for a chat message, with the characters that could open a mention or
     close a Markdown link percent-encoded (the URL still leads to the same place)."""
     return url.translate({ord(c): f"%{ord(c):02X}" for c in "@<>[]()|"})
+UNTITLED = "(no title or text)"
+
+
+def headline(title: object, text: object, limit: int = 80) -> str:
+    """What stands where a title goes, in every output (tables, alerts, digests, the HTML report).
+
+    The title when there is one; for an untitled item (most social posts) the start of its text, in
+    quotation marks and cut at a word with `…`, so it reads as a quotation, not as a title.
+    """
+    name = fold_ws(strip_controls(str(title or "")))
+    if name:
+        return name
+    body = fold_ws(strip_controls(str(text or "")))
+    if not body:
+        return UNTITLED
+    if len(body) > limit:
+        cut = body[:limit]
+        space = cut.rfind(" ")
+        body = (cut[:space] if space > limit // 2 else cut).rstrip(" ,;:.-") + "…"
+    return f"“{body}”"
 
 
 def strip_accents(text: str) -> str:

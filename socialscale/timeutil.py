@@ -82,22 +82,19 @@ def format_duration(seconds: float | int | None) -> str:
     return f"{sign}{minutes}m"
 
 
-def parse_since(text: str, now: datetime) -> datetime:
-    """`--since`: a duration back from now (`30d`) or an ISO-8601 date/time."""
-    try:
-        return datetime.fromtimestamp(now.timestamp() - parse_duration(text), tz=timezone.utc)
-    except (ValueError, OverflowError, OSError):  # not a duration, or one reaching before year 1
-        pass
-    try:
-        return parse_iso(text)
-    except ValueError:
-        raise UsageError(f"--since/--until {text!r}: expected a duration (30d) or an ISO-8601 date") from None
+def parse_since(text: str, now: datetime, tz: str = "UTC", what: str = "--since") -> datetime:
+    """`--since`/`--until`: what `--at` takes (parse_at), e.g. `30d` (back from now), `yesterday`,
+    `monday 09:00` or an ISO-8601 date."""
+    return parse_at(text, now=now, tz=tz, what=what)
 
 
 # --- `--at` / `--now`: absolute and relative times in the configured timezone ---------------------------
 
 _AGO = re.compile(r"^(?P<dur>.+?)\s+ago$", re.IGNORECASE)
-_DAYWORD = re.compile(r"^(?P<day>today|yesterday)(?:\s+(?P<clock>\d{1,2}:\d{2}(?::\d{2})?))?$", re.IGNORECASE)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAYWORD = re.compile(r"^(?P<day>today|yesterday|" + "|".join(f"{d[:3]}(?:{d[3:]})?" for d in _WEEKDAYS)
+                      + r")(?:\s+(?P<clock>\d{1,2}:\d{2}(?::\d{2})?))?$", re.IGNORECASE)
+_BARE_DURATION = re.compile(r"^(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+$", re.IGNORECASE)
 _CLOCK_ONLY = re.compile(r"^\d{1,2}:\d{2}(?::\d{2})?$")
 
 
@@ -127,8 +124,9 @@ def _clock(text: str) -> tuple[int, int, int]:
 def parse_at(text: str, *, now: datetime, tz: str = "UTC", what: str = "--at") -> datetime:
     """A point in time for `--at`/`--now`, as an aware UTC datetime.
 
-    Accepts `now`, `30m ago` (any duration), `today 09:30`, `yesterday 14:00`, `today`/`yesterday`
-    (midnight), a bare `14:00` (today), and ISO-8601 dates or date-times. Times without an offset
+    Accepts `now`, `30m ago` or just `30m` (any duration back from now), `today 09:30`, `yesterday 14:00`,
+    `monday 09:00` (the latest Monday at that time not after now), a day word alone (its midnight), a bare
+    `14:00` (today), and ISO-8601 dates or date-times. Times without an offset
     are in the configured timezone `tz`; `Z` or `+01:00` are taken as written.
     """
     moment = _parse_at(text, now=now, tz=tz, what=what)
@@ -150,23 +148,36 @@ def _parse_at(text: str, *, now: datetime, tz: str, what: str) -> datetime:
         if ago:
             seconds = parse_duration(ago.group("dur"))
             return (now - timedelta(seconds=seconds)).astimezone(timezone.utc)
+        if _BARE_DURATION.match(raw):
+            try:
+                return (now - timedelta(seconds=parse_duration(raw))).astimezone(timezone.utc)
+            except ValueError:
+                pass  # letters that are not units: perhaps a day word
         word = _DAYWORD.match(raw)
         if word or _CLOCK_ONLY.match(raw):
             day = local_now.date()
             clock = raw
+            weekday = None
             if word:
-                if word.group("day").lower() == "yesterday":
+                name = word.group("day").lower()
+                if name == "yesterday":
                     day -= timedelta(days=1)
+                elif name != "today":
+                    weekday = next(k for k, d in enumerate(_WEEKDAYS) if d.startswith(name[:3]))
+                    day -= timedelta(days=(local_now.weekday() - weekday) % 7)
                 clock = word.group("clock") or "00:00"
             h, m, s = _clock(clock)
-            return local_wall(day, h * 60 + m + s / 60, zone_).astimezone(timezone.utc)
+            moment = local_wall(day, h * 60 + m + s / 60, zone_).astimezone(timezone.utc)
+            if weekday is not None and moment > now:  # `monday 09:00` early on a Monday: last week's
+                moment = local_wall(day - timedelta(days=7), h * 60 + m + s / 60, zone_).astimezone(timezone.utc)
+            return moment
         parsed = _fromisoformat(raw)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=zone_)
         return parsed.astimezone(timezone.utc)
     except (ValueError, OverflowError):
-        raise UsageError(f"{what} {text!r}: expected ISO-8601 (2024-03-05T14:00), `30m ago`, "
-                         f"`today 09:30` or `yesterday 14:00`") from None
+        raise UsageError(f"{what} {text!r}: expected ISO-8601 (2024-03-05T14:00), `30m ago`, `7d`, "
+                         f"`today 09:30`, `yesterday 14:00` or `monday 09:00`") from None
 
 
 # --- business hours ----------------------------------------------------------------------------------

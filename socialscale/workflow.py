@@ -4,6 +4,10 @@ Each function takes many ids and returns what it did per id. An id that cannot b
 unknown team member, a response before the item started) is reported in `failed` and left as it was;
 the other ids are still done. Nothing is printed here.
 
+One rule for repeated actions: a change to the state an item is already in (assign to its owner, close
+a closed item, the same response again) is a no-op: it writes no event and comes back with
+`changed=False`, so the CLI can say so. A note given with a no-op is still kept, as a `noted` event.
+
 A first response sets `responded_at`, `responded_by` and `response_via`; a later one is recorded as an
 event only. A response recorded afterwards but dated *earlier* than the stored one is the real first
 response, so it takes its place (the replaced time is kept in the event).
@@ -112,6 +116,14 @@ def _apply(db: sqlite_utils.Database, ids: Iterable[str | int], step: Any) -> Ou
     return outcome
 
 
+def _unchanged(db: sqlite_utils.Database, item_id: int, action: str, detail: dict[str, Any], when: str,
+               actor: str, note: str | None) -> Change:
+    """A no-op: no event for the action; a note that came with it is kept on its own."""
+    if note:
+        add_event(db, item_id, when, "noted", actor, {"note": note})
+    return Change(item_id, action, False, {**detail, **({"note_added": True} if note else {})})
+
+
 def _with_note(detail: dict[str, Any], note: str | None) -> dict[str, Any]:
     return {**detail, "note": note} if note else detail
 
@@ -126,10 +138,17 @@ def assign(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], 
     def step(row: dict[str, Any]) -> Change | str:
         if error:
             return error
-        detail = _with_note({"owner": to, **({"previous": row["owner"]} if row["owner"] else {})}, note)
+        if row["owner"] == to and row["owner_set_by"] not in SYSTEM_OWNERS:
+            return _unchanged(db, row["id"], "assigned", {"owner": to}, when, actor, note)
+        detail: dict[str, Any] = {"owner": to}
+        if row["owner"] == to:  # chosen by a rule or the lane until now: a person's choice survives re-tagging
+            detail["confirmed"] = row["owner_set_by"]
+        elif row["owner"]:
+            detail["previous"] = row["owner"]
+        detail = _with_note(detail, note)
         store.set_owner(db, row["id"], to, actor)
         add_event(db, row["id"], when, "assigned", actor, detail)
-        return Change(row["id"], "assigned", row["owner"] != to, detail)
+        return Change(row["id"], "assigned", True, detail)
 
     return _apply(db, ids, step)
 
@@ -148,8 +167,12 @@ def respond(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int],
             return error
         if when < row["start_at"]:
             return f"a response at {when} would be before the item started ({row['start_at']})"
+        if (row["responded_at"], row["responded_by"], row["response_via"]) == (when, by, via):
+            return _unchanged(db, row["id"], "responded", {"via": via, "at": when}, when, by, note)
         first = row["responded_at"] is None or when < row["responded_at"]
         detail: dict[str, Any] = {"via": via, "first": first, "handoff": via in HANDOFF_VIAS}
+        if row["status"] == "closed":
+            detail["status"] = "closed"  # a response does not reopen a closed item
         if first and row["responded_at"] is not None:
             detail["replaces"] = row["responded_at"]
         detail = _with_note(detail, note)
@@ -170,7 +193,7 @@ def _set_status(db: sqlite_utils.Database, ids: Iterable[str | int], *, status: 
 
     def step(row: dict[str, Any]) -> Change | str:
         if row["status"] == status:
-            return Change(row["id"], kind, False, {"status": status})
+            return _unchanged(db, row["id"], kind, {"status": status}, when, actor, note)
         detail = _with_note({"previous": row["status"]}, note)
         closed_at = None if status == "open" else when  # closed or ignored: when it left the queue
         store.set_status(db, row["id"], status, closed_at)

@@ -59,14 +59,16 @@ CONFIG: dict[str, Any] = {
 
 
 def add_item(db_path: Path | str, source: str, guid: str, *, seen: str, published: str | None, lane: str | None,
-             canonical: str | None = None, ours: str | None = None, title: str | None = None) -> int:
+             canonical: str | None = None, ours: str | None = None, title: str | None = None, text: str = "",
+             author: str | None = None) -> int:
     """Store one item the way a pull does (upsert_items in a transaction). The lane and `ours` stand in
     for the rules engine, which is not under test here."""
     db = open_db(db_path)
     try:
         with transaction(db):
-            item = Item(source=source, guid=guid, title=title or f"item {guid}", url=f"https://example.com/{guid}",
-                        published_at=published, canonical_url=canonical)
+            item = Item(source=source, guid=guid, title=f"item {guid}" if title is None else title, text=text,
+                        author=author, url=f"https://example.com/{guid}", published_at=published,
+                        canonical_url=canonical)
             result = upsert_items(db, source, [item], seen)
             item_id = result.new_ids[0]
             db.execute("UPDATE items SET lane = ?, lanes = ?, ours = ? WHERE id = ?",

@@ -9,6 +9,7 @@ import subprocess
 import zlib
 from collections import Counter
 from datetime import datetime, timezone
+from html import escape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -294,6 +295,70 @@ def test_readable_on_a_phone_and_prints(report, tmp_path):
     assert 1 <= pages <= 6
 
 
+MEASURE = """<script>
+const out = {scroll: document.documentElement.scrollWidth, svgs: [], clipped: [], small: [], lanes: []};
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.getBoundingClientRect();
+  if (!box.width) continue;  // the drawing for the other screen size
+  const vb = svg.viewBox.baseVal, scale = box.width / vb.width;
+  out.svgs.push([svg.id, box.left, box.right]);
+  for (const t of svg.querySelectorAll('text')) {
+    const b = t.getBBox();
+    if (b.x < vb.x - 0.5 || b.x + b.width > vb.x + vb.width + 0.5) out.clipped.push([svg.id, t.textContent]);
+    if (b.height * scale < 9) out.small.push([svg.id, t.textContent, b.height * scale]);
+  }
+}
+out.tables = [...document.querySelectorAll('.table')].filter(t => t.scrollWidth > t.clientWidth + 1)
+  .map(t => t.firstElementChild.id);
+for (const el of document.querySelectorAll('.legend span, td, svg text'))
+  if (el.getBoundingClientRect().width && el.textContent.includes('_')) out.lanes.push(el.textContent);
+parent.document.body.setAttribute('data-measure', JSON.stringify(out));
+</script>"""
+
+
+def measure(path: Path, tmp_path: Path, width: int) -> dict[str, Any]:
+    """Lay the report out in Chromium at `width` CSS pixels and measure it: a copy of the page with a
+    script (the report itself allows none) that records what a person would see. The copy sits in a frame
+    `width` pixels wide, because headless Chromium makes no window narrower than 500 pixels."""
+    html = path.read_text(encoding="utf-8")
+    copy = (html.replace("default-src 'none'; style-src 'unsafe-inline'",
+                         "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'")
+            .replace("</body>", MEASURE + "</body>"))
+    probe = tmp_path / f"probe-{width}.html"
+    probe.write_text(f'<!DOCTYPE html><html><body style="margin:0"><iframe style="border:0;width:{width}px;'
+                     f'height:3000px" srcdoc="{escape(copy, quote=True)}"></iframe></body></html>', encoding="utf-8")
+    done = chromium(tmp_path, f"--window-size={max(width, 500) + 20},3000", "--force-device-scale-factor=1",
+                    "--dump-dom", probe.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = [a for _, t, a in parse(done.stdout.decode("utf-8")).found if t == "body"]
+    return json.loads(found[0]["data-measure"] or "{}")
+
+
+@needs_chromium
+@pytest.mark.parametrize("width", [390, 1280])
+def test_phone_and_desktop_layout_nothing_sideways_clipped_or_tiny(report, tmp_path, width):
+    _, path = report
+    seen = measure(path, tmp_path, width)
+    assert seen["scroll"] <= width, "the page scrolls sideways"
+    assert seen["tables"] == [], "tables scroll sideways"
+    assert {s[0] for s in seen["svgs"]} == ({"volume-phone", "backlog-phone", "latency-phone"} if width < 600
+                                            else {"volume", "backlog", "latency"})
+    for svg_id, left, right in seen["svgs"]:  # every chart whole on screen: nothing to scroll to
+        assert 0 <= left and right <= width, svg_id
+    assert seen["clipped"] == [], "labels cut off at the edge of a chart"
+    assert seen["small"] == [], "chart text too small to read"
+    assert seen["lanes"] == [], "lane names with underscores"
+
+
+def test_both_drawings_carry_the_same_numbers(report):
+    el = parse(report[0])
+    for chart in ("volume", "backlog"):
+        wide = {(a["data-key"], a["data-lane"], a["data-count"]) for a in el.select(chart, "rect", "bar")}
+        assert wide and wide == {(a["data-key"], a["data-lane"], a["data-count"])
+                                 for a in el.select(chart + "-phone", "rect", "bar")}
+    assert len(el.select("latency-phone", "line", "sla")) == len(el.select("latency", "line", "sla")) == 2
+
+
 def test_a_long_breach_list_is_cut_and_counted(cli, write_config, tmp_path, monkeypatch):
     import socialscale.output.html
 
@@ -305,3 +370,11 @@ def test_a_long_breach_list_is_cut_and_counted(cli, write_config, tmp_path, monk
     el = parse(result.stdout)
     assert [int(r[0]) for r in el.rows["breaches"] if r] == [b["id"] for b in report_json(cli, "breaches")][:2]
     assert "Past the SLA (3)" in result.stdout and "and 1 more, the oldest shown" in result.stdout
+
+
+def test_an_untitled_breach_shows_the_start_of_its_text():
+    from socialscale.output.html import _breach_row
+
+    row = _breach_row({"id": 7, "title": "", "text": "our <b>order</b> never came", "lane": "customer_service",
+                       "owner": None, "url": None, "age_s": 9000, "sla_s": 7200, "over_s": 1800})
+    assert "“our &lt;b&gt;order&lt;/b&gt; never came”" in row[3] and "customer service" in row[3]

@@ -86,6 +86,21 @@ def test_pull_sends_one_message_per_target_with_titles_links_owners_and_the_rest
     assert [r[3] for r in alert_rows(tmp_path)] == ["sent"] * 13
 
 
+def test_alerts_and_the_digest_show_an_untitled_post_by_the_start_of_its_text(
+        server, cli, write_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPS_URL", hook(server))
+    # An RSS item with no <title>, as Mastodon and Reddit comment feeds have (RSS 2.0: title or description).
+    feed = server.add("/feed", rss([{"guid": "m1", "link": "https://example.com/m1",
+                                     "description": "the croissants were stale again this morning"}]))
+    configure(write_config, [{"name": "ops", "url_env": "OPS_URL", "on": ["new", "digest"]}],
+              [{"name": "f", "url": feed}])
+    assert cli("pull").exit_code == 0
+    (alert,) = received(server)
+    assert "“the croissants were stale again this morning”" in alert["message"]
+    assert cli("notify", "--digest").exit_code == 0
+    assert "“the croissants were stale again this morning”" in received(server)[-1]["message"]
+
+
 def test_failed_target_is_reported_recorded_and_retried_next_run_without_repeating_the_other(
         server, cli, write_config, monkeypatch, tmp_path):
     monkeypatch.setenv("OK_URL", hook(server, "ok"))
@@ -209,6 +224,26 @@ def test_digest_once_a_day(server, cli, write_config, monkeypatch, tmp_path):
     assert len(received(server)) == 1  # already sent today
     assert cli("notify", "--digest", "--now", "2024-05-02T08:00:00Z").exit_code == 0
     assert len(received(server)) == 2
+
+
+def test_only_a_sent_digest_moves_the_summary_mark(server, cli, write_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("OPS_URL", hook(server))
+    configure(write_config, [{"name": "ops", "url_env": "OPS_URL", "on": ["digest"]}])
+    seed(tmp_path, [("Broken checkout", "customer_service", "alice", START)])
+
+    def summary(now: str) -> dict[str, Any]:
+        return json.loads(cli("report", "summary", "--now", now, "--json").stdout)
+
+    for _ in range(2):  # looking twice changes nothing
+        looked = summary("2024-05-01T15:00:00Z")
+        assert (looked["last_digest_at"], looked["new"]["total"]) == (None, 1)
+    assert cli("notify", "--digest", "--now", "2024-05-01T15:00:00Z").exit_code == 0
+    assert "New since" in received(server)[0]["message"] and ": 1" in received(server)[0]["message"]
+    after = summary("2024-05-01T16:00:00Z")
+    assert (after["last_digest_at"], after["since"], after["new"]["total"]) == (
+        "2024-05-01T15:00:00Z", "2024-05-01T15:00:00Z", 0)
+    text = cli("report", "summary", "--now", "2024-05-01T16:00:00Z").stdout
+    assert "new since the last digest sent" in text
 
 
 def test_test_message_says_which_targets_work(server, cli, write_config, monkeypatch):

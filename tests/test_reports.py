@@ -229,9 +229,9 @@ def test_volume(cli, ids):
     assert "2024-03-05" in chart and "█" in chart and "customer_service 7" in chart
 
 
-def test_summary_remembers_the_previous_run(cli, ids, database):
+def test_summary_figures_and_looking_changes_nothing(cli, ids, database):
     first = report(cli, "summary")
-    assert (first["previous_summary_at"], first["since"]) == (None, "2024-03-05T12:00:00Z")  # first run: 24 hours
+    assert (first["last_digest_at"], first["since"]) == (None, "2024-03-05T12:00:00Z")  # no digest yet: 24 hours
     # First seen after the 24 hours began: A B C K, G, H (not I, a duplicate; not J, ours; Q exactly at the start).
     assert first["new"] == {"total": 6, "lanes": {"listening": 1, "customer_service": 4, "client_relations": 0,
                                                   "sales_prospecting": 1, "publishing": 0}}
@@ -243,30 +243,33 @@ def test_summary_remembers_the_previous_run(cli, ids, database):
     assert [(g["group"], g["responded"]) for g in previous["groups"]] == [
         ("customer_service", 0), ("client_relations", 1), ("sales_prospecting", 0), ("publishing", 0)]
     assert [o["id"] for o in first["oldest"]] == [ids["F"], ids["E"], ids["D"], ids["C"], ids["B"]]
+    # Looking (in any format, as often as anyone likes) never moves the "new since" mark.
     add_item(database, "blog", "later", seen="2024-03-06T12:30:00Z", published=None,
              lane="customer_service")
-    later = ("report", "summary", "--now", "2024-03-06T13:00:00Z", "--json")
-    peek = json.loads(cli(*later[:-1], "--no-remember", "--json").stdout)
-    second = json.loads(cli(*later).stdout)
-    assert peek["new"]["total"] == second["new"]["total"] == 1
-    assert (second["previous_summary_at"], second["since"]) == (NOW, NOW)
-    again = json.loads(cli(*later).stdout)
-    assert again["previous_summary_at"] == "2024-03-06T13:00:00Z" and again["new"]["total"] == 0
+    later = ("report", "summary", "--now", "2024-03-06T13:00:00Z")
+    for fmt in ("table", "markdown", "csv", "json"):
+        assert cli(*later, "--format", fmt).exit_code == 0
+    again = json.loads(cli(*later, "--json").stdout)
+    assert again["last_digest_at"] is None and again["new"]["total"] == 7  # the 24 hours before 13:00: the six and `later`
+    from socialscale.store.db import open_db
+
+    db = open_db(database)
+    assert db.execute("SELECT COUNT(*) FROM state").fetchone()[0] == 0
+    db.conn.close()
 
 
 def test_summary_markdown_and_csv(cli, ids):
-    text = cli("report", "summary", "--now", NOW, "--format", "markdown", "--no-remember").stdout
+    text = cli("report", "summary", "--now", NOW, "--format", "markdown").stdout
     assert text.startswith("# socialscale summary, 2024-03-06T12:00:00Z")
-    assert "**New since 2024-03-05T12:00:00Z:** 6" in text
+    assert "**New in the 24 hours since 2024-03-05T12:00:00Z (no digest sent since):** 6" in text
     assert "| customer\\_service | 4 | 3 | 2 | 16h |" in text
     # Untrusted titles cannot make links, emphasis or HTML.
     assert "\\[click\\]\\(javascript:alert\\(1\\)\\) \\*bold\\* \\<b\\>" in text and "<b>" not in text
     assert "past SLA" in text
-    rows = list(csv.DictReader(io.StringIO(cli("report", "summary", "--now", NOW, "-f", "csv",
-                                               "--no-remember").stdout)))
+    rows = list(csv.DictReader(io.StringIO(cli("report", "summary", "--now", NOW, "-f", "csv").stdout)))
     cs = next(r for r in rows if r["lane"] == "customer_service")
     assert (cs["new"], cs["open"], cs["breached"], cs["responded_7d"], cs["median_s_7d"]) == ("4", "4", "2", "3", "3600")
-    assert "oldest waiting" in cli("report", "summary", "--now", NOW, "--no-remember").stdout
+    assert "oldest waiting" in cli("report", "summary", "--now", NOW).stdout
 
 
 def test_report_options_are_checked(cli, ids):
@@ -284,7 +287,18 @@ def test_fail_on_breach_on_breaches_and_summary(cli, ids):
     assert late.exit_code == 3 and len(json.loads(late.stdout)) == 5  # the output is still printed
     assert cli("report", "breaches", "--now", NOW, "--fail-on-breach", "--lane", "publishing").exit_code == 0
     assert cli("report", "breaches", "--now", NOW).exit_code == 0  # only with the flag
-    summary = cli("report", "summary", "--now", NOW, "--fail-on-breach", "--no-remember", "--format", "markdown")
+    summary = cli("report", "summary", "--now", NOW, "--fail-on-breach", "--format", "markdown")
     assert summary.exit_code == 3 and "5 past SLA" in summary.stdout
-    assert cli("report", "summary", "--now", "2024-02-01T00:00:00Z", "--no-remember", "--fail-on-breach",
+    assert cli("report", "summary", "--now", "2024-02-01T00:00:00Z", "--fail-on-breach",
                "--json").exit_code == 0  # before anything was late
+
+
+def test_latency_by_responder_is_who_answered_not_whose_item(cli, ids):
+    responders = {g["group"]: g for g in report(cli, "latency", "--by", "responder")["groups"]}
+    owners = {g["group"]: g for g in report(cli, "latency", "--by", "owner")["groups"]}
+    # Answered in the 30 days: L M (alice's items), N O (bob's), Q S (nobody's); alice answered all but N and O.
+    assert {k: g["responded"] for k, g in responders.items()} == {"alice": 4, "bob": 2}
+    assert {k: g["responded"] for k, g in owners.items()} == {"alice": 2, "bob": 2, None: 2}
+    assert responders["bob"]["median_s"] == (30 * 60 + 30 * 3600) // 2  # N in 30m, O in 30h
+    table = cli("report", "latency", "--by", "responder", "--now", NOW).stdout
+    assert "first response by responder" in table and "alice" in table

@@ -11,7 +11,7 @@ from reportdata import add_item
 import socialscale
 from socialscale import workflow
 from socialscale.errors import UsageError
-from socialscale.store.db import open_db
+from socialscale.store.db import open_db, transaction
 from socialscale.store.items import events_for, get_item
 
 TEAM_CONFIG = {"timezone": "Europe/London", "team": {"alice": {}, "bob": {}},
@@ -46,11 +46,11 @@ def test_assign_records_who_chose_and_an_event(cli, items, tmp_path, database):
     db = open_db(database)
     assert db.execute("SELECT owner_set_by FROM items WHERE id = ?", [a]).fetchone()[0] == "carol"
     assert events[-1] == {"id": events[-1]["id"], "at": "2024-03-05T12:00:00Z", "kind": "assigned", "actor": "carol",
-                          "detail": json.dumps({"owner": "alice", "note": "VIP"})}
+                          "detail": {"owner": "alice", "note": "VIP"}}
     again = cli("assign", str(a), "--to", "bob", "--by", "dave", "--at", "2024-03-05T12:30:00Z")
     assert again.exit_code == 0
     row, events = item(database, a)
-    assert row["owner"] == "bob" and json.loads(events[-1]["detail"]) == {"owner": "bob", "previous": "alice"}
+    assert row["owner"] == "bob" and events[-1]["detail"] == {"owner": "bob", "previous": "alice"}
     assert events[-1]["actor"] == "dave"
 
 
@@ -80,15 +80,15 @@ def test_respond_first_later_and_earlier(cli, items, tmp_path, database):
     row, events = item(database, a)
     assert (row["responded_at"], row["responded_by"], row["response_via"]) == ("2024-03-05T09:30:00Z", "alice", "dm")
     assert [e["kind"] for e in events] == ["created", "responded", "responded"]
-    assert json.loads(events[1]["detail"]) == {"via": "dm", "first": True, "handoff": True, "note": "in DM"}
-    assert json.loads(events[2]["detail"]) == {"via": "reply", "first": False, "handoff": False}
+    assert events[1]["detail"] == {"via": "dm", "first": True, "handoff": True, "note": "in DM"}
+    assert events[2]["detail"] == {"via": "reply", "first": False, "handoff": False}
     # Recorded afterwards but earlier in time: that one was the first response.
     earlier = cli("respond", str(a), "--by", "bob", "--at", "2024-03-05T09:15:00Z", "--via", "phone")
-    assert "replacing 2024-03-05T09:30:00Z" in earlier.stdout
+    assert "replacing 2024-03-05 09:30 UTC" in earlier.stdout  # the configured timezone (London: GMT in March)
     row, events = item(database, a)
     assert (row["responded_at"], row["responded_by"], row["response_via"]) == ("2024-03-05T09:15:00Z", "bob", "phone")
     replacing = next(e for e in events if e["at"] == "2024-03-05T09:15:00Z")  # the history is in time order
-    assert json.loads(replacing["detail"])["replaces"] == "2024-03-05T09:30:00Z"
+    assert replacing["detail"]["replaces"] == "2024-03-05T09:30:00Z"
 
 
 def test_respond_before_the_start_or_in_the_future_is_refused(cli, items, tmp_path, database):
@@ -139,10 +139,10 @@ def test_close_ignore_reopen(cli, items, tmp_path, database):
     assert cli("close", str(a), "--at", "2024-03-05T12:00:00Z").stdout == f"{a}: closed (was open)\n"
     row, _ = item(database, a)
     assert (row["status"], row["closed_at"]) == ("closed", "2024-03-05T12:00:00Z")
-    assert cli("close", str(a)).stdout == f"{a}: already closed\n"  # no change, no event, no error
+    assert cli("close", str(a)).stdout == f"{a}: already closed: nothing changed\n"  # no event, no error
     assert cli("ignore", str(b), "--note", "spam").exit_code == 0
     row, events = item(database, b)
-    assert row["status"] == "ignored" and json.loads(events[-1]["detail"]) == {"previous": "open", "note": "spam"}
+    assert row["status"] == "ignored" and events[-1]["detail"] == {"previous": "open", "note": "spam"}
     assert row["closed_at"] is not None  # when it left the queue
     assert cli("reopen", str(a), str(b)).exit_code == 0
     for item_id in (a, b):
@@ -182,7 +182,74 @@ def test_note_and_show(cli, items, tmp_path):
     cli("respond", str(a), "--by", "alice", "--via", "email", "--note", "sent the invoice")
     shown = cli("show", str(a)).stdout
     assert "noted" in shown and "called back; waiting for the order number" in shown
-    assert "sent the invoice" in shown and "via=email" in shown and "carol" in shown
+    assert "sent the invoice" in shown and "answered by an email" in shown and "carol" in shown
+    assert "via=" not in shown and "{" not in shown  # sentences, not Python or JSON
+
+
+def test_show_history_is_sentences_in_tables_and_objects_in_json(cli, items, database):
+    a, _, _ = items
+    cli("assign", str(a), "--to", "alice", "--at", "2024-03-05T09:10:00Z")
+    cli("assign", str(a), "--to", "bob", "--at", "2024-03-05T09:20:00Z")
+    cli("respond", str(a), "--by", "bob", "--via", "dm", "--at", "2024-03-05T09:30:00Z")
+    cli("close", str(a), "--at", "2024-03-05T09:40:00Z", "--note", "refund sent")
+    shown = cli("show", str(a), "--format", "table").stdout
+    for sentence in ("stored from blog", "assigned to alice", "assigned to bob (was alice)",
+                     "answered by a direct message; the conversation moved off the public thread",
+                     "closed (was responded). Note: refund sent"):
+        assert sentence in shown, sentence
+    # Times in the configured timezone (Europe/London: GMT in March, so the same clock here).
+    assert "03-05 09:30" in shown or "2024-03-05 09:30" in shown
+    data = json.loads(cli("show", str(a), "--format", "json").stdout)
+    assert data == json.loads(cli("show", str(a), "--json").stdout)
+    assert [e["detail"] for e in data["events"][1:]] == [
+        {"owner": "alice"}, {"owner": "bob", "previous": "alice"}, {"via": "dm", "first": True, "handoff": True},
+        {"previous": "responded", "note": "refund sent"}]
+    assert data["events"][0]["detail"] == {"source": "blog"} and data["first_seen_at"].endswith("Z")
+
+
+def test_repeating_an_action_says_so_and_writes_no_event(cli, items, database):
+    a, b, _ = items
+    cli("assign", str(a), "--to", "alice")
+    cli("close", str(b))
+    count = len(item(database, a)[1]), len(item(database, b)[1])
+    again = cli("assign", str(a), "--to", "alice")
+    assert again.exit_code == 0 and again.stdout == f"{a}: already owned by alice: nothing changed\n"
+    assert cli("close", str(b)).stdout == f"{b}: already closed: nothing changed\n"
+    assert cli("reopen", str(a)).stdout == f"{a}: already open: nothing changed\n"
+    assert (len(item(database, a)[1]), len(item(database, b)[1])) == count
+    data = json.loads(cli("assign", str(a), "--to", "alice", "--json").stdout)
+    assert data["done"][0]["changed"] is False
+    # The same response twice is recorded once.
+    first = cli("respond", str(a), "--by", "alice", "--at", "2024-03-05T11:00:00Z")
+    assert first.stdout.startswith(f"{a}: first response")
+    repeat = cli("respond", str(a), "--by", "alice", "--at", "2024-03-05T11:00:00Z")
+    assert "already recorded: nothing changed" in repeat.stdout
+    assert [e["kind"] for e in item(database, a)[1]].count("responded") == 1
+    # A note that comes with a no-op is kept on its own.
+    noted = cli("close", str(b), "--note", "customer happy")
+    assert noted.stdout == f"{b}: already closed: nothing changed; the note was added\n"
+    assert item(database, b)[1][-1]["kind"] == "noted"
+
+
+def test_a_response_on_a_closed_item_says_it_stays_closed(cli, items, database):
+    a, _, _ = items
+    cli("close", str(a))
+    result = cli("respond", str(a), "--by", "alice")
+    assert result.exit_code == 0 and "stays closed" in result.stdout
+    row, events = item(database, a)
+    assert row["status"] == "closed" and row["responded_by"] == "alice"
+    assert "the item stays closed" in cli("show", str(a)).stdout
+
+
+def test_assigning_the_owner_a_rule_chose_pins_it(cli, items, database):
+    a, _, _ = items
+    db = open_db(database)
+    with transaction(db):
+        db.execute("UPDATE items SET owner = 'alice', owner_set_by = 'rule' WHERE id = ?", [a])
+    db.conn.close()
+    result = cli("assign", str(a), "--to", "alice")
+    assert "now kept when re-tagging" in result.stdout
+    assert item(database, a)[1][-1]["detail"] == {"owner": "alice", "confirmed": "rule"}
 
 
 def test_json_output(cli, items):

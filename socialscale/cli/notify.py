@@ -18,11 +18,11 @@ from socialscale.cli.state import (
 from socialscale.output.render import Column
 
 COLUMNS = (
-    Column("target", "target", max_width=30),
+    Column("target", "target"),
     Column("kind", "alert", "plain"),
     Column("status", "status", "plain"),
     Column("items", "items", "number"),
-    Column("message", "note / error", max_width=90),
+    Column("message", "note / error"),
 )
 
 

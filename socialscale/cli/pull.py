@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 
 SOURCE_COLUMNS = (
     Column("name", "source", "plain"),
-    Column("type", "type", "plain"),
-    Column("last_ok_at", "last success", "plain"),
-    Column("consecutive_failures", "failures", "number"),
+    Column("type", "type", "plain", fold=2),
+    Column("last_ok_at", "last success", "time"),
+    Column("consecutive_failures", "failures", "number", fold=1),
     Column("items", "items", "number"),
-    Column("last_error", "last error", max_width=70),
+    Column("last_error", "last error"),
 )
 
 
@@ -121,4 +121,4 @@ def sources(
         rows.append({"name": source.name, "type": source.type, "url": redact_url(str(url)) if url else None,
                      "last_ok_at": h.get("last_ok_at"), "last_error": h.get("last_error"),
                      "consecutive_failures": h.get("consecutive_failures", 0), "items": h.get("items", 0)})
-    emit(output_format(fmt, as_json), rows=rows, columns=SOURCE_COLUMNS)
+    emit(output_format(fmt, as_json), rows=rows, columns=SOURCE_COLUMNS, tz=config.timezone)

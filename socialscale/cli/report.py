@@ -40,36 +40,38 @@ SinceOption = Annotated[str, typer.Option("--since", help="How far back: a durat
 BUCKET_COLUMNS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
 BACKLOG_COLUMNS = (
     Column("group", "group", "plain"), Column("open", "open", "number"),
-    Column("unassigned", "unassigned", "number"),
-    *(Column(b, b, "number") for b in BUCKET_COLUMNS),
+    Column("unassigned", "unassigned", "number", fold=1),
+    *(Column(b, b, "number", fold=2) for b in BUCKET_COLUMNS),
     Column("oldest_age_s", "oldest", "duration"), Column("breached", "breached", "number"),
-    Column("followups", "follow-ups", "number", drop=1),
+    Column("followups", "follow-ups", "number", fold=1),
 )
 OLDEST_COLUMNS = (
-    Column("group", "group", "plain"), Column("id", "id", "plain"), Column("age_s", "age", "duration"),
-    Column("owner", "owner", "plain"), Column("title", "title", max_width=70),
+    Column("group", "group", "plain", fold=2), Column("id", "id", "plain"), Column("age_s", "age", "duration"),
+    Column("owner", "owner", "plain", fold=1), Column("title", "title", "title", min_width=20),
 )
 LATENCY_COLUMNS = (
     Column("group", "group", "plain"), Column("responded", "responded", "number"),
-    Column("median_s", "median", "duration"), Column("p90_s", "p90", "duration"), Column("max_s", "max", "duration"),
+    Column("median_s", "median", "duration"), Column("p90_s", "p90", "duration"),
+    Column("max_s", "max", "duration", fold=1),
     # Short headers keep the table whole at 80 columns; docs/reports.md spells each one out.
-    Column("within_sla", "in SLA", "number"), Column("handoff_share", "handoff", "number"),
-    Column("median_detection_lag_s", "lag", "duration"),
+    Column("within_sla", "in SLA", "number"), Column("handoff_share", "handoff", "number", fold=3),
+    Column("median_detection_lag_s", "lag", "duration", fold=2),
     # Follow-ups: the next response after one of ours (docs/reports.md).
-    Column("next_responded", "next", "number", drop=1), Column("next_median_s", "next median", "duration", drop=1),
-    Column("next_p90_s", "next p90", "duration", drop=2), Column("next_within_sla", "next in SLA", "number", drop=2),
+    Column("next_responded", "next", "number", fold=4), Column("next_median_s", "next median", "duration", fold=4),
+    Column("next_p90_s", "next p90", "duration", fold=5), Column("next_within_sla", "next in SLA", "number", fold=5),
 )
 CONVERSATION_COLUMNS = (
     Column("group", "group", "plain"), Column("conversations", "conversations", "number"),
-    Column("joined", "joined", "number"), Column("followups", "follow-ups", "number"),
-    Column("followups_answered", "answered", "number"), Column("catalyzed", "catalyzed", "number"),
-    Column("catalyzed_answered", "cat. answered", "number"), Column("handoffs", "handoffs", "number", drop=1),
+    Column("joined", "joined", "number", fold=2), Column("followups", "follow-ups", "number"),
+    Column("followups_answered", "answered", "number"), Column("catalyzed", "catalyzed", "number", fold=1),
+    Column("catalyzed_answered", "cat. answered", "number", fold=1), Column("handoffs", "handoffs", "number", fold=3),
     Column("waiting", "waiting", "number"),
 )
 BREACH_COLUMNS = (
-    Column("id", "id", "plain"), Column("lane", "lane", "plain"), Column("owner", "owner", "plain"),
-    Column("age_s", "age", "duration"), Column("sla_s", "SLA", "duration"), Column("over_s", "over by", "duration"),
-    Column("title", "title", max_width=70),
+    Column("id", "id", "plain"), Column("lane", "lane", "plain", fold=3), Column("owner", "owner", "plain", fold=2),
+    Column("age_s", "age", "duration"), Column("sla_s", "SLA", "duration", fold=1),
+    Column("over_s", "over by", "duration", fold=4),
+    Column("title", "title", "title", min_width=20),
 )
 BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s")
 
@@ -83,6 +85,7 @@ class BacklogBy(str, Enum):
 class LatencyBy(str, Enum):
     lane = "lane"
     owner = "owner"
+    responder = "responder"
     source = "source"
     week = "week"
 
@@ -132,9 +135,10 @@ def backlog_cmd(
       socialscale report backlog --by owner --fail-on-breach
     """
     from socialscale import reports
-    from socialscale.output.render import emit, out_console, table
+    from socialscale.output.render import emit, full_time, out_console, table
 
     st = state(ctx)
+    tz = st.config().timezone
     data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
@@ -145,9 +149,10 @@ def backlog_cmd(
         rows.append({"group": "total", **{k: v for k, v in data["total"].items() if k != "buckets"},
                      **data["total"]["buckets"]})
         console = out_console()
-        console.print(table(rows, BACKLOG_COLUMNS, title=f"backlog by {by.value} at {data['now']}"))
+        console.print(table(rows, BACKLOG_COLUMNS, title=f"backlog by {by.value} at {full_time(data['now'], tz)}"))
         oldest = [{**item, "group": _label(g["group"], by.value)} for g in data["groups"] for item in g["oldest"]]
         if oldest:
+            console.print()
             console.print(table(oldest, OLDEST_COLUMNS, title="oldest waiting"))
     elif out == "ndjson":
         emit(out, rows=data["groups"], columns=BACKLOG_COLUMNS)
@@ -159,7 +164,8 @@ def backlog_cmd(
 @report_app.command("latency")
 def latency_cmd(
     ctx: typer.Context,
-    by: Annotated[LatencyBy, typer.Option("--by", help="Group by lane, owner, source or week.")] = LatencyBy.lane,
+    by: Annotated[LatencyBy, typer.Option("--by", help="Group by lane, owner (whose item), responder (who answered), "
+                                          "source or week.")] = LatencyBy.lane,
     since: SinceOption = "30d",
     business_hours: Annotated[bool, typer.Option("--business-hours", help="Count only configured business hours.")] = False,
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
@@ -171,9 +177,10 @@ def latency_cmd(
     \b
     Example:
       socialscale report latency --by week --since 90d --business-hours
+      socialscale report latency --by responder --since monday
     """
     from socialscale import reports
-    from socialscale.output.render import emit
+    from socialscale.output.render import emit, full_time
 
     st = state(ctx)
     data = reports.latency(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
@@ -184,7 +191,7 @@ def latency_cmd(
         rows = [{**g, "group": _label(g["group"], by.value)} for g in rows] + [{"group": "total", **data["total"]}]
     hours = " (business hours)" if business_hours else ""
     emit(out, rows=rows, columns=LATENCY_COLUMNS, data=data,
-         title=f"first response by {by.value} since {data['since']}{hours}",
+         title=f"first response by {by.value} since {full_time(data['since'], st.config().timezone)}{hours}",
          csv_keys=("group", *(c.key for c in LATENCY_COLUMNS[1:])))
 
 
@@ -241,7 +248,7 @@ def breaches_cmd(
     st = state(ctx)
     rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **filters(st, lane, owner, source))
     emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
-         title=f"{len(rows)} past their SLA")
+         title=f"{len(rows)} past their SLA", tz=st.config().timezone)
     exit_on_breach(fail_on_breach, len(rows))
 
 
@@ -270,7 +277,7 @@ def volume_cmd(
     if out == "csv":
         write_csv([{"period": p["period"], **p["lanes"]} for p in data["periods"]], ["period", *lanes])
     elif out == "table":
-        volume_chart(data, lanes)
+        volume_chart(data, lanes, st.config().timezone)
     else:
         emit(out, rows=data["periods"], columns=(), data=data)
 
@@ -278,15 +285,15 @@ def volume_cmd(
 @report_app.command("summary")
 def summary_cmd(
     ctx: typer.Context,
-    remember: Annotated[bool, typer.Option("--remember/--no-remember",
-                                           help="Remember this run, so the next summary counts new items from here.")] = True,
+    # Summaries once moved the "new since" mark; only `notify --digest` does now. Kept so old crontabs still run.
+    _remember: Annotated[bool, typer.Option("--remember/--no-remember", hidden=True)] = False,
     fail_on_breach: FailOnBreachOption = False,
     now: NowOption = None,
     fmt: Annotated[SummaryFormat, typer.Option("--format", "-f", help="Output format; markdown for mail.")] = SummaryFormat.table,
     as_json: JsonOption = False,
 ) -> None:
-    """The daily digest: new items since the last summary, backlog and breaches, latency this week
-    against last week, the oldest waiting items.
+    """The daily digest: new items since the last digest sent, backlog and breaches, latency this week
+    against last week, the oldest waiting items. Looking changes nothing; `notify --digest` sends it.
 
     \b
     Example:
@@ -298,12 +305,12 @@ def summary_cmd(
     from socialscale.output.summary import markdown, per_lane_rows, print_table
 
     st = state(ctx)
-    data = reports.summary(st.db(), st.config(), now=resolve_now(st, now), remember=remember)
+    data = reports.summary(st.db(), st.config(), now=resolve_now(st, now))
     out = output_format(fmt, as_json)
     if out == "markdown":
-        print(markdown(data), end="")
+        print(markdown(data, st.config().timezone), end="")
     elif out == "table":
-        print_table(data)
+        print_table(data, st.config().timezone)
     else:
         rows = per_lane_rows(data)
         emit(out, rows=rows, columns=(), data=data, csv_keys=list(rows[0]) if rows else ["lane"])

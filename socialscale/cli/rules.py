@@ -196,7 +196,7 @@ def rules_list(
     from socialscale.timeutil import now_utc, parse_since, utc_iso
 
     st = state(ctx)
-    stats = rule_stats(st.db(), st.config(), utc_iso(parse_since(since, now_utc())))
+    stats = rule_stats(st.db(), st.config(), utc_iso(parse_since(since, now_utc(), st.config().timezone)))
     out = output_format(fmt, as_json)
     rows = stats["rules"]
     if out != "table":
@@ -205,7 +205,7 @@ def rules_list(
     if not rows:
         err_console().print("No rules configured: every item goes to the default lane (see docs/rules.md).")
         return
-    print_rule_list(stats)
+    print_rule_list(stats, st.config().timezone)
     if stats["stale"] and not st.quiet:
         err_console().print(f"note: {stats['stale']:,} items are not tagged by the current rules, so their "
                             "counts are for older ones; `socialscale tag` re-applies the current rules.")

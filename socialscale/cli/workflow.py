@@ -74,7 +74,7 @@ def _finish(st: AppState, outcome: Outcome, as_json: bool) -> None:
         write_json(outcome.to_json())
     elif not st.quiet:
         for change in outcome.done:
-            print(f"{change.id}: {_describe(change)}")
+            print(f"{change.id}: {_describe(change, st.config().timezone)}")
     console = err_console()
     for failure in outcome.failed:
         console.print(f"error: {clean(failure.id)}: {clean(failure.error)}", markup=False, highlight=False)
@@ -82,17 +82,25 @@ def _finish(st: AppState, outcome: Outcome, as_json: bool) -> None:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
 
-def _describe(change: Change) -> str:
-    from socialscale.output.render import clean
+def _describe(change: Change, tz: str) -> str:
+    from socialscale.output.render import clean, full_time
 
     d = change.detail
-    if not change.changed and change.action != "assigned":
-        return f"already {d.get('status', change.action)}"
+    if not change.changed:
+        kept = "; the note was added" if d.get("note_added") else ""
+        if change.action == "assigned":
+            return f"already owned by {clean(d['owner'])}: nothing changed{kept}"
+        if change.action == "responded":
+            return f"this response ({d['via']} at {full_time(d['at'], tz)}) is already recorded: nothing changed{kept}"
+        return f"already {d.get('status', change.action)}: nothing changed{kept}"
     if change.action == "assigned":
-        return f"assigned to {clean(d['owner'])}"
+        confirmed = " (was chosen by the rules; now kept when re-tagging)" if d.get("confirmed") else ""
+        return f"assigned to {clean(d['owner'])}" + (f" (was {clean(d['previous'])})" if d.get("previous") else "") \
+            + confirmed
     if change.action == "responded":
         kind = "first response" if d.get("first") else "later response (first response unchanged)"
-        return f"{kind} via {d['via']}" + (f", replacing {d['replaces']}" if d.get("replaces") else "")
+        return (f"{kind} via {d['via']}" + (f", replacing {full_time(d['replaces'], tz)}" if d.get("replaces") else "")
+                + ("; the item stays closed (`socialscale reopen` puts it back)" if d.get("status") == "closed" else ""))
     if change.action == "noted":
         return "note added"
     return f"{change.action} (was {d.get('previous')})"

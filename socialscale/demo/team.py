@@ -24,7 +24,8 @@ def play_team(config_path: Path, now: datetime, seed: int = 11) -> int:
     """Record responses for a share of the demo's items; returns how many were answered."""
     import socialscale
     from socialscale import workflow
-    from socialscale.store.items import ItemFilter, query_items
+    from socialscale.store.filters import ItemFilter
+    from socialscale.store.items import query_items
     from socialscale.timeutil import parse_iso
 
     rng = random.Random(seed)

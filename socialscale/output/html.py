@@ -19,7 +19,7 @@ import sqlite_utils
 from socialscale import reports
 from socialscale.models import Config
 from socialscale.reports import NO_LANE, format_share
-from socialscale.text import one_line, safe_link
+from socialscale.text import headline, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, zone
 
 # Okabe-Ito: told apart with the common colour-vision deficiencies, and in greyscale print by order.
@@ -39,8 +39,8 @@ p.meta{color:#57606a;margin:.2rem 0 1rem}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:8px 12px}
 .card b{display:block;font-size:1.6rem;font-variant-numeric:tabular-nums}
 .card.alert b{color:#b42318}
-.chart{overflow-x:auto}
-.chart svg{display:block;width:100%;min-width:520px;max-width:780px;height:auto}
+.chart svg{display:block;width:100%;max-width:780px;height:auto}
+.sm-chart{display:none}
 svg text{font-family:inherit;fill:#1f2328}
 svg .axis{stroke:#8c959f;stroke-width:1}
 svg .grid{stroke:#eaeef2;stroke-width:1}
@@ -58,11 +58,13 @@ td.title{overflow-wrap:anywhere;min-width:12em}
 .muted{color:#57606a}
 footer{margin:2rem 0 1rem;color:#57606a;font-size:.85rem}
 .sm{display:none}
-@media (max-width:600px){body{font-size:14px}main{padding:10px}.wide{display:none}.sm{display:block;color:#57606a;font-size:.85em}}
+@media (max-width:600px){body{font-size:14px}main{padding:10px}.wide{display:none}.sm{display:block;color:#57606a;font-size:.85em}
+  th,td{padding:5px 4px}th.n{white-space:normal}
+  .wide-chart{display:none}.sm-chart{display:block}}
 @media print{
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
   body{font-size:10.5pt}main{max-width:none;padding:0}
-  .chart svg{min-width:0}.chart,.table{overflow:visible}
+  .chart,.table{overflow:visible}.sm-chart{display:none}.wide-chart{display:block}
   section{break-inside:avoid}h2{break-after:avoid}tr{break-inside:avoid}
   a{color:inherit;text-decoration:none}
   @page{margin:12mm}
@@ -83,6 +85,11 @@ def _lane_key(name: Any) -> str:
     return NO_LANE if name is None else str(name)
 
 
+def _name(lane: Any) -> str:
+    """A lane's name for people, escaped: `customer_service` reads `customer service`."""
+    return _e(str(lane).replace("_", " "))
+
+
 def lane_colours(config: Config, names: Sequence[str]) -> dict[str, str]:
     """A colour per lane, by config order so a lane keeps its colour across reports."""
     order = [*config.lanes, *sorted(n for n in names if n not in config.lanes)]
@@ -98,7 +105,7 @@ def _nice_step(top: float, steps: int = 5) -> float:
 
 
 def _legend(colours: dict[str, str], names: Sequence[str]) -> str:
-    chips = "".join(f'<span><i style="background:{colours[n]}"></i>{_e(n)}</span>' for n in names)
+    chips = "".join(f'<span><i style="background:{colours[n]}"></i>{_name(n)}</span>' for n in names)
     return f'<div class="legend">{chips}</div>'
 
 
@@ -120,7 +127,7 @@ def _stacked(svg_id: str, title: str, columns: list[tuple[str, str, dict[str, in
         tick += step
     slot = plot_w / max(1, len(columns))
     bar = max(1.0, slot * 0.72)
-    label_every = max(1, math.ceil(len(columns) / 12))
+    label_every = max(1, math.ceil(len(columns) / max(3, plot_w // 48)))  # a label needs about 48 units
     for i, (key, label, counts) in enumerate(columns):
         x = left + slot * i + (slot - bar) / 2
         y = top + plot_h
@@ -132,10 +139,13 @@ def _stacked(svg_id: str, title: str, columns: list[tuple[str, str, dict[str, in
             y -= h
             parts.append(f'<rect class="bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar)}" height="{_n(h)}" '
                          f'fill="{colours[lane]}" data-key="{_e(key)}" data-lane="{_e(lane)}" data-count="{count}">'
-                         f'<title>{_e(label)} · {_e(lane)}: {count}</title></rect>')
+                         f'<title>{_e(label)} · {_name(lane)}: {count}</title></rect>')
         if i % label_every == 0:
-            parts.append(f'<text x="{_n(left + slot * i + slot / 2)}" y="{height - bottom + 16}" '
-                         f'text-anchor="middle">{_e(label)}</text>')
+            centre = left + slot * i + slot / 2
+            # about 7.5 units a character at 13 units: a label that would run past the edge ends at it
+            anchor, x_text = ("end", width - 1.0) if centre + 3.8 * len(label) > width - 1 else ("middle", centre)
+            parts.append(f'<text x="{_n(x_text)}" y="{height - bottom + 16}" '
+                         f'text-anchor="{anchor}">{_e(label)}</text>')
     parts.append(f'<line class="axis" x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}"/>')
     parts.append("</svg>")
     return "".join(parts)
@@ -145,7 +155,8 @@ def _duration_step(top: float) -> int:
     return next((s for s in _DURATION_STEPS if top / s <= 5), _DURATION_STEPS[-1])
 
 
-def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[str, str]) -> str:
+def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[str, str], *, width: int = 640,
+                  svg_id: str = "latency") -> str:
     """Per lane: median and p90 bars against the lane's SLA (a dashed red line)."""
     rows = []
     for g in groups:
@@ -154,13 +165,15 @@ def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[st
         sla = spec.sla_s if spec else None
         if g["responded"] or (sla and spec is not None and spec.respond):
             rows.append((lane, g, sla))
-    width, left, right, row_h, top = 640, 130, 20, 46, 10
+    # Lane names stand left of the bars: room for the longest (about 7.2 units a character at 13 units).
+    longest = max((len(lane) for lane, _, _ in rows), default=8)
+    left, right, row_h, top = min(width // 2, max(80, int(16 + 7.2 * longest))), 12, 46, 10
     height = top + row_h * max(1, len(rows)) + 30
     plot_w = width - left - right
     top_value = max([v for _, g, sla in rows for v in (g["p90_s"], g["median_s"], sla) if v] or [3600])
     step = _duration_step(top_value)
     x_max = step * math.ceil(top_value * 1.05 / step)
-    parts = [f'<svg id="latency" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg" '
+    parts = [f'<svg id="{svg_id}" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg" '
              'font-size="13" aria-label="First response per lane: median and p90 against the SLA">'
              "<title>First response per lane: median and p90 against the SLA</title>"]
 
@@ -168,29 +181,47 @@ def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[st
         return left + plot_w * seconds / x_max
 
     tick = 0
+    every = max(1, math.ceil((x_max // step + 1) / max(2, plot_w // 60)))  # a tick label needs about 60 units
+    n = 0
     while tick <= x_max:
+        label = format_duration(tick) if tick else "0"
+        # Centred under its line, except where that would run past the edge: then it ends at the line.
+        anchor = "end" if x_of(tick) + 3.8 * len(label) > width - 2 else "middle"
         parts.append(f'<line class="grid" x1="{_n(x_of(tick))}" x2="{_n(x_of(tick))}" y1="{top}" '
-                     f'y2="{height - 26}"/><text x="{_n(x_of(tick))}" y="{height - 10}" text-anchor="middle">'
-                     f"{format_duration(tick) if tick else '0'}</text>")
+                     f'y2="{height - 26}"/>')
+        if n % every == 0:
+            parts.append(f'<text class="tick" x="{_n(x_of(tick))}" y="{height - 10}" text-anchor="{anchor}">'
+                         f"{label}</text>")
         tick += step
+        n += 1
     for i, (lane, g, sla) in enumerate(rows):
         y = top + row_h * i
-        parts.append(f'<text x="{left - 8}" y="{y + 22}" text-anchor="end">{_e(lane)}</text>')
+        parts.append(f'<text x="{left - 8}" y="{y + 22}" text-anchor="end">{_name(lane)}</text>')
         if g["responded"]:
             parts.append(f'<rect class="p90" x="{left}" y="{y + 6}" width="{_n(x_of(g["p90_s"]) - left)}" height="26" '
                          f'fill="{colours[lane]}" fill-opacity="0.35" data-lane="{_e(lane)}" data-seconds="{g["p90_s"]}">'
-                         f'<title>{_e(lane)} p90: {format_duration(g["p90_s"])}</title></rect>')
+                         f'<title>{_name(lane)} p90: {format_duration(g["p90_s"])}</title></rect>')
             parts.append(f'<rect class="median" x="{left}" y="{y + 12}" width="{_n(x_of(g["median_s"]) - left)}" '
                          f'height="14" fill="{colours[lane]}" data-lane="{_e(lane)}" data-seconds="{g["median_s"]}">'
-                         f'<title>{_e(lane)} median: {format_duration(g["median_s"])}</title></rect>')
+                         f'<title>{_name(lane)} median: {format_duration(g["median_s"])}</title></rect>')
         else:
             parts.append(f'<text class="muted" x="{left + 6}" y="{y + 22}">no responses</text>')
         if sla:
             parts.append(f'<line class="sla" x1="{_n(x_of(sla))}" x2="{_n(x_of(sla))}" y1="{y + 2}" y2="{y + 36}" '
-                         f'data-lane="{_e(lane)}" data-seconds="{sla}"><title>{_e(lane)} SLA: '
+                         f'data-lane="{_e(lane)}" data-seconds="{sla}"><title>{_name(lane)} SLA: '
                          f"{format_duration(sla)}</title></line>")
     parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - 26}"/></svg>')
     return "".join(parts)
+
+
+PHONE_WIDTH = 360  # SVG units of the phone drawing: about one unit a CSS pixel on a 390 px screen
+
+
+def _both(draw: Any, svg_id: str) -> str:
+    """A chart drawn twice: for wide screens and print, and narrower for phones, where the wide one would
+    shrink its text to a few pixels (CSS shows one of them; no scrolling sideways)."""
+    return (f'<div class="chart wide-chart">{draw(640, svg_id)}</div>'
+            f'<div class="chart sm-chart">{draw(PHONE_WIDTH, svg_id + "-phone")}</div>')
 
 
 def _table(headers: Sequence[tuple[str, str]], rows: list[list[str]], table_id: str) -> str:
@@ -245,15 +276,17 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
 
     columns = [(p["period"], p["period"][5:], p["lanes"]) for p in volume["periods"]]
     out.append("<section><h2>Items per lane per day</h2>" + _legend(colours, vol_lanes)
-               + f'<div class="chart">{_stacked("volume", "Items per lane per day", columns, vol_lanes, colours)}</div>')
-    vol_rows = [[_e(lane), str(sum(p["lanes"].get(lane, 0) for p in volume["periods"]))] for lane in vol_lanes]
+               + _both(lambda w, sid: _stacked(sid, "Items per lane per day", columns, vol_lanes, colours, width=w),
+                       "volume"))
+    vol_rows = [[_name(lane), str(sum(p["lanes"].get(lane, 0) for p in volume["periods"]))] for lane in vol_lanes]
     out.append(_table([("lane", ""), ("items", "n")], vol_rows, "volume-table") + "</section>")
 
     buckets = list(total["buckets"])
     bucket_columns = [(b, b, {_lane_key(g["group"]): g["buckets"][b] for g in backlog["groups"]}) for b in buckets]
     out.append("<section><h2>Waiting now, by age and lane</h2>" + _legend(colours, bl_lanes)
-               + f'<div class="chart">{_stacked("backlog", "Open items by age and lane", bucket_columns, bl_lanes, colours, height=240)}</div>')
-    bl_rows = [[_e(_lane_key(g["group"])), str(g["open"]), *(str(g["buckets"][b]) for b in buckets),
+               + _both(lambda w, sid: _stacked(sid, "Open items by age and lane", bucket_columns, bl_lanes, colours,
+                                               width=w, height=240), "backlog"))
+    bl_rows = [[_name(_lane_key(g["group"])), str(g["open"]), *(str(g["buckets"][b]) for b in buckets),
                 _dur(g["oldest_age_s"]), f'<span class="{"bad" if g["breached"] else ""}">{g["breached"]}</span>']
                for g in backlog["groups"]]
     out.append(_table([("lane", ""), ("open", "n"), *((escape(b), "n wide") for b in buckets), ("oldest", "n"),
@@ -261,8 +294,8 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
 
     out.append("<section><h2>First response per lane, against the SLA</h2>"
                '<p class="muted">Bar: median; pale bar: p90; dashed red line: the SLA.</p>'
-               f'<div class="chart">{latency_chart(latency["groups"], config, colours)}</div>')
-    lat_rows = [[_e(_lane_key(g["group"])), str(g["responded"]), _dur(g["median_s"]), _dur(g["p90_s"]),
+               + _both(lambda w, sid: latency_chart(latency["groups"], config, colours, width=w, svg_id=sid), "latency"))
+    lat_rows = [[_name(_lane_key(g["group"])), str(g["responded"]), _dur(g["median_s"]), _dur(g["p90_s"]),
                  _dur(g["max_s"]), format_share(g["within_sla"]), format_share(g["handoff_share"])] for g in latency["groups"]]
     out.append(_table([("lane", ""), ("answered", "n"), ("median", "n"), ("p90", "n"), ("max", "n wide"),
                        ("within SLA", "n"), ("handoffs", "n wide")], lat_rows, "latency-table") + "</section>")
@@ -306,11 +339,11 @@ def _started_panel(started: dict[str, Any]) -> str:
 
 
 def _breach_row(item: dict[str, Any]) -> list[str]:
-    title = _e(item.get("title")) or '<span class="muted">(no title)</span>'
+    title = _e(headline(item.get("title"), item.get("text")))
     link = safe_link(item.get("url"))
     if link:
         title = f'<a href="{escape(one_line(link, 2000), quote=True)}" rel="noopener noreferrer">{title}</a>'
-    lane, owner = _e(item.get("lane")), _e(item.get("owner") or "unassigned")
+    lane, owner = _name(item.get("lane") or NO_LANE), _e(item.get("owner") or "unassigned")
     title += f'<span class="sm">{lane} · {owner}</span>'  # lane and owner columns do not fit on a phone
     return [str(item["id"]), lane, owner, title,
             _dur(item["age_s"]), _dur(item["sla_s"]), f'<span class="bad">{_dur(item["over_s"])}</span>']

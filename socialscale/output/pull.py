@@ -21,9 +21,7 @@ PULL_COLUMNS = (
 
 
 def print_table(summary: PullSummary) -> None:
-    from rich.text import Text
-
-    from socialscale.output.render import clean, out_console, table
+    from socialscale.output.render import Paragraph, out_console, table
 
     rows = []
     notes = []
@@ -40,7 +38,7 @@ def print_table(summary: PullSummary) -> None:
     console = out_console()
     console.print(table(rows, PULL_COLUMNS, title=title))
     for note in notes:  # errors follow on stderr; notes (warnings, skips) are for the person reading
-        console.print(Text("note: " + clean(note)), soft_wrap=True)
+        console.print(Paragraph("note: " + note))
 
 
 def print_errors(summary: PullSummary) -> None:

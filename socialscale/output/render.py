@@ -20,10 +20,9 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
-from socialscale.text import strip_controls
+from socialscale.text import headline, strip_controls
 from socialscale.timeutil import format_duration
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -74,16 +73,17 @@ class Column:
 
     key: str
     header: str
-    kind: str = "text"  # text (untrusted) | duration | number | time | plain
-    max_width: int | None = None
+    kind: str = "text"  # text (untrusted, wraps) | title (a headline: title or start of text) | duration | number | time | plain
     justify: str = "left"
-    min_width: int | None = None
-    # On a terminal too narrow for every column, columns with drop > 0 are left out, highest first,
-    # so that the rest (the title above all) keep room instead of being cut off at the edge.
-    drop: int = 0
+    min_width: int | None = None  # a text column is not narrowed below this while other columns can fold
+    # On a terminal too narrow for every column, columns with fold > 0 move out of the row onto an
+    # indented line under it, highest first, so that nothing is cut and the rest keep their room.
+    fold: int = 0
 
 
-def _display(value: Any, kind: str, tz: str | None = None) -> Text | str:
+def _display(value: Any, kind: str, tz: str | None = None, row: dict[str, Any] | None = None) -> str:
+    if kind == "title":
+        return headline((row or {}).get("title"), (row or {}).get("text"))
     if kind == "duration":
         return format_duration(value)
     if value is None:
@@ -94,13 +94,7 @@ def _display(value: Any, kind: str, tz: str | None = None) -> Text | str:
         return f"{value:.0%}" if isinstance(value, float) and 0 <= value <= 1 else str(value)
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
-    return cell(value)
-
-
-def _cut(value: Any, limit: int | None) -> Any:
-    if limit and isinstance(value, str) and len(value) > limit:
-        return value[: limit - 1] + "…"
-    return value
+    return clean(value)
 
 
 def local_time(value: str, tz: str | None) -> str:
@@ -116,54 +110,161 @@ def local_time(value: str, tz: str | None) -> str:
     return local.strftime("%m-%d %H:%M" if local.year == datetime.now(local.tzinfo).year else "%Y-%m-%d %H:%M")
 
 
+def full_time(value: str | None, tz: str | None) -> str:
+    """A stored UTC timestamp in the configured time zone with its offset, for headers and history."""
+    from socialscale.timeutil import parse_iso, zone
+
+    if not value:
+        return "-"
+    try:
+        local = parse_iso(value).astimezone(zone(tz or "UTC"))
+    except ValueError:
+        return clean(value)
+    offset = local.strftime("%z")
+    return local.strftime("%Y-%m-%d %H:%M") + (" UTC" if offset == "+0000" else f" {offset[:3]}:{offset[3:]}")
+
+
 def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None,
-          tz: str | None = None) -> Table:
-    rows = list(rows)
-    cols = list(columns)
-    width = out_console().width
-    # rich crops a table wider than the terminal at the right edge, which would hide whole columns
-    # (a report's `breached` count, an item's title): first close up the spacing, then leave out
-    # the columns marked droppable.
-    compact = _min_width(rows, cols, tz, compact=False) > width
-    while compact and _min_width(rows, cols, tz, compact=True) > width and any(c.drop for c in cols):
-        cols.remove(max(cols, key=lambda c: c.drop))
-    return _build(rows, cols, title, tz, compact)
+          tz: str | None = None) -> Listing:
+    """A table for people; laid out when printed, for the console's width (see Listing)."""
+    return Listing(list(rows), list(columns), title, tz)
 
 
-def _min_width(rows: list[dict[str, Any]], columns: Sequence[Column], tz: str | None, *, compact: bool) -> int:
-    from rich.cells import cell_len
-
-    total = 0
-    for col in columns:
-        if col.kind == "text":
-            total += col.min_width or min(len(col.header), 8)
-            continue
-        values = [_display(_cut(row.get(col.key), col.max_width), col.kind, tz) for row in rows]
-        total += max([len(col.header), 7 if col.kind == "duration" else 0]
-                     + [cell_len(v.plain if isinstance(v, Text) else v) for v in values])
-    gaps = len(columns) - 1
-    return total + (gaps if compact else 3 * gaps + 2)
+GAP = 2  # spaces between columns
+TEXT_MIN = 10  # the narrowest a text column gets while other columns can still fold away
 
 
-def _build(rows: list[dict[str, Any]], columns: Sequence[Column], title: str | None, tz: str | None,
-           compact: bool) -> Table:
-    from rich import box
+class Listing:
+    """A table that never loses data: text wraps at word boundaries, and on a terminal too narrow for
+    every column the columns marked `fold` move, highest rank first (a rank at once), onto an indented line under their row
+    (`label: value`). Only a word wider than its whole column is broken, and then folded onto the next
+    line, never cut. Lines carry no trailing spaces and the table starts with its title or header, so
+    a piped table (cron mail) is as clean as the terminal one.
+    """
 
-    # A light box leaves the room to the data; text columns are the ones that wrap when the
-    # terminal is narrow, so ids, times and statuses stay whole.
-    t = Table(title=title, header_style="bold", expand=False, box=box.SIMPLE_HEAD, pad_edge=False,
-              padding=(0, 0) if compact else (0, 1), show_edge=not compact)
-    for col in columns:
-        justify = "right" if col.kind in ("duration", "number") else col.justify
-        if col.kind == "text":
-            t.add_column(col.header, justify=justify, overflow="fold",  # type: ignore[arg-type]
-                         min_width=col.min_width or min(len(col.header), 8))
-        else:  # durations such as "23h 59m" keep their room too
-            width = max(len(col.header), 7 if col.kind == "duration" else 0)
-            t.add_column(col.header, justify=justify, no_wrap=True, min_width=width)  # type: ignore[arg-type]
-    for row in rows:
-        t.add_row(*[_display(_cut(row.get(col.key), col.max_width), col.kind, tz) for col in columns])
-    return t
+    def __init__(self, rows: list[dict[str, Any]], columns: list[Column], title: str | None, tz: str | None) -> None:
+        self.columns = columns
+        self.title = title
+        self.cells = [[_display(row.get(c.key), c.kind, tz, row) for c in columns] for row in rows]
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.segment import Segment
+
+        for line in self.lines(console, options.max_width):
+            yield from line.render(console)
+            yield Segment.line()
+
+    def lines(self, console: Console, width: int) -> list[Text]:
+        from rich.cells import cell_len
+
+        cols = list(range(len(self.columns)))
+        natural = [max([cell_len(self.columns[k].header)] + [cell_len(row[k]) for row in self.cells]) for k in cols]
+        wraps = [self.columns[k].kind in ("text", "title") for k in cols]
+
+        def least(k: int) -> int:
+            if not wraps[k]:
+                return natural[k]
+            return min(natural[k], max(self.columns[k].min_width or TEXT_MIN, cell_len(self.columns[k].header)))
+
+        def need(shown: list[int]) -> int:
+            return sum(least(k) for k in shown) + GAP * (len(shown) - 1)
+
+        shown, folded = cols[:], []
+        while need(shown) > width and any(self.columns[k].fold for k in shown):
+            top = max(self.columns[k].fold for k in shown)  # columns of one rank (the age buckets) fold together
+            if all(self.columns[k].fold == top for k in shown):
+                break  # a row keeps at least one column
+            folded += [k for k in shown if self.columns[k].fold == top]
+            shown = [k for k in shown if self.columns[k].fold != top]
+        folded.sort()
+        widths = {k: least(k) for k in shown}
+        spare = width - need(shown)
+        growable = [k for k in shown if wraps[k] and natural[k] > widths[k]]
+        if spare < 0:  # even the essential columns do not fit: narrow the text ones, down to 1
+            for k in sorted((k for k in shown if wraps[k]), key=lambda k: -widths[k]):
+                take = min(-spare, widths[k] - 1)
+                widths[k] -= take
+                spare += take
+        while spare > 0 and growable:  # share the room out, a column at a time up to its natural width
+            share = max(1, spare // len(growable))
+            for k in list(growable):
+                add = min(share, natural[k] - widths[k], spare)
+                widths[k] += add
+                spare -= add
+                if widths[k] >= natural[k]:
+                    growable.remove(k)
+                if not spare:
+                    break
+        out: list[Text] = []
+        if self.title:
+            out += [Text(line.plain.rstrip(), style="bold") for line in Text(self.title).wrap(console, width)]
+        out += self._row(console, [self.columns[k].header for k in shown], shown, widths, style="bold")
+        out.append(Text((" " * GAP).join("─" * widths[k] for k in shown)))
+        indent = widths[shown[0]] + GAP if shown and widths[shown[0]] + GAP <= width // 3 else 2
+        for row in self.cells:
+            out += self._row(console, [row[k] for k in shown], shown, widths)
+            if folded:
+                extra = "   ".join(f"{self.columns[k].header}: {row[k]}" for k in folded)
+                for line in Text(extra).wrap(console, max(1, width - indent), overflow="fold"):
+                    out.append(Text(" " * indent + line.plain.rstrip()))
+        return out
+
+    def _row(self, console: Console, values: list[str], shown: list[int], widths: dict[int, int],
+             style: str = "") -> list[Text]:
+        from rich.cells import cell_len
+
+        wrapped = [[line.plain.rstrip() for line in Text(v).wrap(console, widths[k], overflow="fold")] or [""]
+                   for v, k in zip(values, shown, strict=True)]
+        out = []
+        for n in range(max(len(w) for w in wrapped)):
+            parts = []
+            for w, k in zip(wrapped, shown, strict=True):
+                text = w[n] if n < len(w) else ""
+                pad = " " * (widths[k] - cell_len(text))
+                right = self.columns[k].kind in ("duration", "number") or self.columns[k].justify == "right"
+                parts.append(pad + text if right else text + pad)
+            out.append(Text((" " * GAP).join(parts).rstrip(), style=style))
+        return out
+
+
+class Paragraph:
+    """Text wrapped at words to the console's width (after `indent` spaces), no trailing spaces on any line.
+    A str is untrusted and cleaned; a Text is taken as built (its parts already cleaned)."""
+
+    def __init__(self, text: str | Text, style: str = "", indent: int = 0) -> None:
+        self.text = text if isinstance(text, Text) else Text(clean(text), style=style)
+        self.indent = indent
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.segment import Segment
+
+        for line in self.text.wrap(console, max(10, options.max_width - self.indent), overflow="fold"):
+            line.rstrip()
+            if self.indent:
+                yield Segment(" " * self.indent)
+            yield from line.render(console)
+            yield Segment.line()
+
+
+class Fields:
+    """`name  value` lines (one record, as `show` prints it): names bold, values wrapped beside them."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self.pairs = [(name, clean(value)) for name, value in pairs]
+
+    def __rich_console__(self, console: Console, options: Any) -> Any:
+        from rich.cells import cell_len
+        from rich.segment import Segment
+
+        label = max((cell_len(name) for name, _ in self.pairs), default=0) + GAP
+        room = max(10, options.max_width - label)
+        for name, value in self.pairs:
+            lines = [line.plain.rstrip() for line in Text(value).wrap(console, room, overflow="fold")] or [""]
+            for n, text in enumerate(lines):
+                head = name.ljust(label - GAP) + " " * GAP if n == 0 else " " * label
+                yield from Text(head, style="bold" if n == 0 else "").render(console)
+                yield Segment(text)
+                yield Segment.line()
 
 
 # Outside strings JSON is plain ASCII, so these can only sit inside strings, where a \u escape

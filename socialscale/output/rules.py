@@ -14,9 +14,9 @@ if TYPE_CHECKING:
 
 HIGHLIGHT = "bold reverse"
 TEST_COLUMNS = (
-    Column("name", "rule", max_width=28),
+    Column("name", "rule"),
     Column("lane", "lane", "plain"),
-    Column("terms", "matched terms", max_width=70),
+    Column("terms", "matched terms"),
 )
 NEAR_MISSES = 5
 
@@ -151,16 +151,15 @@ def highlighted(value: str, matched: Sequence[dict[str, Any]], rules: dict[str, 
     return text
 
 
-def print_rule_list(stats: dict[str, Any]) -> None:
+def print_rule_list(stats: dict[str, Any], tz: str) -> None:
     """Two lines a rule (what it does, then its terms): readable at any terminal width, unlike a wide table."""
-    from rich.padding import Padding
     from rich.text import Text
 
-    from socialscale.output.render import clean, out_console
+    from socialscale.output.render import Paragraph, clean, full_time, out_console
 
     console = out_console()
-    console.print(Text(f"{len(stats['rules'])} rules, in order; matches among {stats['items']:,} items first seen "
-                       f"since {stats['since']}", style="bold"))
+    console.print(Paragraph(f"{len(stats['rules'])} rules, in order; matches among {stats['items']:,} items first "
+                            f"seen since {full_time(stats['since'], tz)}", style="bold"))
     for r in stats["rules"]:
         line = Text(f"{r['index']:>3}  ")
         line.append(clean(r["name"]), style="bold")
@@ -169,8 +168,8 @@ def print_rule_list(stats: dict[str, Any]) -> None:
             line.append(f"{r['matches']:,} match{'es' if r['matches'] != 1 else ''}")
         else:
             line.append("no matches", style="bold yellow")
-        console.print(line)
-        console.print(Padding(Text(clean(_terms_summary(r))), (0, 0, 0, 5), expand=False))
+        console.print(Paragraph(line))
+        console.print(Paragraph(_terms_summary(r), indent=5))
 
 
 def _terms_summary(rule: dict[str, Any]) -> str:

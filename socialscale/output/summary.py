@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from socialscale.output.render import clean
+from socialscale.output.render import clean, full_time
 from socialscale.reports import NO_LANE, format_share
-from socialscale.text import safe_link
+from socialscale.text import headline, safe_link
 from socialscale.timeutil import format_duration
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
@@ -50,6 +50,14 @@ def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def new_label(data: dict[str, Any], tz: str | None) -> str:
+    """What `new` counts: since the last digest sent, or the 24 hours before the first one."""
+    since = full_time(data["since"], tz)
+    if data["last_digest_at"] and data["since"] == data["last_digest_at"]:
+        return f"new since the last digest sent ({since})"
+    return f"new in the 24 hours since {since} (no digest sent since)"
+
+
 def _trend(now: int | None, before: int | None) -> str:
     text = format_duration(now)
     if now is None or before is None:
@@ -57,12 +65,13 @@ def _trend(now: int | None, before: int | None) -> str:
     return f"{text} (was {format_duration(before)})"
 
 
-def markdown(data: dict[str, Any]) -> str:
+def markdown(data: dict[str, Any], tz: str | None) -> str:
     total = data["backlog"]["total"]
     new = data["new"]
-    lines = [f"# socialscale summary, {data['now']}", ""]
+    lines = [f"# socialscale summary, {full_time(data['now'], tz)}", ""]
     parts = ", ".join(f"{md(lane)} {n}" for lane, n in new["lanes"].items() if n)
-    lines += [f"**New since {data['since']}:** {new['total']}" + (f" ({parts})" if parts else ""), ""]
+    label = new_label(data, tz)
+    lines += [f"**{label[0].upper() + label[1:]}:** {new['total']}" + (f" ({parts})" if parts else ""), ""]
     lines += [f"## Backlog: {total['open']} waiting, {total['breached']} past SLA", "",
               "| lane | open | unassigned | breached | oldest |", "|---|---:|---:|---:|---:|"]
     for g in data["backlog"]["groups"]:
@@ -86,7 +95,7 @@ def markdown(data: dict[str, Any]) -> str:
     if not data["oldest"]:
         lines.append("Nothing is waiting.")
     for n, item in enumerate(data["oldest"], start=1):
-        title = md(item["title"] or "(no title)")
+        title = md(headline(item.get("title"), item.get("text")))
         # Only an http(s) URL that is already clean: anything else would carry its characters to the terminal.
         url = safe_link(item.get("url"))
         link = f"[{title}](<{url}>)" if url and url == clean(url) and not re.search(r"[\s<>]", url) else title
@@ -96,35 +105,29 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_table(data: dict[str, Any]) -> None:
-    from rich.table import Table
-    from rich.text import Text
-
-    from socialscale.output.render import Column, cell, out_console, table
+def print_table(data: dict[str, Any], tz: str | None) -> None:
+    from socialscale.output.render import Column, Paragraph, out_console, table
 
     console = out_console()
     new = data["new"]
-    console.print(Text(f"new since {data['since']}: {new['total']}  "
-                       + "  ".join(f"{clean(k)} {v}" for k, v in new["lanes"].items() if v)))
+    console.print(Paragraph(f"{new_label(data, tz)}: {new['total']}  "
+                            + "  ".join(f"{clean(k)} {v}" for k, v in new["lanes"].items() if v)))
     columns = (Column("lane", "lane", "plain"), Column("new", "new", "number"), Column("open", "open", "number"),
                Column("breached", "breached", "number"), Column("oldest_age_s", "oldest", "duration"),
-               Column("responded_7d", "answered 7d", "number"), Column("median_s_7d", "median 7d", "duration"),
-               Column("median_s_prev_7d", "median prev 7d", "duration", drop=1),
-               Column("within_sla_7d", "within SLA 7d", "number"))
-    console.print(table(per_lane_rows(data), columns, title=f"summary at {data['now']}"))
+               Column("responded_7d", "answered 7d", "number", fold=2),
+               Column("median_s_7d", "median 7d", "duration", fold=3),
+               Column("median_s_prev_7d", "median prev 7d", "duration", fold=4),
+               Column("within_sla_7d", "within SLA 7d", "number", fold=1))
+    console.print(table(per_lane_rows(data), columns, title=f"summary at {full_time(data['now'], tz)}"))
     c = data["conversations"]
-    console.print(Text(f"conversations 7d: {c['conversations']}  joined {format_share(c['joined'])}  "
-                       f"follow-ups {c['followups']} ({format_share(c['followups_answered'])} answered)  "
-                       f"catalyzed {c['catalyzed']} ({format_share(c['catalyzed_answered'])} answered)  "
-                       f"waiting {c['waiting']}"))
-    from rich import box
-
-    # The same light box as every other table.
-    oldest = Table(title="oldest waiting", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("id", "lane", "owner", "waiting", "title"):
-        oldest.add_column(name)
-    for item in data["oldest"]:
-        mark = " (past SLA)" if item["breached"] else ""
-        oldest.add_row(str(item["id"]), cell(item["lane"] or "-"), cell(item["owner"] or "unassigned"),
-                       format_duration(item["age_s"]) + mark, cell(item["title"]))
-    console.print(oldest)
+    console.print(Paragraph(f"conversations 7d: {c['conversations']}  joined {format_share(c['joined'])}  "
+                            f"follow-ups {c['followups']} ({format_share(c['followups_answered'])} answered)  "
+                            f"catalyzed {c['catalyzed']} ({format_share(c['catalyzed_answered'])} answered)  "
+                            f"waiting {c['waiting']}"))
+    console.print()
+    oldest = [{**item, "lane": item["lane"] or "-", "owner": item["owner"] or "unassigned",
+               "waiting": format_duration(item["age_s"]) + (" (past SLA)" if item["breached"] else "")}
+              for item in data["oldest"]]
+    console.print(table(oldest, (Column("id", "id", "plain"), Column("lane", "lane", "plain", fold=2),
+                                 Column("owner", "owner", "plain", fold=1), Column("waiting", "waiting", "plain"),
+                                 Column("title", "title", "title", min_width=20)), title="oldest waiting"))

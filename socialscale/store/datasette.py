@@ -134,7 +134,7 @@ TABLES: dict[str, dict[str, Any]] = {
         },
     },
     "state": {
-        "description": "Small remembered values, such as when the last summary was made.",
+        "description": "Small remembered values, such as when the last digest was sent.",
         "columns": {"key": "Name.", "value": "Value."},
     },
     "backlog": {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-SEARCH_CONFIG = "simple"  # no stemming, no stop words: the same words match as with FTS5's unicode61
+SEARCH_CONFIG = "english"  # Snowball stemming, as FTS5's porter tokenizer stems on SQLite (store/search.py)
 # The text search document of an item (PostgreSQL), as PG_SEARCH_TABLE holds it.
 # Punctuation becomes a space first, as FTS5's unicode61 tokenizer reads it: PostgreSQL's parser would
 # otherwise keep e-mail addresses, URLs, "3.5", "-7" and hyphenated words as tokens of their own, and
@@ -28,7 +28,6 @@ def pg_search_document(title: str = "title", text: str = "text") -> str:
             "'[[:punct:]]', ' ', 'g'))")
 
 
-PG_SEARCH_DOCUMENT = pg_search_document()
 # The documents live in a table of their own (schema.m003_search_table), kept by triggers that fire only
 # when an item is added or its title or text change: a GIN index on `items` itself gained entries (and
 # recomputed the document) on every update of an indexed column, so tagging and threading each paid
@@ -100,25 +99,12 @@ class Dialect:
 
     # --- full-text search ----------------------------------------------------------------------------
 
-    def search_clause(self, words: str, id_column: str = "id") -> tuple[str, list[str]]:
-        """A WHERE fragment and its parameters: items whose title or text hold every word of `words`.
+    def search_clause(self, query: str, id_column: str = "id") -> tuple[str, list[str]]:
+        """A WHERE fragment and its parameters: items whose title or text match the `--search` query
+        (words, "phrases", prefix*, AND/OR/NOT; parsed and written out for each backend in store/search.py)."""
+        from socialscale.store.search import search_clause
 
-        `--search` is words, all required, each matched as a whole word (punctuation inside a word
-        separates it like a space). FTS5 gets each word as a quoted phrase; PostgreSQL gets each
-        word as a phrase query, joined with AND, on the documents of PG_SEARCH_TABLE (GIN-indexed).
-        """
-        terms = words.split()
-        if self.postgres:
-            # A word as FTS5's unicode61 tokenizer reads it: runs of letters and digits, all else a
-            # separator ("alternative-to" is the phrase "alternative to"), as in PG_SEARCH_DOCUMENT.
-            # A word of punctuation only matches nothing, there as in FTS5.
-            phrases = [" ".join(_WORD.findall(term)) for term in terms]
-            if not all(phrases):
-                return "1 = 0", []
-            parts = " && ".join(f"phraseto_tsquery('{SEARCH_CONFIG}', ?)" for _ in phrases)
-            return f"{id_column} IN (SELECT id FROM {PG_SEARCH_TABLE} WHERE document @@ ({parts}))", phrases
-        query = " ".join('"' + word.replace('"', '""') + '"' for word in terms)
-        return f"{id_column} IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", [query]
+        return search_clause(self, query, id_column)
 
     # --- schema --------------------------------------------------------------------------------------
 
@@ -149,7 +135,6 @@ def _init_sqlite_epoch() -> None:
 
 _init_sqlite_epoch()
 
-_WORD = re.compile(r"[^\W_]+")
 _PLACEHOLDER = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|\?|%")
 
 

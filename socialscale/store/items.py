@@ -13,6 +13,7 @@ import sqlite_utils
 from socialscale.models import Item
 from socialscale.store.bulk import insert_rows, update_rows
 from socialscale.store.dialect import Dialect, dialect_of
+from socialscale.store.filters import ItemFilter
 
 ITEM_COLUMNS = (
     "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
@@ -178,58 +179,34 @@ def id_of(db: sqlite_utils.Database, source: str, guid: str) -> int | None:
 
 
 def events_for(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+    """An item's history, oldest first; each event's `detail` decoded to an object."""
     rows = db.execute("SELECT id, at, kind, actor, detail FROM events WHERE item_id = ? ORDER BY at, id", [item_id])
-    return [dict(zip(("id", "at", "kind", "actor", "detail"), r, strict=True)) for r in rows.fetchall()]
+    return [{**dict(zip(("id", "at", "kind", "actor"), r[:4], strict=True)), "detail": _detail_object(r[4])}
+            for r in rows.fetchall()]
 
 
-@dataclass
-class ItemFilter:
-    """Filters shared by `items` and the reports."""
-
-    lane: str | None = None
-    status: str | None = None
-    owner: str | None = None
-    source: str | None = None
-    since: str | None = None  # on start_at, UTC ISO
-    until: str | None = None
-    search: str | None = None
-    conversation: int | None = None  # any item of the conversation
-    limit: int | None = None
+def _detail_object(text: str | None) -> dict[str, Any]:
+    """Details are JSON objects; anything else (none, or plain text from elsewhere) as an object too."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {"text": text}
+    return value if isinstance(value, dict) else {"text": value}
 
 
-def query_items(db: sqlite_utils.Database, f: ItemFilter) -> list[dict[str, Any]]:
-    """Items matching the filter, newest first, in the JSON shape of docs/json.md."""
-    where, params = _where(f, dialect_of(db))
-    sql = f"SELECT {', '.join(ITEM_COLUMNS)} FROM items WHERE {where} ORDER BY start_at DESC, id DESC"
-    if f.limit:
-        sql += f" LIMIT {int(f.limit)}"
+def query_items(db: sqlite_utils.Database, f: ItemFilter, *, limit: int | None = None) -> list[dict[str, Any]]:
+    """Items matching the filter, newest first (at most `limit`), in the JSON shape of docs/json.md."""
+    params: list[Any] = []
+    sql = (f"SELECT {', '.join('i.' + c for c in ITEM_COLUMNS)} FROM items i WHERE {f.where(params, dialect_of(db))} "
+           "ORDER BY i.start_at DESC, i.id DESC")
+    if limit:
+        sql += f" LIMIT {int(limit)}"
     cur = db.execute(sql, params)
     return [decode_row(dict(zip(ITEM_COLUMNS, r, strict=True))) for r in cur.fetchall()]
 
 
 def count_items(db: sqlite_utils.Database, f: ItemFilter) -> int:
-    where, params = _where(f, dialect_of(db))
-    return int(db.execute(f"SELECT COUNT(*) FROM items WHERE {where}", params).fetchone()[0])
-
-
-def _where(f: ItemFilter, d: Dialect) -> tuple[str, list[Any]]:
-    clauses, params = ["1 = 1"], []
-    for column in ("lane", "status", "owner", "source"):
-        value = getattr(f, column)
-        if value:
-            clauses.append(f"{column} = ?")
-            params.append(value)
-    if f.since:
-        clauses.append("start_at >= ?")
-        params.append(f.since)
-    if f.until:
-        clauses.append("start_at < ?")
-        params.append(f.until)
-    if f.conversation is not None:
-        clauses.append("conversation_id = (SELECT conversation_id FROM items WHERE id = ?)")
-        params.append(f.conversation)
-    if f.search and f.search.strip():
-        clause, words = d.search_clause(f.search)
-        clauses.append(clause)
-        params += words
-    return " AND ".join(clauses), params
+    params: list[Any] = []
+    return int(db.execute(f"SELECT COUNT(*) FROM items i WHERE {f.where(params, dialect_of(db))}", params).fetchone()[0])

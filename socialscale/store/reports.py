@@ -9,15 +9,17 @@ CASE expressions, the same values the `lanes` table (and so the SQL views) holds
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
 import sqlite_utils
 
 from socialscale.models import HANDOFF_VIAS
 from socialscale.store.dialect import Dialect, dialect_of
+from socialscale.store.filters import ItemFilter as Filters
 
-GROUP_COLUMNS = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}
+# `responder` (who answered) is a latency grouping only; `owner` is whose item it was.
+GROUP_COLUMNS = {"lane": "i.lane", "owner": "i.owner", "source": "i.source", "responder": "i.responded_by"}
 _HANDOFF = f"i.response_via IN ({', '.join(repr(v) for v in sorted(HANDOFF_VIAS))})"
 
 
@@ -28,25 +30,9 @@ def _latency_sql(d: Dialect) -> str:
 
 def _lag_sql(d: Dialect) -> str:
     return f"CAST({d.seconds_between('i.first_seen_at', 'i.start_at')} AS INTEGER)"
-ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at")
 
 
-@dataclass(frozen=True)
-class Filters:
-    """`--lane --owner --source`: equality filters every report takes."""
-
-    lane: str | None = None
-    owner: str | None = None
-    source: str | None = None
-
-    def sql(self, params: list[Any]) -> str:
-        clauses = []
-        for column in ("lane", "owner", "source"):
-            value = getattr(self, column)
-            if value is not None:
-                clauses.append(f"i.{column} = ?")
-                params.append(value)
-        return "".join(f" AND {c}" for c in clauses)
+ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "text", "url", "author", "start_at")
 
 
 def _lane_case(values: Mapping[str, Any], params: list[Any]) -> str:
@@ -140,7 +126,7 @@ def waiting_items(db: sqlite_utils.Database, *, lanes: Mapping[str | None, str |
         if before is not None:
             where += " AND i.start_at < ?"
             params.append(before)
-        where += Filters(owner=filters.owner, source=filters.source).sql(params)
+        where += replace(filters, lane=None).sql(params)
         sql = f"SELECT {', '.join('i.' + f for f in ITEM_FIELDS)} FROM items i WHERE {where} ORDER BY i.start_at, i.id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
@@ -308,6 +294,6 @@ def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
 
 def known_value(db: sqlite_utils.Database, column: str, value: str) -> bool:
     """Whether any item has this lane/owner/source (a filter naming nothing is most likely a typo)."""
-    if column not in GROUP_COLUMNS:
+    if column not in ("lane", "owner", "source"):
         raise ValueError(column)
     return db.execute(f"SELECT 1 FROM items WHERE {column} = ? LIMIT 1", [value]).fetchone() is not None

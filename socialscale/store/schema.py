@@ -16,13 +16,8 @@ from collections.abc import Callable
 import sqlite_utils
 
 from socialscale.errors import DatabaseError
-from socialscale.store.dialect import (
-    PG_SEARCH_DOCUMENT,
-    PG_SEARCH_TABLE,
-    Dialect,
-    dialect_of,
-    pg_search_document,
-)
+from socialscale.store.dialect import Dialect, dialect_of
+from socialscale.store.search import create_index, create_pg_search_table
 
 Migration = Callable[[sqlite_utils.Database], None]
 MIGRATIONS: list[Migration] = []
@@ -210,21 +205,10 @@ def create_views(db: sqlite_utils.Database) -> None:
 @migration
 def m001_initial(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
+    create_index(db)
     if dialect_of(db).postgres:
-        # Full-text search: a GIN index on the very expression `--search` queries (dialect.search_clause).
-        db.conn.executescript(f"CREATE INDEX IF NOT EXISTS items_fts ON items USING GIN ({PG_SEARCH_DOCUMENT})")
         create_views(db)
         return
-    db.table("items").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True)
-    # sqlite-utils' update trigger re-indexes a row on ANY update; tagging and the workflow update
-    # other columns of many rows, so re-index only when title or text change (measured: tagging 200,000
-    # items took 17.1 s of UPDATEs with the stock trigger, 1.4 s with this one).
-    db.conn.executescript(
-        'DROP TRIGGER IF EXISTS "items_au";\n'
-        'CREATE TRIGGER "items_au" AFTER UPDATE OF "title", "text" ON "items" BEGIN\n'
-        '  INSERT INTO "items_fts" ("items_fts", rowid, "title", "text") VALUES(\'delete\', old.rowid, old."title", old."text");\n'
-        '  INSERT INTO "items_fts" (rowid, "title", "text") VALUES (new.rowid, new."title", new."text");\n'
-        'END;')
     for name, sql in VIEWS.items():
         db.create_view(name, sql.strip(), replace=True)
 
@@ -268,36 +252,15 @@ def m003_search_table(db: sqlite_utils.Database) -> None:
     a pull. `items_search` is kept by triggers that fire only when an item is added or deleted, or
     its title or text change, as SQLite's FTS5 triggers are (m001). Nothing changes on SQLite.
     """
-    if not dialect_of(db).postgres:
-        return
-    t = PG_SEARCH_TABLE
-    # Written directly, not through executescript's type rewriting: its plpgsql bodies are not SQLite's DDL.
-    for statement in (
-        f"CREATE TABLE IF NOT EXISTS {t} (id bigint PRIMARY KEY, document tsvector NOT NULL)",
-        f"INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM items ON CONFLICT (id) DO NOTHING",
-        f"CREATE INDEX IF NOT EXISTS {t}_document ON {t} USING GIN (document)",
-        "DROP INDEX IF EXISTS items_fts",
-        f"""CREATE OR REPLACE FUNCTION {t}_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-            INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM added;
-            RETURN NULL; END $$""",
-        f"""CREATE OR REPLACE FUNCTION {t}_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-            UPDATE {t} SET document = {pg_search_document('NEW.title', 'NEW.text')} WHERE id = NEW.id;
-            RETURN NULL; END $$""",
-        f"""CREATE OR REPLACE FUNCTION {t}_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-            DELETE FROM {t} WHERE id IN (SELECT id FROM removed);
-            RETURN NULL; END $$""",
-        f"DROP TRIGGER IF EXISTS {t}_ai ON items",
-        f"CREATE TRIGGER {t}_ai AFTER INSERT ON items REFERENCING NEW TABLE AS added "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {t}_added()",
-        f"DROP TRIGGER IF EXISTS {t}_au ON items",
-        f"CREATE TRIGGER {t}_au AFTER UPDATE OF title, text ON items FOR EACH ROW "
-        f"WHEN (OLD.title IS DISTINCT FROM NEW.title OR OLD.text IS DISTINCT FROM NEW.text) "
-        f"EXECUTE FUNCTION {t}_changed()",
-        f"DROP TRIGGER IF EXISTS {t}_ad ON items",
-        f"CREATE TRIGGER {t}_ad AFTER DELETE ON items REFERENCING OLD TABLE AS removed "
-        f"FOR EACH STATEMENT EXECUTE FUNCTION {t}_removed()",
-    ):
-        db.pg.raw.execute(statement)  # type: ignore[attr-defined]
+    if dialect_of(db).postgres:
+        create_pg_search_table(db)
+
+
+@migration
+def m004_search_stemming(db: sqlite_utils.Database) -> None:
+    """The search index rebuilt with stemming (word forms), from the stored items: FTS5's porter
+    tokenizer on SQLite, the `english` text search configuration on PostgreSQL."""
+    create_index(db)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
