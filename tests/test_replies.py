@@ -54,7 +54,7 @@ def item(guid: str) -> dict[str, Any]:
 def responded_events(item_id: int) -> list[dict[str, Any]]:
     found = rows("SELECT at, actor, detail FROM events WHERE item_id = ? AND kind = 'responded' ORDER BY id",
                  (item_id,))
-    return found
+    return [{**e, "detail": json.loads(e["detail"])} for e in found]
 
 
 def test_reply_in_the_same_pull_answers_its_parent(server, cli, write_config):
