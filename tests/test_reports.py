@@ -37,7 +37,7 @@ def test_backlog_by_lane(cli, ids):
     assert cs["buckets"] == buckets(lt1h=1, h1_4=2, h4_24=1)  # K is exactly 2h: 1-4h and not breached
     assert [o["id"] for o in cs["oldest"]] == [ids["C"], ids["B"], ids["K"]]
     assert cs["oldest"][1] == {"id": ids["B"], "source": "blog", "lane": "customer_service", "owner": "alice",
-                                    "title": "item b", "url": "https://example.com/b", "author": None,
+                                    "title": "item b", "text": "", "url": "https://example.com/b", "author": None,
                                     "start_at": "2024-03-06T09:00:00Z", "age_s": 3 * 3600, "sla_s": 7200,
                                     "breached": True}
     assert cs["oldest"][2]["breached"] is False  # age 2h is not more than the 2h SLA
@@ -191,7 +191,7 @@ def test_breaches(cli, ids):
     rows = report(cli, "breaches")
     assert [r["id"] for r in rows] == [ids["F"], ids["E"], ids["D"], ids["C"], ids["B"]]
     assert rows[0] == {"id": ids["F"], "source": "blog", "lane": "sales_prospecting", "owner": None, "title": F_TITLE,
-                       "url": "https://example.com/f", "author": None, "start_at": "2024-02-20T12:00:00Z",
+                       "text": "", "url": "https://example.com/f", "author": None, "start_at": "2024-02-20T12:00:00Z",
                        "age_s": 15 * 86400, "sla_s": 86400, "over_s": 14 * 86400}
     assert rows[-1]["over_s"] == 3600
     assert [r["id"] for r in report(cli, "breaches", "--owner", "alice")] == [ids["B"]]
@@ -260,8 +260,8 @@ def test_summary_figures_and_looking_changes_nothing(cli, ids, database):
 
 def test_summary_markdown_and_csv(cli, ids):
     text = cli("report", "summary", "--now", NOW, "--format", "markdown").stdout
-    assert text.startswith("# socialscale summary, 2024-03-06T12:00:00Z")
-    assert "**New in the 24 hours since 2024-03-05T12:00:00Z (no digest sent since):** 6" in text
+    assert text.startswith("# socialscale summary, 2024-03-06 12:00 UTC")  # the configured timezone
+    assert "**New in the 24 hours since 2024-03-05 12:00 UTC (no digest sent since):** 6" in text
     assert "| customer\\_service | 4 | 3 | 2 | 16h |" in text
     # Untrusted titles cannot make links, emphasis or HTML.
     assert "\\[click\\]\\(javascript:alert\\(1\\)\\) \\*bold\\* \\<b\\>" in text and "<b>" not in text
