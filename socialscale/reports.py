@@ -24,7 +24,7 @@ from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.store import reports as sql
 from socialscale.store.db import transaction
-from socialscale.store.reports import Filters
+from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import BusinessClock, parse_iso, parse_since, period_start, periods, utc_iso
 
 BUCKETS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
@@ -114,7 +114,7 @@ def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
     """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few."""
     _check_by(by, BACKLOG_BY)
     now = _utc(now)
-    filters = Filters(lane, owner, source)
+    filters = Filters(lane=lane, owner=owner, source=source)
     lanes = sql.waiting_lanes(db, _quiet_lanes(config), filters)
     younger_than = [utc_iso(now - timedelta(seconds=s)) for s in BUCKET_EDGES_S]
     counts: dict[Any, dict[str, Any]] = {}
@@ -157,7 +157,7 @@ def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: 
              owner: str | None = None, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """The waiting items now past their lane's SLA, oldest first, with age and how far past (`over_s`)."""
     now = _utc(now)
-    filters = Filters(lane, owner, source)
+    filters = Filters(lane=lane, owner=owner, source=source)
     cuts = _breach_before(config, now)
     rows = sql.waiting_items(db, lanes={name: cuts[name] for name in cuts if lane is None or name == lane},
                              filters=filters, limit=limit)
@@ -273,8 +273,8 @@ def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, b
     follow-ups and catalyzed replies and the shares answered, handoffs, and how many wait for an answer."""
     _check_by(by, CONVERSATIONS_BY)
     now = _utc(now)
-    start = _since(since, now)
-    filters = Filters(lane, owner, source)
+    start = _since(since, now, config.timezone)
+    filters = Filters(lane=lane, owner=owner, source=source)
     found = {row["group"]: row for row in sql.conversation_groups(
         db, by=by, since=utc_iso(start), until=utc_iso(now + timedelta(seconds=1)), quiet_lanes=_quiet_lanes(config),
         filters=filters)}
@@ -301,7 +301,7 @@ def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
     """The conversations we started since `since` and the replies they drew from new people: catalyzed
     replies answered and waiting (the HTML report's panel, the summary's line)."""
     now = _utc(now)
-    start = _since(since, now)
+    start = _since(since, now, config.timezone)
     rows = sql.conversation_groups(db, by="lane", since=utc_iso(start), until=utc_iso(now + timedelta(seconds=1)),
                                    quiet_lanes=_quiet_lanes(config), filters=Filters(), started_by_us=True)
     total = {k: sum(r[k] for r in rows) for k in ("conversations", "catalyzed", "catalyzed_answered",
@@ -320,7 +320,7 @@ def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
     now = _utc(now)
     first = period_start(_since(since, now, config.timezone), by, config.timezone)
     spans = periods(first, now + timedelta(seconds=1), by, config.timezone)
-    filters = Filters(lane, owner, source)
+    filters = Filters(lane=lane, owner=owner, source=source)
     counts = sql.volume_counts(db, periods=[(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in spans],
                                filters=filters)
     lanes = _ordered([n for n in config.lanes if lane is None or n == lane], {row[1] for row in counts})

@@ -70,7 +70,7 @@ def test_migration_threads_stored_items_and_applies_the_conversation_rules(cli, 
     before = snapshot("old.db")
     write_config({**CONFIG, "database": "old.db",
                   "sources": [{"name": "comments", "url": "http://127.0.0.1:9/comments"}]})
-    result = cli("items", "--format", "json", "--limit", "0")
+    result = cli("items", "--all", "--format", "json", "--limit", "0")
     assert result.exit_code == 0, result.stderr
     listed = {r["guid"]: r for r in json.loads(result.stdout)}
     assert rows("PRAGMA user_version", db="old.db")[0]["user_version"] == len(MIGRATIONS)

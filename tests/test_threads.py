@@ -188,6 +188,6 @@ def test_items_json_has_conversation_id_and_ours(server, cli, write_config):
     pull_json(cli)
     import json
 
-    listed = {r["guid"]: r for r in json.loads(cli("items", "--format", "json").stdout)}
+    listed = {r["guid"]: r for r in json.loads(cli("items", "--all", "--format", "json").stdout)}
     assert listed["c1"]["conversation_id"] == listed["post"]["id"] == listed["post"]["conversation_id"]
     assert (listed["c1"]["ours"], listed["post"]["ours"]) == ("sam", None)

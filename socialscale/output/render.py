@@ -155,6 +155,23 @@ class Listing:
             yield Segment.line()
 
     def lines(self, console: Console, width: int) -> list[Text]:
+        shown, folded, widths = self._layout(width)
+        out: list[Text] = []
+        if self.title:
+            out += [Text(line.plain.rstrip(), style="bold") for line in Text(self.title).wrap(console, width)]
+        out += self._row(console, [self.columns[k].header for k in shown], shown, widths, style="bold")
+        out.append(Text((" " * GAP).join("─" * widths[k] for k in shown)))
+        indent = widths[shown[0]] + GAP if shown and widths[shown[0]] + GAP <= width // 3 else 2
+        for row in self.cells:
+            out += self._row(console, [row[k] for k in shown], shown, widths)
+            if folded:
+                extra = "   ".join(f"{self.columns[k].header}: {row[k]}" for k in folded)
+                for line in Text(extra).wrap(console, max(1, width - indent), overflow="fold"):
+                    out.append(Text(" " * indent + line.plain.rstrip()))
+        return out
+
+    def _layout(self, width: int) -> tuple[list[int], list[int], dict[int, int]]:
+        """Which columns stay in the row, which fold under it, and each shown column's width."""
         from rich.cells import cell_len
 
         cols = list(range(len(self.columns)))
@@ -178,36 +195,8 @@ class Listing:
             shown = [k for k in shown if self.columns[k].fold != top]
         folded.sort()
         widths = {k: least(k) for k in shown}
-        spare = width - need(shown)
-        growable = [k for k in shown if wraps[k] and natural[k] > widths[k]]
-        if spare < 0:  # even the essential columns do not fit: narrow the text ones, down to 1
-            for k in sorted((k for k in shown if wraps[k]), key=lambda k: -widths[k]):
-                take = min(-spare, widths[k] - 1)
-                widths[k] -= take
-                spare += take
-        while spare > 0 and growable:  # share the room out, a column at a time up to its natural width
-            share = max(1, spare // len(growable))
-            for k in list(growable):
-                add = min(share, natural[k] - widths[k], spare)
-                widths[k] += add
-                spare -= add
-                if widths[k] >= natural[k]:
-                    growable.remove(k)
-                if not spare:
-                    break
-        out: list[Text] = []
-        if self.title:
-            out += [Text(line.plain.rstrip(), style="bold") for line in Text(self.title).wrap(console, width)]
-        out += self._row(console, [self.columns[k].header for k in shown], shown, widths, style="bold")
-        out.append(Text((" " * GAP).join("─" * widths[k] for k in shown)))
-        indent = widths[shown[0]] + GAP if shown and widths[shown[0]] + GAP <= width // 3 else 2
-        for row in self.cells:
-            out += self._row(console, [row[k] for k in shown], shown, widths)
-            if folded:
-                extra = "   ".join(f"{self.columns[k].header}: {row[k]}" for k in folded)
-                for line in Text(extra).wrap(console, max(1, width - indent), overflow="fold"):
-                    out.append(Text(" " * indent + line.plain.rstrip()))
-        return out
+        _share_room(widths, natural, [k for k in shown if wraps[k]], width - need(shown))
+        return shown, folded, widths
 
     def _row(self, console: Console, values: list[str], shown: list[int], widths: dict[int, int],
              style: str = "") -> list[Text]:
@@ -225,6 +214,27 @@ class Listing:
                 parts.append(pad + text if right else text + pad)
             out.append(Text((" " * GAP).join(parts).rstrip(), style=style))
         return out
+
+
+def _share_room(widths: dict[int, int], natural: list[int], wrapping: list[int], spare: int) -> None:
+    """Fit the columns to the width: narrow the wrapping ones (down to 1) when even the essential columns
+    do not fit, else share the spare room out a column at a time, each up to its natural width."""
+    if spare < 0:
+        for k in sorted(wrapping, key=lambda k: -widths[k]):
+            take = min(-spare, widths[k] - 1)
+            widths[k] -= take
+            spare += take
+    growable = [k for k in wrapping if natural[k] > widths[k]]
+    while spare > 0 and growable:
+        share = max(1, spare // len(growable))
+        for k in list(growable):
+            add = min(share, natural[k] - widths[k], spare)
+            widths[k] += add
+            spare -= add
+            if widths[k] >= natural[k]:
+                growable.remove(k)
+            if not spare:
+                break
 
 
 class Paragraph:

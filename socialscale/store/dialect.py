@@ -97,15 +97,6 @@ class Dialect:
             return f"json_array_elements_text(CAST({column} AS json)) AS {alias}(value)"
         return f"json_each({column}) {alias}"
 
-    # --- full-text search ----------------------------------------------------------------------------
-
-    def search_clause(self, query: str, id_column: str = "id") -> tuple[str, list[str]]:
-        """A WHERE fragment and its parameters: items whose title or text match the `--search` query
-        (words, "phrases", prefix*, AND/OR/NOT; parsed and written out for each backend in store/search.py)."""
-        from socialscale.store.search import search_clause
-
-        return search_clause(self, query, id_column)
-
     # --- schema --------------------------------------------------------------------------------------
 
     def ddl(self, script: str) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from socialscale.store.dialect import SQLITE, Dialect
+from socialscale.store.search import search_clause
 
 # Items the reports never count: later copies of a conversation seen elsewhere, and the team's own posts.
 COUNTED_SQL = "i.duplicate_of IS NULL AND i.ours IS NULL"
@@ -75,7 +76,7 @@ class ItemFilter:
             clauses.append("i.conversation_id = (SELECT c.conversation_id FROM items c WHERE c.id = ?)")
             params.append(self.conversation)
         if self.search is not None:
-            clause, values = d.search_clause(self.search, "i.id")
+            clause, values = search_clause(d, self.search, "i.id")
             clauses.append(clause)
             params += values
         return clauses

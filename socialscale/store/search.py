@@ -110,7 +110,7 @@ Node = tuple[Any, ...]
 
 def _fts5(node: Node) -> str:
     if node[0] in ("term", "phrase"):
-        return '"' + node[1].replace('"', '""') + '"' + ("*" if node[2] else "")
+        return '"' + str(node[1]).replace('"', '""') + '"' + ("*" if node[2] else "")
     return f"({_fts5(node[1])} {node[0]} {_fts5(node[2])})"
 
 
