@@ -12,7 +12,7 @@ import sqlite_utils
 
 from socialscale.models import Item
 from socialscale.store.bulk import insert_rows, update_rows
-from socialscale.store.dialect import Dialect, dialect_of
+from socialscale.store.dialect import dialect_of
 from socialscale.store.filters import ItemFilter
 
 ITEM_COLUMNS = (
