@@ -170,6 +170,7 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
         c.problem("default_lane", f"unknown lane {default_lane!r} (lanes: {', '.join(lanes)})")
     business_hours = _business_hours(c, top.get("business_hours"))
     sources = _sources(c, top.get("sources"))
+    _handle_kinds(c, team, sources)
     rules = _rules(c, top.get("rules"), lanes, team, {s.name for s in sources})
     notify = _notify(c, top.get("notify"), lanes, team)
     if c.problems:
@@ -242,6 +243,21 @@ def _team(c: Checker, value: Any) -> dict[str, Member]:
                 c.problem(f"{path}.handles[{i}]", f"expected kind:name (reddit:acme_bob) or @name@host, got {handle!r}")
         team[name] = Member(name=name, handles=handles)
     return team
+
+
+def _handle_kinds(c: Checker, team: dict[str, Member], sources: tuple[Source, ...]) -> None:
+    """A `kind:name` handle must name a source type or a configured source: a typo there would make
+    reply tracking miss the member's replies without a word."""
+    names = {s.name.lower(): s.name for s in sources}
+    kinds = {k.lower(): k for k in source_kinds.KINDS}
+    for member in team.values():
+        for i, handle in enumerate(member.handles):
+            if handle.startswith("@") or ":" not in handle:
+                continue
+            kind = handle.partition(":")[0].strip()
+            if kind.lower() not in names and kind.lower() not in kinds:
+                c.problem(f"team.{member.name}.handles[{i}]",
+                          unknown("source or source type", kind, [*kinds.values(), *names.values()]))
 
 
 def _lanes(c: Checker, value: Any, team: dict[str, Member]) -> dict[str, Lane]:

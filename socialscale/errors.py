@@ -20,6 +20,7 @@ class SocialscaleError(Exception):
     """An error a user can act on: printed as one line, never as a traceback."""
 
     exit_code: ExitCode = ExitCode.PARTIAL
+    http_status: int | None = None  # the status the server sent, when the error came after a response
 
 
 class ConfigError(SocialscaleError):
@@ -45,13 +46,18 @@ class DatabaseError(SocialscaleError):
 
 
 class DatabaseUnavailable(DatabaseError):
-    """The database server cannot be reached, or refuses this user or database name (a setup problem)."""
+    """The database cannot be opened at all (a setup problem): no server, a refused user or name, a missing
+    folder, a folder or a junk file where the database file should be."""
 
     exit_code = ExitCode.USAGE
 
 
 class FetchError(SocialscaleError):
     """One source could not be fetched (HTTP error, timeout, too large...)."""
+
+    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+        super().__init__(message)
+        self.http_status = http_status
 
 
 class ParseError(SocialscaleError):

@@ -51,10 +51,11 @@ class RateLimited(FetchError):
     """The host asked us to wait longer than this pull can; it is not asked again before `until`.
 
     `skipped`: it was not asked at all this time (an earlier wait is not over), rather than asked
-    and told to wait."""
+    and told to wait. `http_status`: the status of the last answer that asked us to wait, if any."""
 
-    def __init__(self, message: str, host: str, until: datetime, *, skipped: bool) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, host: str, until: datetime, *, skipped: bool,
+                 http_status: int | None = None) -> None:
+        super().__init__(message, http_status=http_status)
         self.host, self.until, self.skipped = host, until, skipped
 
 
@@ -243,6 +244,7 @@ class Fail:
 
     problem: str
     hold: float | None = None
+    status: int | None = None  # the HTTP status that decided it, when an answer did
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,7 @@ class Retry:
     delay: float
     problem: str  # what went wrong, for the message if the wait is too long for this pull
     hold: float | None = None
+    status: int | None = None
 
 
 Decision = Done | Fail | Retry
@@ -285,7 +288,7 @@ def _classify_response(result: FetchResult, attempt: int, policy: RetryPolicy, n
     if result.status < 400:
         return Done(result)
     if result.status not in policy.retry_statuses:
-        return Fail(problem) if policy.raise_for_status else Done(result)
+        return Fail(problem, status=result.status) if policy.raise_for_status else Done(result)
     hold = parse_retry_after(result.headers.get("retry-after"), now)
     if hold is not None and hold > policy.max_retry_after_s:
         problem += (f" with Retry-After {format_duration(hold)}, capped to "
@@ -294,8 +297,8 @@ def _classify_response(result: FetchResult, attempt: int, policy: RetryPolicy, n
     if attempt >= policy.attempts:
         if not policy.raise_for_status:
             return Done(result, hold)
-        return Fail(f"{problem} (gave up after {policy.attempts} attempts)", hold)
-    return Retry(hold if hold is not None else _backoff(attempt, jitter), problem, hold)
+        return Fail(f"{problem} (gave up after {policy.attempts} attempts)", hold, status=result.status)
+    return Retry(hold if hold is not None else _backoff(attempt, jitter), problem, hold, status=result.status)
 
 
 def _classify_error(exc: Exception, policy: RetryPolicy) -> Fail | str:
@@ -428,12 +431,13 @@ class Fetcher:
             if isinstance(decision, Done):
                 return decision.result
             if isinstance(decision, Fail):
-                raise FetchError(f"{shown}: {decision.problem}") from None
+                raise FetchError(f"{shown}: {decision.problem}", http_status=decision.status) from None
             remaining = budget.remaining(loop.time()) if budget is not None else None
             if decision.delay > MAX_INLINE_WAIT_S or (remaining is not None and decision.delay >= remaining - 0.5):
                 until = self.not_before.get(host) or datetime.now(timezone.utc) + timedelta(seconds=decision.delay)
                 raise RateLimited(f"{shown}: {decision.problem}; asked to wait {format_duration(decision.delay)}, "
-                                  f"will not ask {host} again before {utc_iso(until)}", host, until, skipped=False)
+                                  f"will not ask {host} again before {utc_iso(until)}", host, until, skipped=False,
+                                  http_status=decision.status)
             await asyncio.sleep(decision.delay)
             waited += decision.delay
         raise AssertionError("classify() retried after the last attempt")  # pragma: no cover

@@ -75,18 +75,25 @@ MAX_ERROR = 1000  # characters of a source's error kept and shown: a server's er
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
 
-def select_sources(config: Config, states: dict[str, dict[str, Any]], names: Sequence[str], force: bool,
-                   now: datetime) -> tuple[list[Source], list[SourceResult]]:
-    """The sources to fetch now, and `skipped` results for those not yet due (`every:`)."""
+def require_sources(config: Config, names: Sequence[str] = ()) -> None:
+    """Refuse a pull that has nothing to fetch (no sources, an unknown name); the CLI asks this before
+    it opens the database or takes the lock, so a refused pull leaves no file behind."""
     if names:
         missing = [n for n in names if config.source(n) is None]
         if missing:
             raise UsageError(unknown("source", missing, [s.name for s in config.sources], label="sources",
                                      none="none configured"))
-        return [s for s in config.sources if s.name in names], []
-    if not config.sources:
+    elif not config.sources:
         where = config.path or "socialscale.yaml"
         raise UsageError(f"{where}: no sources configured (add some under `sources:`; see config.example.yaml)")
+
+
+def select_sources(config: Config, states: dict[str, dict[str, Any]], names: Sequence[str], force: bool,
+                   now: datetime) -> tuple[list[Source], list[SourceResult]]:
+    """The sources to fetch now, and `skipped` results for those not yet due (`every:`)."""
+    require_sources(config, names)
+    if names:
+        return [s for s in config.sources if s.name in names], []
     due, skipped = [], []
     for source in config.sources:
         last = (states.get(source.name) or {}).get("last_fetch_at")
@@ -168,7 +175,7 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
     try:
         async with scope:
             collected = await kinds.KINDS[source.type].collect(ctx)
-        return _scrubbed(collected, ctx.secrets, now), None, _ms(started)
+        return _scrubbed(_with_content(collected), ctx.secrets, now), None, _ms(started)
     except TimeoutError as exc:
         if not scope.expired():
             error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
@@ -187,11 +194,25 @@ async def _collect(source: Source, config: Config, fetcher: Fetcher, pool: Parse
         error = SocialscaleError(f"unexpected {type(exc).__name__} in the {source.type} source: {exc}")
     if ctx.secrets:
         error.args = (mask_secrets(str(error), ctx.secrets),)
+    if error.http_status is None:  # a parse failure after a 200, say: the status still says what came back
+        error.http_status = ctx.last_status
     return None, error, _ms(started)
 
 
 class HostWait(SocialscaleError):
     """The source never got a slot on its host before the pull's deadline: skipped, first next time."""
+
+
+def _with_content(collected: Collected) -> Collected:
+    """Drop entries that carry nothing a person could use (no title, link, text or date): a truncated
+    feed's last entry, say. They would be blank rows in every listing."""
+    kept = [i for i in collected.items if i.title or i.url or i.text or i.published_at]
+    dropped = len(collected.items) - len(kept)
+    if dropped:
+        collected.items = kept
+        collected.warnings.append(f"{dropped} {'entry' if dropped == 1 else 'entries'} with no title, link, "
+                                  "text or date skipped")
+    return collected
 
 
 def _scrubbed(collected: Collected, secrets: list[str], now: datetime) -> Collected:
@@ -257,10 +278,11 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     message = one_line(str(error), MAX_ERROR)  # one line, no controls or bidi overrides, in every output
     waited = isinstance(error, HostWait)
     status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
+    http_status = error.http_status  # what the server sent, when it answered
     with transaction(db):
-        record_fetch(db, source, now=utc_iso(now), status=status, http_status=None, error=message,
+        record_fetch(db, source, now=utc_iso(now), status=status, http_status=http_status, error=message,
                      duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)
-    return SourceResult(source.name, status, error=message, duration_ms=elapsed_ms)
+    return SourceResult(source.name, status, http_status=http_status, error=message, duration_ms=elapsed_ms)
 
 
 def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected,

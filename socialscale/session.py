@@ -29,13 +29,14 @@ class Session:
         if self._db is None:
             # Looked up at call time, not bound at import: tests stand a failing disk in for open_db.
             from socialscale.conversations import upgrade
-            from socialscale.store.db import open_db
+            from socialscale.store.db import is_read_only, open_db
             from socialscale.store.lanes import sync_lanes
             from socialscale.timeutil import now_utc, utc_iso
 
             db = open_db(self.config.database)
-            sync_lanes(db, self.config)
-            upgrade(db, self.config, utc_iso(now_utc()))  # once, for items stored before conversations
+            if not is_read_only(db):  # a read-only database still serves reads
+                sync_lanes(db, self.config)
+                upgrade(db, self.config, utc_iso(now_utc()))  # once, for items stored before conversations
             self._db = db
         return self._db
 

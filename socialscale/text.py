@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
 from socialscale.errors import ParseError
+from socialscale.problems import json_problem
 
 MAX_TITLE = 2_000  # characters; longer titles are truncated with a note in `extra`
 MAX_TEXT = 100_000
@@ -334,4 +335,4 @@ def load_json(body: bytes, where: str) -> Any:
     except RecursionError:
         raise ParseError(f"{where}: JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"{where}: invalid JSON ({exc})") from None
+        raise ParseError(f"{where}: invalid JSON: {json_problem(exc)}") from None

@@ -58,8 +58,15 @@ class Outcome:
         return {"done": [asdict(c) for c in self.done], "failed": [asdict(f) for f in self.failed]}
 
 
+MAX_ITEM_ID = 2**63 - 1  # the largest integer SQLite (and PostgreSQL's bigint) stores
+
+
 def parse_ids(values: Iterable[str | int], outcome: Outcome) -> list[int]:
-    """Item ids in the order given, once each; anything not a positive whole number goes to `failed`."""
+    """Item ids in the order given, once each; anything not a positive whole number goes to `failed`.
+
+    A number past MAX_ITEM_ID is refused as a whole (UsageError): no item can have it, and the
+    database could not even be asked.
+    """
     ids: list[int] = []
     seen: set[int] = set()
     for value in values:
@@ -68,6 +75,9 @@ def parse_ids(values: Iterable[str | int], outcome: Outcome) -> list[int]:
             outcome.failed.append(Failure(text, "not an item id (expected a number, see `socialscale items`)"))
             continue
         number = int(text)
+        if number > MAX_ITEM_ID:
+            raise UsageError(f"{text[:30]}{'…' if len(text) > 30 else ''}: not an item id (ids go up to "
+                             f"{MAX_ITEM_ID})")
         if number not in seen:
             seen.add(number)
             ids.append(number)

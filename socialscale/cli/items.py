@@ -9,6 +9,7 @@ import typer
 
 from socialscale.cli.state import (
     AppState,
+    ItemIdArgument,
     JsonOption,
     ListFormat,
     ListFormatOption,
@@ -142,7 +143,7 @@ HISTORY_COLUMNS = (Column("at", "when", "time"), Column("kind", "event", "plain"
 
 def show(
     ctx: typer.Context,
-    item_id: Annotated[int, typer.Argument(metavar="ID", help="The item's id (see `socialscale items`).")],
+    item_id: ItemIdArgument,
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = ShowFormat.table,
     as_json: JsonOption = False,
 ) -> None:

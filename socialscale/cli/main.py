@@ -29,8 +29,14 @@ class SocialscaleGroup(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # typer.Context at run time; typed Any to match click's own Context
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader that went away (`| head -2`) shows up here, not at exit
+            return result
+        except BrokenPipeError:
+            _stdout_gone()
+            raise typer.Exit(int(ExitCode.OK)) from None
         except (Exit, Abort, TyperException):
+            _flush_or_forget()
             raise
         except SocialscaleError as exc:
             _report(exc)
@@ -122,6 +128,27 @@ def _command_path(root: Any, args: list[str]) -> tuple[int, Any]:
         if not getattr(command, "commands", None):
             break
     return i, command
+
+
+def _stdout_gone() -> None:
+    """The reader closed the pipe: it has what it wanted. Point stdout at /dev/null so that nothing
+    (the interpreter's last flush included) complains about it."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test runner's stdout)
+        pass
+
+
+def _flush_or_forget() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_gone()
+    except (OSError, ValueError):
+        pass
 
 
 def _err(message: str) -> None:

@@ -55,21 +55,28 @@ def pull(
 
     st = state(ctx)
     config = st.config()
+    if config.path is None:
+        from socialscale.config import CONFIG_NAME, user_config_path
+        from socialscale.errors import UsageError
+
+        raise UsageError(f"no config file: neither ./{CONFIG_NAME} nor {user_config_path()} exists (run "
+                         "`socialscale init` to write one, or give --config)")
+    pipeline.require_sources(config, names or ())  # before the database and the lock file are created
     db = st.db()
     out = output_format(fmt, as_json)
     with pull_lock(config.database, wait), _progress(st.quiet or out != "table") as progress:
         summary = pipeline.pull(db, config, names=names or (), force=force, now=now_utc(), progress=progress)
     if out == "table":
         if not st.quiet:
-            print_table(summary)
-        print_errors(summary)
+            print_table(summary, st.verbose)
+        print_errors(summary, st.verbose)
     else:
         from socialscale.output.render import emit
 
         data = summary.to_json()
         emit(out, rows=data["sources"], columns=PULL_COLUMNS, data=data,
              csv_keys=("name", "status", "http_status", "seen", "new", "updated", "duration_ms", "error"))
-        print_errors(summary)
+        print_errors(summary, st.verbose)
     if summary.failed:
         raise typer.Exit(int(ExitCode.PARTIAL))
 
@@ -121,4 +128,9 @@ def sources(
         rows.append({"name": source.name, "type": source.type, "url": redact_url(str(url)) if url else None,
                      "last_ok_at": h.get("last_ok_at"), "last_error": h.get("last_error"),
                      "consecutive_failures": h.get("consecutive_failures", 0), "items": h.get("items", 0)})
-    emit(output_format(fmt, as_json), rows=rows, columns=SOURCE_COLUMNS, tz=config.timezone)
+    out = output_format(fmt, as_json)
+    if out == "table" and not st.verbose:  # a person reads the words; the parser's own text with --verbose
+        from socialscale.problems import brief
+
+        rows = [{**r, "last_error": brief(r["last_error"]) if r["last_error"] else None} for r in rows]
+    emit(out, rows=rows, columns=SOURCE_COLUMNS, tz=config.timezone)

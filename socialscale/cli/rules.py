@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from socialscale.cli.state import Format, FormatOption, JsonOption, output_format, state
+from socialscale.cli.state import Format, FormatOption, ItemIdArgument, JsonOption, output_format, state
 from socialscale.output.render import Column
 from socialscale.output.rules import TEST_COLUMNS, print_rule_list, print_test, print_why
 
@@ -113,7 +113,7 @@ def tag(
 
 def why(
     ctx: typer.Context,
-    item_id: Annotated[int, typer.Argument(metavar="ID", help="The item's id (see `socialscale items`).")],
+    item_id: ItemIdArgument,
     everything: Annotated[bool, typer.Option("--all", help="Show every rule, not only matches and near misses.")] = False,
     as_json: JsonOption = False,
 ) -> None:

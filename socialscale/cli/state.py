@@ -39,6 +39,20 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Shorthand for --format
 NowOption = Annotated[str | None, typer.Option("--now", help="Report as of this time (ISO-8601), for reproducible output.")]
 
 
+def item_id(value: str) -> int:
+    """An item id argument: a whole number an item can have, else a usage error (exit 2)."""
+    from socialscale.workflow import MAX_ITEM_ID
+
+    text = str(value).strip()
+    if not text.isdigit() or not 0 < int(text) <= MAX_ITEM_ID:
+        raise typer.BadParameter(f"{value!r} is not an item id (expected a number from 1 to {MAX_ITEM_ID}, "
+                                 "see `socialscale items`)")
+    return int(text)
+
+
+ItemIdArgument = Annotated[int, typer.Argument(metavar="ID", parser=item_id, help="The item's id (see `socialscale items`).")]
+
+
 def output_format(fmt: Enum, as_json: bool) -> str:
     return "json" if as_json else str(fmt.value)
 

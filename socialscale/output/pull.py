@@ -20,8 +20,11 @@ PULL_COLUMNS = (
 )
 
 
-def print_table(summary: PullSummary) -> None:
+def print_table(summary: PullSummary, verbose: bool = False) -> None:
     from socialscale.output.render import Paragraph, out_console, table
+    from socialscale.problems import brief
+
+    shown = (lambda message: message) if verbose else brief  # the parser's raw words only with --verbose
 
     rows = []
     notes = []
@@ -30,8 +33,8 @@ def print_table(summary: PullSummary) -> None:
                      "updated": s.updated, "unchanged": max(0, s.seen - s.new - s.updated),
                      "time": f"{s.duration_ms / 1000:.1f}s" if s.status != "skipped" else ""})
         if s.status == "skipped" and s.error:
-            notes.append(f"{s.name}: {s.error}")
-        notes += [f"{s.name}: {w}" for w in s.warnings]
+            notes.append(f"{s.name}: {shown(s.error)}")
+        notes += [f"{s.name}: {shown(w)}" for w in s.warnings]
     t = summary.totals()
     title = (f"{t['sources']} sources: {t['ok']} ok, {t['errors']} failed · {t['new']} new, "
              f"{t['updated']} updated")
@@ -41,13 +44,16 @@ def print_table(summary: PullSummary) -> None:
         console.print(Paragraph("note: " + note))
 
 
-def print_errors(summary: PullSummary) -> None:
-    """Failures go to stderr as one line each, also with --quiet (cron mails stderr)."""
+def print_errors(summary: PullSummary, verbose: bool = False) -> None:
+    """Failures go to stderr as one line each, also with --quiet (cron mails stderr); the parser's raw
+    words only with --verbose."""
     from socialscale.output.render import clean, err_console
+    from socialscale.problems import brief
 
     console = err_console()
     for s in summary.sources:
         if s.status == "error":
-            console.print(f"error: {clean(s.name)}: {clean(s.error)}", markup=False, highlight=False)
+            message = (s.error or "") if verbose else brief(s.error or "")
+            console.print(f"error: {clean(s.name)}: {clean(message)}", markup=False, highlight=False)
     for message in summary.notify_errors:
         console.print(f"error: notify: {clean(message)}", markup=False, highlight=False)

@@ -59,7 +59,14 @@ def out_console() -> Console:
     # Piped to a file or a pager there is no terminal width to respect: use a wide one rather than
     # rich's fallback of 80, which would cut report columns.
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    return Console(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False, width=width)
+    return _OutConsole(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False, width=width)
+
+
+class _OutConsole(Console):
+    def on_broken_pipe(self) -> None:
+        # rich exits 1 here; the CLI's one handler (cli/main.py) ends every command the same quiet way.
+        self.quiet = True
+        raise BrokenPipeError
 
 
 def err_console() -> Console:

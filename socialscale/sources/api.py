@@ -207,7 +207,7 @@ class Run:
             except ParseError:
                 pass
             raise FetchError(scrub(f"{where}: HTTP {res.status}{status_phrase(res.status)}"
-                                   f"{f': {_short(detail)}' if detail else ''}", self.secrets))
+                                   f"{f': {_short(detail)}' if detail else ''}", self.secrets), http_status=res.status)
         try:
             return res, load_json(res.body, where)
         except ParseError as exc:

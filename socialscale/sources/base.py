@@ -57,6 +57,7 @@ class SourceContext:
     now: datetime
     budget: Budget
     secrets: list[str] = field(default_factory=list)
+    last_status: int | None = None  # of the latest response: a failure after it reports it
 
     @property
     def max_bytes(self) -> int:
@@ -64,12 +65,16 @@ class SourceContext:
 
     async def get(self, url: str, **kwargs: Any) -> FetchResult:
         kwargs.setdefault("max_bytes", self.max_bytes)
-        return await self.fetcher.get(url, budget=self.budget, **kwargs)
+        res = await self.fetcher.get(url, budget=self.budget, **kwargs)
+        self.last_status = res.status
+        return res
 
     async def post(self, url: str, **kwargs: Any) -> FetchResult:
         """POST a JSON body (`json=`): a read-only query such as GitHub GraphQL, same engine as `get`."""
         kwargs.setdefault("max_bytes", self.max_bytes)
-        return await self.fetcher.post(url, budget=self.budget, **kwargs)
+        res = await self.fetcher.post(url, budget=self.budget, **kwargs)
+        self.last_status = res.status
+        return res
 
     async def parse(self, target: str, *args: Any) -> Any:
         """Run `module:function(*args)` in the parser pool (memory and time limited)."""

@@ -18,6 +18,7 @@ import feedparser
 
 from socialscale.errors import ParseError
 from socialscale.models import Item
+from socialscale.problems import json_problem, xml_problem
 from socialscale.sources import fastfeed
 from socialscale.sources.base import dedupe, make_item
 from socialscale.text import resolve_link
@@ -144,9 +145,9 @@ def _feedparser_entries(body: bytes, warnings: list[str]) -> list[dict[str, Any]
         if b"<html" in head or b"<!doctype html" in head:
             raise ParseError("not a feed: the server sent an HTML page (is the URL the feed's, not the site's?)")
         reason = parsed.get("bozo_exception")
-        raise ParseError(f"not an RSS, Atom or JSON feed{f' ({reason})' if reason else ''}")
+        raise ParseError(f"not an RSS, Atom or JSON feed{f': {xml_problem(reason)}' if reason else ''}")
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _HARMLESS):
-        warnings.append(f"feed is malformed but readable ({parsed.get('bozo_exception')})")
+        warnings.append(f"feed is malformed but readable: {xml_problem(parsed.get('bozo_exception'))}")
     entries = []
     for entry in parsed.entries:
         content = entry.get("content")
@@ -168,7 +169,7 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
     except RecursionError:
         raise ParseError("JSON nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise ParseError(f"invalid JSON ({exc})") from None
+        raise ParseError(f"invalid JSON: {json_problem(exc)}") from None
     version = doc.get("version") if isinstance(doc, dict) else None
     if not isinstance(version, str) or "jsonfeed.org" not in version:
         hint = ""

@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlite_utils
 
 from socialscale.dburl import is_url, safe_url
-from socialscale.errors import DatabaseError
+from socialscale.errors import DatabaseError, DatabaseUnavailable
 from socialscale.store.dialect import Dialect
 from socialscale.store.dialect import dialect_of as _dialect_of
 from socialscale.store.postgres import PgDatabase
@@ -40,26 +40,35 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
     path = Path(path)
     if not create and not path.exists():
         raise DatabaseError(f"{path}: no database here (run `socialscale init` or `socialscale pull` first)")
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path}: is a folder, not a database file (name a file, e.g. {path / 'socialscale.db'})")
+    if not path.parent.is_dir():
+        # A typo in --db must not leave a tree of folders and an empty database behind.
+        raise DatabaseUnavailable(f"{path}: the folder {path.parent} does not exist (create it first, or fix "
+                                  "--db / `database:`)")
+    read_only = path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     conn: sqlite3.Connection | None = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             # Owner-only from the first byte: the database holds what the team said and to whom.
             # SQLite gives the -wal and -shm files the same mode as the database file.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
-        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn = _connect_read_only(path) if read_only else _connect(str(path), uri=False)
         db = sqlite_utils.Database(conn)
-        if schema_version(db) > len(MIGRATIONS):
+        if schema_version(db) > len(MIGRATIONS) or read_only:
             migrate(db, str(path))  # refuses, before a single byte (even the journal mode) is changed
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        if not read_only:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        migrate(db, str(path))
+        if not read_only:
+            migrate(db, str(path))
     except sqlite3.DatabaseError as exc:
         _close(conn)
+        text = str(exc).lower()
+        if "not a database" in text or "file is encrypted" in text:  # a junk file, not a damaged database
+            raise DatabaseUnavailable(describe(exc, path)) from exc
         raise DatabaseError(describe(exc, path)) from exc
     except OSError as exc:
         _close(conn)
@@ -68,6 +77,40 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
         _close(conn)
         raise
     return db
+
+
+def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
+    conn = sqlite3.connect(target, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False,
+                           uri=uri)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """A database we may not write (a read-only file, folder or mount): reads work, writes fail cleanly.
+
+    `mode=ro` still needs the WAL index beside the file; where that cannot be made either (a read-only
+    folder after a clean close), `immutable=1` reads the file as it is, which is all a read-only
+    mount allows anyway.
+    """
+    from urllib.parse import quote
+
+    base = "file:" + quote(str(path.resolve()))
+    conn = _connect(base + "?mode=ro", uri=True)
+    try:
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError:
+        conn.close()
+        conn = _connect(base + "?mode=ro&immutable=1", uri=True)
+    conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+def is_read_only(db: sqlite_utils.Database) -> bool:
+    """True for a database opened read-only (see open_db): commands then skip their bookkeeping writes."""
+    if dialect_of(db).name != "sqlite":
+        return False
+    return bool(db.conn.execute("PRAGMA query_only").fetchone()[0])
 
 
 def _close(conn: sqlite3.Connection | None) -> None:
