@@ -23,6 +23,11 @@ class SocialscaleGroup(TyperGroup):
     the global options follow the command (`socialscale pull --quiet`, as cron lines are written).
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            _whole_summaries(command)
+
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         return super().main(hoist_global_options(self, argv), *rest, **kwargs)
@@ -66,6 +71,16 @@ class SocialscaleGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, AppState):
                 ctx.obj.close()
+
+
+def _whole_summaries(command: Any) -> None:
+    """Give `command` (and every command below it) its docstring's first paragraph as the summary in
+    command lists: click would cut it at 45 characters, mid-sentence."""
+    if not command.short_help and command.help:
+        first = command.help.split("\n\n", 1)[0]
+        command.short_help = " ".join(first.replace("\b", " ").split())
+    for sub in getattr(command, "commands", {}).values():
+        _whole_summaries(sub)
 
 
 # The root's options that take a value; the flags are --quiet/-q and --verbose/-v.
@@ -172,7 +187,10 @@ def _report(exc: SocialscaleError) -> None:
 app = typer.Typer(
     cls=SocialscaleGroup,
     help="Social listening from the command line: pull feeds and APIs into SQLite, sort them into lanes, "
-    "track responses and report backlog and response times.\n\nStart with `socialscale demo`.",
+    "track responses and report backlog and response times.\n\nStart with `socialscale demo`. Global options "
+    "go before or after the command (`socialscale pull --quiet`)."
+    "\n\n\b\nExample:\n  socialscale demo\n  socialscale init\n  socialscale check\n  socialscale pull\n"
+    "  socialscale items --status open\n  socialscale report backlog --fail-on-breach",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},

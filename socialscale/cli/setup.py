@@ -13,9 +13,9 @@ from socialscale.cli.state import state
 
 
 def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)  # first in --help, which says to start with it
     app.command("init")(init)
     app.command("check")(check)
-    app.command("demo")(demo)
 
 
 def init(ctx: typer.Context) -> None:
