@@ -317,7 +317,12 @@ def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> None:
 
 
 def _csv_value(value: Any) -> Any:
-    if isinstance(value, (list, dict)):
+    """A CSV cell: a list of plain values as `lead;urgent` (what a spreadsheet user can filter on),
+    anything nested as JSON."""
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                       for v in value):
+        value = ";".join(str(v) for v in value)
+    elif isinstance(value, (list, dict)):
         value = json.dumps(value, ensure_ascii=False)
     if isinstance(value, str):  # every text cell: guids, errors, a server's messages as well as titles
         value = strip_controls(value, keep_cr=True)
