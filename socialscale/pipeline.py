@@ -139,7 +139,17 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     # The longest-waiting sources ask first: one skipped for want of a host slot is first in line next time.
     due = sorted(due, key=lambda s: (states.get(s.name) or {}).get("last_fetch_at") or "")
 
+    # `fetch.concurrency: 1` means one source at a time from request to stored rows, in order: items
+    # then get their ids in the same order on every run (the demo relies on it).
+    one_at_a_time = asyncio.Lock() if config.fetch.concurrency == 1 else None
+
     async def fetch_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
+        if one_at_a_time is None:
+            return await collect_and_store(source, fetcher)
+        async with one_at_a_time:
+            return await collect_and_store(source, fetcher)
+
+    async def collect_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
         collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
                                                          states.get(source.name) or {}, now, pull_deadline)
         result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -21,8 +24,22 @@ def utc_iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_FROZEN: ContextVar[datetime | None] = ContextVar("socialscale_frozen_clock", default=None)
+
+
 def now_utc() -> datetime:
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    """The current time, whole seconds, UTC; inside `frozen_clock(t)`, t."""
+    return _FROZEN.get() or datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@contextmanager
+def frozen_clock(when: datetime) -> Iterator[None]:
+    """Every command run inside sees `when` as now: the demo reads the same on every run."""
+    token = _FROZEN.set(when.astimezone(timezone.utc).replace(microsecond=0))
+    try:
+        yield
+    finally:
+        _FROZEN.reset(token)
 
 
 def parse_iso(text: str) -> datetime:

@@ -45,3 +45,23 @@ def test_demo_as_a_user_runs_it(tmp_path):
     out = subprocess.run([sys.executable, "-m", "socialscale", "--db", str(db), "items", "--format", "json",
                           "--limit", "0"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert len(json.loads(out.stdout)) >= 250
+
+
+def test_the_demo_is_the_same_on_every_run(cli, tmp_path):
+    """A fixed clock, seeded data and one source after another: the same ids, ages and figures each run."""
+    import re
+
+    outputs, items = [], []
+    for run in ("one", "two"):
+        db = tmp_path / f"{run}.db"
+        result = cli("demo", "--db", str(db))
+        assert result.exit_code == 0, result.stderr
+        # Only the pull's measured durations may differ.
+        outputs.append(re.sub(r"\d+\.\ds \n", "Ns \n", result.stdout))
+        with sqlite3.connect(db) as conn:
+            items.append(conn.execute("SELECT id, source, guid, lane, owner, status, responded_at, first_seen_at "
+                                      "FROM items ORDER BY id").fetchall())
+    assert outputs[0] == outputs[1]
+    assert items[0] == items[1]
+    assert "backlog by lane at 2026-03-04T15:00:00Z" in outputs[0]
+    assert all(row[7] == "2026-03-04T15:00:00Z" for row in items[0])  # first seen at the demo's own clock

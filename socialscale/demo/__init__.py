@@ -251,6 +251,7 @@ timezone: Europe/London
 default_lane: listening
 fetch:
   allow_private: [127.0.0.1]   # the demo's feeds are served on this machine
+  concurrency: 1               # one source after another: the same item ids on every run
 team:
   alice: {{handles: ["bluesky:{OUR_BSKY}"]}}
   bob: {{handles: ["feed:acme_bob"]}}   # his forum account: his replies answer conversations

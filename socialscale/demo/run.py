@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from socialscale.demo import BSKY_ENV, config_yaml, serve
+from socialscale.timeutil import frozen_clock
 
 
 class Cli(Protocol):
@@ -55,16 +56,25 @@ def _demo_secrets() -> Iterator[None]:
                 os.environ[name] = value
 
 
+# The demo's clock: a Wednesday afternoon. With the same clock and the same seeded data, every run
+# shows the same items, ids, ages and figures.
+DEMO_NOW = datetime(2026, 3, 4, 15, 0, tzinfo=timezone.utc)
+
+
 def run_demo(app: Cli, workdir: Path, database: Path | str, quiet: bool = False) -> int:
     """Serve the sample feeds, pull them, play the team's part, and show the results. Returns an exit code."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    with frozen_clock(DEMO_NOW):
+        return _run(app, workdir, database, quiet, DEMO_NOW)
+
+
+def _run(app: Cli, workdir: Path, database: Path | str, quiet: bool, now: datetime) -> int:
     config = workdir / "socialscale.yaml"
     with serve(now) as base_url, _demo_secrets():
         config.write_text(config_yaml(base_url, str(database)), encoding="utf-8")
         if not quiet:
-            sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster. Ten sample sources (feeds, a Bluesky "
-                             f"search, App Store reviews) are served from {base_url}; one of them is broken on "
-                             f"purpose.\nConfig: {config}\n")
+            sys.stdout.write(f"Demo: Acme Roasters, a small coffee roaster, on {now:%A %d %B %Y, %H:%M} UTC. Ten "
+                             "sample sources (feeds, a Bluesky search, App Store reviews) are served from "
+                             "127.0.0.1; one of them is broken on purpose.\n")
         code = _step(app, ["pull", "--force"], config, quiet)
         if code not in (0, 1):
             return code

@@ -106,7 +106,7 @@ def _display(value: Any, kind: str, tz: str | None = None, row: dict[str, Any] |
 
 def local_time(value: str, tz: str | None) -> str:
     """A stored UTC timestamp as `YYYY-MM-DD HH:MM` in the configured time zone, for tables."""
-    from socialscale.timeutil import parse_iso, zone
+    from socialscale.timeutil import now_utc, parse_iso, zone
 
     try:
         moment = parse_iso(value)
@@ -114,7 +114,8 @@ def local_time(value: str, tz: str | None) -> str:
         return clean(value)
     local = moment.astimezone(zone(tz or "UTC"))
     # The year is noise in a listing of this year's talk; older items show it.
-    return local.strftime("%m-%d %H:%M" if local.year == datetime.now(local.tzinfo).year else "%Y-%m-%d %H:%M")
+    this_year = now_utc().astimezone(local.tzinfo).year
+    return local.strftime("%m-%d %H:%M" if local.year == this_year else "%Y-%m-%d %H:%M")
 
 
 def full_time(value: str | None, tz: str | None) -> str:
