@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from socialscale.cli import complete
 from socialscale.cli.state import (
     AppState,
     ItemIdArgument,
@@ -40,11 +41,14 @@ def register(app: typer.Typer) -> None:
 
 def items(
     ctx: typer.Context,
-    lane: Annotated[str | None, typer.Option(help="Only this lane.")] = None,
-    status: Annotated[str | None, typer.Option(help="open, responded, closed or ignored.")] = None,
-    owner: Annotated[str | None, typer.Option(help="Only items owned by this team member.")] = None,
+    lane: Annotated[str | None, typer.Option(help="Only this lane.", autocompletion=complete.lanes)] = None,
+    status: Annotated[str | None, typer.Option(help="open, responded, closed or ignored.",
+                                               autocompletion=complete.statuses)] = None,
+    owner: Annotated[str | None, typer.Option(help="Only items owned by this team member.",
+                                              autocompletion=complete.members)] = None,
     unassigned: Annotated[bool, typer.Option("--unassigned", help="Only items nobody owns yet.")] = False,
-    source: Annotated[str | None, typer.Option(help="Only items from this source.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only items from this source.",
+                                               autocompletion=complete.sources)] = None,
     tag: Annotated[list[str] | None, typer.Option("--tag", help="Only items with this tag (repeat: every one of them).")] = None,
     since: Annotated[str | None, typer.Option(help="Started at or after: 7d, yesterday, monday 09:00, a date.")] = None,
     until: Annotated[str | None, typer.Option(help="Started before: same forms as --since.")] = None,

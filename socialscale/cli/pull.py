@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from socialscale.cli import complete
 from socialscale.cli.state import Format, FormatOption, JsonOption, output_format, state
 from socialscale.output.pull import PULL_COLUMNS, print_errors, print_table
 from socialscale.output.render import Column
@@ -33,7 +34,8 @@ def register(app: typer.Typer) -> None:
 
 def pull(
     ctx: typer.Context,
-    names: Annotated[list[str] | None, typer.Argument(metavar="SOURCE", help="Only these sources (always fetched, even if not due).")] = None,
+    names: Annotated[list[str] | None, typer.Argument(metavar="SOURCE", help="Only these sources (always fetched, even if not due).",
+                                                      autocompletion=complete.sources)] = None,
     force: Annotated[bool, typer.Option("--force", help="Fetch every source, even those not due yet (`every:`).")] = False,
     wait: Annotated[float, typer.Option("--wait", help="If another pull is running, wait up to this many seconds.")] = 0.0,
     fmt: FormatOption = Format.table,

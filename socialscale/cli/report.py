@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from socialscale.cli import html_report
+from socialscale.cli import complete, html_report
 from socialscale.cli.state import (
     Format,
     FormatOption,
@@ -32,9 +32,11 @@ report_app = typer.Typer(help="Backlog, response latency, conversations, SLA bre
 
 FailOnBreachOption = Annotated[bool, typer.Option("--fail-on-breach",
                                                   help="Exit 3 when any item is past its SLA (for cron).")]
-LaneOption = Annotated[str | None, typer.Option("--lane", help="Only this lane.")]
-OwnerOption = Annotated[str | None, typer.Option("--owner", help="Only items owned by this team member.")]
-SourceOption = Annotated[str | None, typer.Option("--source", help="Only items from this source.")]
+LaneOption = Annotated[str | None, typer.Option("--lane", help="Only this lane.", autocompletion=complete.lanes)]
+OwnerOption = Annotated[str | None, typer.Option("--owner", help="Only items owned by this team member.",
+                                                 autocompletion=complete.members)]
+SourceOption = Annotated[str | None, typer.Option("--source", help="Only items from this source.",
+                                                  autocompletion=complete.sources)]
 SinceOption = Annotated[str, typer.Option("--since", help="How far back: a duration (30d) or an ISO-8601 date.")]
 
 BUCKET_COLUMNS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")

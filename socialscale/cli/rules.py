@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from socialscale.cli import complete
 from socialscale.cli.state import Format, FormatOption, ItemIdArgument, JsonOption, output_format, state
 from socialscale.output.render import Column
 from socialscale.output.rules import TEST_COLUMNS, print_rule_list, print_test, print_why
@@ -138,7 +139,8 @@ def why(
 def rules_test(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(metavar="TEXT", help="The text (body) to test; `-` reads it from stdin.")],
-    source: Annotated[str | None, typer.Option("--source", help="Test as if from this configured source.")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="Test as if from this configured source.",
+                                               autocompletion=complete.sources)] = None,
     title: Annotated[str | None, typer.Option("--title", help="A title to test along with the text.")] = None,
     author: Annotated[str | None, typer.Option("--author", help="An author, for rules that look at `author`.")] = None,
     url: Annotated[str | None, typer.Option("--url", help="A URL, for rules that look at `url`.")] = None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from socialscale.cli import complete
 from socialscale.cli.state import AppState, JsonOption, read_ids, state
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ IdsArgument = Annotated[list[str], typer.Argument(metavar="ID", help="Item ids; 
 AtOption = Annotated[str | None, typer.Option("--at", help="When it happened: ISO-8601, `30m ago`, `yesterday 14:00` "
                                               "(configured timezone) [default: now].")]
 ByOption = Annotated[str | None, typer.Option("--by", help="Who does it [default: $SOCIALSCALE_USER, the only team "
-                                              "member, or $USER].")]
+                                              "member, or $USER].", autocompletion=complete.members)]
 NoteOption = Annotated[str | None, typer.Option("--note", help="A note kept with the event.")]
 
 
@@ -109,7 +110,7 @@ def _describe(change: Change, tz: str) -> str:
 def assign(
     ctx: typer.Context,
     ids: IdsArgument,
-    to: Annotated[str, typer.Option("--to", help="The team member who will own them.")],
+    to: Annotated[str, typer.Option("--to", help="The team member who will own them.", autocompletion=complete.members)],
     at: AtOption = None,
     by: ByOption = None,
     note: NoteOption = None,
