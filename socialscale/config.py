@@ -52,6 +52,7 @@ RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources",
 LANE_KEYS = ("sla", "owner", "respond")
 MEMBER_KEYS = ("handles",)
 BH_KEYS = ("days", "start", "end", "hours", "per_day", "holidays")
+HOLIDAY_KEYS = ("country", "subdivision", "dates")
 NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours")
 NOTIFY_EVENTS = ("new", "breach", "digest")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -295,7 +296,8 @@ def _business_hours(c: Checker, value: Any) -> BusinessHours:
             if parsed:
                 parsed_blocks.append(parsed)
         week[WEEKDAYS.index(day)] = tuple(sorted(parsed_blocks))
-    return BusinessHours(blocks=week, holidays=_holidays(c, d))
+    dates, country, subdivision = _holidays(c, d)
+    return BusinessHours(blocks=week, holidays=dates, holiday_country=country, holiday_subdivision=subdivision)
 
 
 def _weekdays(c: Checker, d: dict[str, Any]) -> list[int]:
@@ -327,18 +329,53 @@ def _hour_blocks(c: Checker, d: dict[str, Any]) -> list[tuple[int, int]]:
     return blocks
 
 
-def _holidays(c: Checker, d: dict[str, Any]) -> frozenset[str]:
+def _holidays(c: Checker, d: dict[str, Any]) -> tuple[frozenset[str], str | None, str | None]:
+    """The explicit holiday dates, and the country and subdivision whose public holidays count too."""
     holidays = set()
     raw_holidays = d.get("holidays") or []
+    dates_path = "business_hours.holidays"
+    country = subdivision = None
+    if isinstance(raw_holidays, dict):  # {country: GB, subdivision: ENG, dates: [...]}
+        calendar = c.mapping(raw_holidays, "business_hours.holidays", HOLIDAY_KEYS)
+        country, subdivision = _holiday_region(c, calendar)
+        raw_holidays = calendar.get("dates") or []
+        dates_path = "business_hours.holidays.dates"
     if not isinstance(raw_holidays, list):
-        c.problem("business_hours.holidays", f"expected a list of dates, got {kind_name(raw_holidays)}")
+        c.problem(dates_path, f"expected a list of dates or {{country: GB, subdivision: ENG, dates: [...]}}, "
+                              f"got {kind_name(raw_holidays)}")
         raw_holidays = []
     for i, day in enumerate(raw_holidays):
         text = str(day)
         if not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
-            c.problem(f"business_hours.holidays[{i}]", f"expected a date YYYY-MM-DD, got {day!r}")
+            c.problem(f"{dates_path}[{i}]", f"expected a date YYYY-MM-DD, got {day!r}")
         holidays.add(text)
-    return frozenset(holidays)
+    return frozenset(holidays), country, subdivision
+
+
+def _holiday_region(c: Checker, calendar: dict[str, Any]) -> tuple[str | None, str | None]:
+    """`country` and `subdivision` checked against what the `holidays` package knows."""
+    from socialscale.timeutil import holiday_regions
+
+    country = c.string(calendar.get("country"), "business_hours.holidays.country", required=True)
+    subdivision = c.string(calendar.get("subdivision"), "business_hours.holidays.subdivision")
+    if country is None:
+        return None, None
+    regions = holiday_regions()
+    if country.upper() not in regions:
+        c.problem("business_hours.holidays.country",
+                  f"{unknown('country', country, sorted(regions)).split(' (')[0]} (expected an ISO 3166 code "
+                  "the holidays package knows, such as GB, US, DE or FR)")
+        return None, None
+    country = country.upper()
+    if subdivision is not None:
+        known = regions[country]
+        match = next((s for s in known if s.upper() == subdivision.upper()), None)
+        if match is None:
+            c.problem("business_hours.holidays.subdivision",
+                      f"unknown subdivision {subdivision!r} of {country} (known: {', '.join(known) or 'none'})")
+            return country, None
+        subdivision = match
+    return country, subdivision
 
 
 def _sources(c: Checker, value: Any) -> tuple[Source, ...]:

@@ -110,6 +110,9 @@ class BusinessHours:
 
     blocks: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)  # minutes from midnight
     holidays: frozenset[str] = frozenset()  # ISO dates
+    # A country's public holidays (the `holidays` package), every year: ISO 3166 codes such as GB, ENG.
+    holiday_country: str | None = None
+    holiday_subdivision: str | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from socialscale.errors import UsageError
@@ -199,6 +200,22 @@ def _parse_at(text: str, *, now: datetime, tz: str, what: str) -> datetime:
 
 # --- business hours ----------------------------------------------------------------------------------
 
+def public_holidays(country: str | None, subdivision: str | None = None) -> Any:
+    """The `holidays` package's calendar for a country (and region): `date in calendar` for any year."""
+    if not country:
+        return None
+    import holidays
+
+    return holidays.country_holidays(country, subdiv=subdivision)
+
+
+def holiday_regions() -> dict[str, list[str]]:
+    """Every country code the `holidays` package knows, with its subdivision codes."""
+    import holidays
+
+    return {country: list(subdivisions) for country, subdivisions in holidays.list_supported_countries().items()}
+
+
 class BusinessClock:
     """Seconds of business time between two instants, for `--business-hours`.
 
@@ -212,6 +229,7 @@ class BusinessClock:
         self._zone = zone(tz)
         self._blocks = hours.blocks
         self._holidays = hours.holidays
+        self._calendar = public_holidays(hours.holiday_country, hours.holiday_subdivision)
         self._intervals: dict[date, tuple[tuple[float, float], ...]] = {}
         self._origin: date | None = None
         self._prefix: list[float] = [0.0]  # business seconds from _origin to the start of origin + k days
@@ -220,7 +238,7 @@ class BusinessClock:
         """The business blocks of one local date, as (start, end) POSIX timestamps."""
         found = self._intervals.get(day)
         if found is None:
-            if day.isoformat() in self._holidays:
+            if day.isoformat() in self._holidays or (self._calendar is not None and day in self._calendar):
                 found = ()
             else:
                 found = tuple((local_wall(day, a, self._zone).timestamp(), local_wall(day, b, self._zone).timestamp())
