@@ -141,6 +141,7 @@ def test_files_are_created_owner_only_even_with_a_permissive_umask(server, cli, 
         assert created == {"socialscale.db": 0o600, "socialscale.db-wal": 0o600, "socialscale.db-shm": 0o600,
                            "socialscale.db.pull.lock": 0o600}, created
         other = tmp_path / "sub" / "other.db"
+        other.parent.mkdir()  # a missing folder is refused (exit 2), not created
         write = cli("--db", str(other), "items")
         assert write.exit_code == 0 and mode(other) == 0o600
     finally:
