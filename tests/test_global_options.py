@@ -40,3 +40,4 @@ def test_a_commands_own_option_and_option_values_stay_with_it():
         "--quiet", "rules", "test", "--", "-v"]
     assert hoist_global_options(root, ["--db", "x.db", "report", "backlog", "-c", "c.yaml"]) == [
         "-c", "c.yaml", "--db", "x.db", "report", "backlog"]
+    assert hoist_global_options(root, ["pull", "-qv", "--force"]) == ["-qv", "pull", "--force"]

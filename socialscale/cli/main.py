@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 import sys
 from typing import Annotated, Any
@@ -103,6 +104,7 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
         takes_value = not (getattr(param, "is_flag", False) or getattr(param, "count", False))
         for name in (*getattr(param, "opts", ()), *getattr(param, "secondary_opts", ())):
             own[name] = takes_value
+    own_short = {name[1] for name in own if len(name) == 2}
     head, tail, moved = args[:i], list[str](), list[str]()
     j = i
     while j < len(args):
@@ -111,7 +113,9 @@ def hoist_global_options(root: Any, args: list[str]) -> list[str]:
         if token == "--":
             tail.extend(args[j:])
             break
-        if name in own or name in GLOBAL_FLAGS or name in GLOBAL_VALUE_OPTIONS:
+        if re.fullmatch(r"-[qv]{2,}", token) and not set(token[1:]) & own_short:
+            moved.append(token)  # -q and -v together, as -qv
+        elif name in own or name in GLOBAL_FLAGS or name in GLOBAL_VALUE_OPTIONS:
             # The command's own options stay; a global one moves, with its value.
             into = tail if name in own else moved
             into.append(token)
