@@ -84,7 +84,9 @@ def test_wrongly_typed_fields_are_skipped_not_fatal(server, cli, write_config):
     statuses = [
         {"id": "1", "created_at": "2025-01-10T12:00:00Z", "content": "<p>fine</p>", "account": {"acct": "a"}},
         {"id": {"x": 1}, "content": "no usable id"},
-        {"id": "2", "created_at": 12, "content": ["not", "text"], "account": [], "tags": "acme"},
+        # Its link is all that is usable: enough to keep it (an entry carrying nothing is not stored).
+        {"id": "2", "created_at": 12, "content": ["not", "text"], "account": [], "tags": "acme",
+         "url": "https://m.example/@x/2"},
         "not an object",
     ]
     server.add("/api/v1/timelines/tag/acme", handler=Router([], default=Answer(json.dumps(statuses))))
