@@ -288,7 +288,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     message = one_line(str(error), MAX_ERROR)  # one line, no controls or bidi overrides, in every output
     waited = isinstance(error, HostWait)
     status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
-    http_status = error.http_status  # what the server sent, when it answered
+    http_status = error.http_status if error is not None else None  # what the server sent, when it answered
     with transaction(db):
         record_fetch(db, source, now=utc_iso(now), status=status, http_status=http_status, error=message,
                      duration_ms=elapsed_ms, seen=0, new=0, updated=0, asked=not waited)

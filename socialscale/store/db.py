@@ -38,14 +38,7 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
 
         return open_pg(str(path))
     path = Path(path)
-    if not create and not path.exists():
-        raise DatabaseError(f"{path}: no database here (run `socialscale init` or `socialscale pull` first)")
-    if path.is_dir():
-        raise DatabaseUnavailable(f"{path}: is a folder, not a database file (name a file, e.g. {path / 'socialscale.db'})")
-    if not path.parent.is_dir():
-        # A typo in --db must not leave a tree of folders and an empty database behind.
-        raise DatabaseUnavailable(f"{path}: the folder {path.parent} does not exist (create it first, or fix "
-                                  "--db / `database:`)")
+    _check_place(path, create)
     read_only = path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
     conn: sqlite3.Connection | None = None
     try:
@@ -77,6 +70,18 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
         _close(conn)
         raise
     return db
+
+
+def _check_place(path: Path, create: bool) -> None:
+    """Refuse, before anything is created, a path that cannot hold the database."""
+    if not create and not path.exists():
+        raise DatabaseError(f"{path}: no database here (run `socialscale init` or `socialscale pull` first)")
+    if path.is_dir():
+        raise DatabaseUnavailable(f"{path}: is a folder, not a database file (name a file, e.g. {path / 'socialscale.db'})")
+    if not path.parent.is_dir():
+        # A typo in --db must not leave a tree of folders and an empty database behind.
+        raise DatabaseUnavailable(f"{path}: the folder {path.parent} does not exist (create it first, or fix "
+                                  "--db / `database:`)")
 
 
 def _connect(target: str, *, uri: bool) -> sqlite3.Connection:
