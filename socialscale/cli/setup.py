@@ -87,8 +87,9 @@ def demo(
 ) -> None:
     """Run the whole job offline on bundled sample feeds served from 127.0.0.1.
 
-    Pulls eight sample sources (RSS, Atom, RSS 1.0, JSON Feed, one broken), tags them into lanes,
-    records some responses, and prints the items and the reports. Nothing leaves this machine.
+    Pulls ten sample sources (RSS, Atom, RSS 1.0, JSON Feed, a Bluesky search, App Store reviews, one
+    broken), tags them into lanes, records some responses, and prints the items and the reports.
+    Nothing leaves this machine.
 
     \b
     Example:
