@@ -77,3 +77,24 @@ def test_an_older_postgres_database_gets_its_search_documents_on_upgrade(pg_serv
     indexes = {r[0] for r in db.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'items'").fetchall()}
     assert "items_fts" not in indexes  # the GIN index on items itself is gone
     db.conn.close()
+
+
+def test_the_oldest_waiting_items_are_read_page_by_page_in_order_across_ties(database, monkeypatch):
+    from socialscale.store import reports as report_store
+
+    db = open_db(database)
+    days = {n: f"2024-01-0{1 + n % 3}T00:00:00Z" for n in range(25)}  # three start times: ties across pages
+    with transaction(db):
+        ids = upsert_items(db, "s", [Item("s", f"g{n}", title=f"t{n}", published_at=days[n]) for n in range(25)],
+                           NOW).new_ids
+        update_rows(db, "items", ("lane", "owner"), [("support", "ann" if n == 24 else None, i)
+                                                     for n, i in enumerate(ids)])
+    start = dict(zip(ids, days.values(), strict=True))
+    monkeypatch.setattr(report_store, "OLDEST_PAGE", 2)  # pages of 2, 20, 200
+    read = list(report_store._oldest_pages(db, "i.owner", f"{report_store.WAITING_SQL} AND i.lane = ?", ["support"]))
+    assert [item_id for item_id, _ in read] == sorted(ids, key=lambda i: (start[i], i))
+    # The backlog's oldest items of a group that only shows up on a later page are still found.
+    oldest = report_store.backlog_oldest(db, by="owner", present={"support": {"ann": 1, None: 24}},
+                                         filters=report_store.Filters(), per_group=3)
+    assert [(row["group"], row["id"]) for row in oldest if row["group"] == "ann"] == [("ann", ids[24])]
+    db.conn.close()

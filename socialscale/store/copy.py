@@ -78,6 +78,22 @@ def _stream(db: sqlite_utils.Database, sql: str) -> Any:
     return db.execute(sql)
 
 
+@contextmanager
+def _writer(db: sqlite_utils.Database, table: str, quoted: str, insert: str) -> Iterator[Any]:
+    """A function that writes batches of rows into `table`: PostgreSQL's COPY (a million items in seconds
+    rather than minutes of one statement per row, and each value read by its column's type as an INSERT
+    reads it), executemany on SQLite."""
+    if not isinstance(db, PgDatabase):
+        yield lambda rows: db.conn.executemany(insert, rows)
+        return
+    with db.pg.raw.cursor() as cur, cur.copy(f'COPY "{table}" ({quoted}) FROM STDIN') as copy:
+        def write(rows: list[Any]) -> None:
+            for row in rows:
+                copy.write_row(row)
+
+        yield write
+
+
 def copy_database(source: sqlite_utils.Database, target: sqlite_utils.Database) -> CopyResult:
     """Copy every row of `source` into `target`, which must be empty and at the same schema version."""
     version = schema_version(source)
@@ -104,11 +120,12 @@ def copy_database(source: sqlite_utils.Database, target: sqlite_utils.Database) 
             insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
             order = " ORDER BY id" if "id" in cols else ""
             cursor = _stream(source, f'SELECT {quoted} FROM "{table}"{order}')
-            while True:
-                rows = cursor.fetchmany(BATCH)
-                if not rows:
-                    break
-                target.conn.executemany(insert, rows)
+            with _writer(target, table, quoted, insert) as write:
+                while True:
+                    rows = cursor.fetchmany(BATCH)
+                    if not rows:
+                        break
+                    write(rows)
             cursor.close()
             if target_dialect.postgres and "id" in cols:
                 # Rows came with their ids: move the identity past them, so the next new row gets a fresh one.

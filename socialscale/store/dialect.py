@@ -99,6 +99,15 @@ class Dialect:
 
     # --- schema --------------------------------------------------------------------------------------
 
+    def covering(self, keys: str, carried: str) -> str:
+        """An index's column list, `(keys)`, that also carries the `carried` columns so that a query
+        reading only these is answered from the index alone: PostgreSQL's INCLUDE; on SQLite trailing
+        key columns, without `id` (the rowid is in every SQLite index already)."""
+        if self.postgres:
+            return f"({keys}) INCLUDE ({carried})"
+        extra = [c.strip() for c in carried.split(",") if c.strip() != "id"]
+        return f"({', '.join([keys, *extra])})"
+
     def ddl(self, script: str) -> str:
         """SQLite DDL (as the migrations write it) in this backend's types."""
         return _pg_ddl(script) if self.postgres else script

@@ -263,6 +263,23 @@ def m004_search_stemming(db: sqlite_utils.Database) -> None:
     create_index(db)
 
 
+@migration
+def m005_report_indexes(db: sqlite_utils.Database) -> None:
+    """The indexes `report backlog` and `report latency` read now carry `followup` (and, on PostgreSQL,
+    `id`), so both reports are answered from the index alone. Since conversations (m002) split the
+    figures by follow-up, each open or answered item was also read from the table: at 1,000,000 items
+    the backlog took 0.5 s in SQLite and 0.4 s on PostgreSQL, instead of about 0.15 s."""
+    d = dialect_of(db)
+    db.conn.executescript(
+        "DROP INDEX IF EXISTS items_backlog;\n"
+        f"CREATE INDEX items_backlog ON items {d.covering('status, lane, start_at, owner, source', 'followup, id')}\n"
+        "    WHERE duplicate_of IS NULL AND ours IS NULL;\n"
+        "DROP INDEX IF EXISTS items_responded;\n"
+        "CREATE INDEX items_responded ON items "
+        f"{d.covering('responded_at, lane, start_at, first_seen_at, response_via, owner, source, status', 'followup')}\n"
+        "    WHERE responded_at IS NOT NULL AND duplicate_of IS NULL AND ours IS NULL;\n")
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     if dialect_of(db).postgres:
         if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
