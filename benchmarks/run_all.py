@@ -16,6 +16,7 @@ QUICK = {
     "bench_reports.py": ["--items", "20000", "--responded", "2000"],
     "bench_replies.py": ["--items", "20000"],
     "bench_html.py": ["--items", "20000", "--responded", "2000"],
+    "bench_sentiment.py": ["--items", "5000", "--repeat", "1"],
 }
 
 

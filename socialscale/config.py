@@ -26,9 +26,11 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
 )
 from socialscale.dburl import has_password, is_url
 from socialscale.errors import ConfigError, unknown
+from socialscale.insight.sentiment import LABELS
 from socialscale.models import (
     DEFAULT_LANES,
     RULE_FIELDS,
+    Brand,
     BusinessHours,
     Config,
     FetchSettings,
@@ -44,17 +46,19 @@ from socialscale.text import http_url_problem
 
 CONFIG_NAME = "socialscale.yaml"
 TOP_KEYS = ("database", "timezone", "default_lane", "fetch", "business_hours", "team", "lanes",
-            "sources", "rules", "notify")
+            "sources", "rules", "notify", "brands")
 FETCH_KEYS = ("concurrency", "per_host", "timeout", "connect_timeout", "read_timeout", "max_bytes",
               "retries", "max_retry_after", "parse_timeout", "parse_memory", "pull_timeout", "allow_private")
 SOURCE_COMMON_KEYS = ("name", "type", "url", "every", "timeout", "max_bytes", "keep")
-RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner")
+RULE_KEYS = ("name", "lane", "any", "all", "none", "regex", "fields", "sources", "tags", "owner", "sentiment")
+BRAND_KEYS = ("terms", "none", "ours", "fields")
 LANE_KEYS = ("sla", "owner", "respond")
 MEMBER_KEYS = ("handles",)
 BH_KEYS = ("days", "start", "end", "hours", "per_day", "holidays")
 HOLIDAY_KEYS = ("country", "subdivision", "dates")
-NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours")
-NOTIFY_EVENTS = ("new", "breach", "digest")
+NOTIFY_KEYS = ("name", "url_env", "on", "lanes", "owners", "quiet_hours", "min_priority")
+NOTIFY_EVENTS = ("new", "breach", "digest")  # the default subscription
+NOTIFY_ALL_EVENTS = (*NOTIFY_EVENTS, "spike")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_LANE_SETTINGS = {"listening": {"respond": False}}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -174,11 +178,12 @@ def validate(data: Any, *, file: str, base: Path, db_override: str | Path | None
     _handle_kinds(c, team, sources)
     rules = _rules(c, top.get("rules"), lanes, team, {s.name for s in sources})
     notify = _notify(c, top.get("notify"), lanes, team)
+    brands = _brands(c, top.get("brands"))
     if c.problems:
         raise ConfigError(c.problems)
     return Config(path=path, database=db_path, timezone=tz, default_lane=default_lane, fetch=fetch,
                   business_hours=business_hours, team=team, lanes=lanes, sources=sources, rules=rules,
-                  notify=notify)
+                  notify=notify, brands=brands)
 
 
 def _database(c: Checker, value: str | None, base: Path, override: str | Path | None) -> Path | str:
@@ -441,6 +446,10 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
         if lane is not None and lane not in lanes:
             c.problem(f"{label}.lane", unknown("lane", lane, lanes))
         terms = _rule_terms(c, d, label)
+        moods = c.strings(d.get("sentiment"), f"{label}.sentiment")
+        _known_names(c, moods, f"{label}.sentiment", "sentiment", LABELS)
+        if not (terms["any"] or terms["all"] or terms["regex"] or moods):
+            c.problem(label, "an empty rule: give at least one of any, all, regex or sentiment")
         fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
         _known_names(c, fields, f"{label}.fields", "field", RULE_FIELDS)
         rule_sources = c.strings(d.get("sources"), f"{label}.sources")
@@ -450,32 +459,58 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
             c.problem(f"{label}.owner", unknown("team member", owner, team))
         out.append(Rule(name=name, lane=lane or "", any=terms["any"], all=terms["all"], none=terms["none"],
                         regex=terms["regex"], fields=fields, sources=rule_sources,
-                        tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner))
+                        tags=c.strings(d.get("tags"), f"{label}.tags"), owner=owner, sentiment=moods))
     return tuple(out)
 
 
 def _rule_terms(c: Checker, d: dict[str, Any], label: str) -> dict[str, tuple[str, ...]]:
     """A rule's any/all/none terms and regexes, each checked."""
     terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
-    for key in ("any", "all", "none"):
-        for j, term in enumerate(terms[key]):
-            if not term.strip(" *"):
-                c.problem(f"{label}.{key}[{j}]", "an empty term matches nothing")
-            elif (why := term_problem(term)) is not None:
-                c.problem(f"{label}.{key}[{j}]", why)
+    _check_terms(c, terms, label, ("any", "all", "none"))
     for j, pattern in enumerate(terms["regex"]):
         why = regex_problem(pattern)
         if why:
             c.problem(f"{label}.regex[{j}]", f"invalid regular expression {shown(pattern)}: {why}")
-    if not (terms["any"] or terms["all"] or terms["regex"]):
-        c.problem(label, "an empty rule: give at least one of any, all or regex")
     return terms
+
+
+def _check_terms(c: Checker, terms: dict[str, tuple[str, ...]], path: str, keys: Sequence[str]) -> None:
+    """Rule-language terms (rules' any/all/none, brands' terms/none): none empty, each one well formed."""
+    for key in keys:
+        for j, term in enumerate(terms[key]):
+            if not term.strip(" *"):
+                c.problem(f"{path}.{key}[{j}]", "an empty term matches nothing")
+            elif (why := term_problem(term)) is not None:
+                c.problem(f"{path}.{key}[{j}]", why)
 
 
 def _known_names(c: Checker, names: Sequence[str], path: str, what: str, known: Sequence[str]) -> None:
     for j, name in enumerate(names):
         if name not in known:
             c.problem(f"{path}[{j}]", unknown(what, name, known))
+def _brands(c: Checker, value: Any) -> dict[str, Brand]:
+    """`brands: {name: {terms: [...], none: [...], ours: true}}`: share of voice (docs/insight.md)."""
+    brands: dict[str, Brand] = {}
+    if value is None:
+        return brands
+    if not isinstance(value, dict):
+        c.problem("brands", f"expected a mapping of brand names, got {kind_name(value)}")
+        return brands
+    for name, spec in value.items():
+        path = f"brands.{name}"
+        if not isinstance(name, str) or not _NAME.match(name):
+            c.problem(path, "a brand name is letters, digits, '-', '_' or '.'")
+            continue
+        d = c.mapping(spec, path, BRAND_KEYS)
+        terms = {key: c.strings(d.get(key), f"{path}.{key}") for key in ("terms", "none")}
+        if not terms["terms"]:
+            c.problem(f"{path}.terms", "a brand needs at least one term")
+        _check_terms(c, terms, path, ("terms", "none"))
+        fields = c.strings(d.get("fields"), f"{path}.fields") or ("title", "text")
+        _known_names(c, fields, f"{path}.fields", "field", RULE_FIELDS)
+        brands[name] = Brand(name=name, terms=terms["terms"], none=terms["none"],
+                             ours=c.boolean(d.get("ours"), f"{path}.ours", False), fields=fields)
+    return brands
 
 
 def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Member]) -> tuple[NotifyTarget, ...]:
@@ -485,8 +520,8 @@ def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
         url_env = c.string(d.get("url_env"), f"{path}.url_env", required=True) or ""
         on = c.strings(d.get("on"), f"{path}.on") or NOTIFY_EVENTS
         for j, event in enumerate(on):
-            if event not in NOTIFY_EVENTS:
-                c.problem(f"{path}.on[{j}]", unknown("event", event, NOTIFY_EVENTS))
+            if event not in NOTIFY_ALL_EVENTS:
+                c.problem(f"{path}.on[{j}]", unknown("event", event, NOTIFY_ALL_EVENTS))
         target_lanes = c.strings(d.get("lanes"), f"{path}.lanes")
         for j, lane in enumerate(target_lanes):
             if lane not in lanes:
@@ -496,6 +531,11 @@ def _notify(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Memb
             if owner not in team:
                 c.problem(f"{path}.owners[{j}]", unknown("team member", owner, team))
         quiet = c.clock_range(d["quiet_hours"], f"{path}.quiet_hours") if d.get("quiet_hours") else None
+        floor = d.get("min_priority")
+        if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float)) or floor < 0):
+            c.problem(f"{path}.min_priority", f"expected a priority score (0 or more, such as 100), got {floor!r}")
+            floor = None
         out.append(NotifyTarget(name=c.string(d.get("name"), f"{path}.name") or url_env or f"target-{i}",
-                                url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet))
+                                url_env=url_env, on=on, lanes=target_lanes, owners=owners, quiet_hours=quiet,
+                                min_priority=float(floor) if floor is not None else None))
     return tuple(out)

@@ -34,6 +34,8 @@ class Item:
     in_reply_to: str | None = None  # guid (same source) or URL of the parent
     extra: dict[str, Any] = field(default_factory=dict)
     canonical_url: str | None = None
+    lang: str | None = None  # the language the source gives (primary subtag: "en", "de"), when it gives one
+    reach: int | None = None  # attention the source reports (docs/insight.md, per kind); None: it says nothing
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,18 @@ class Rule:
     sources: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     owner: str | None = None
+    sentiment: tuple[str, ...] = ()  # negative/neutral/positive: the item's sentiment must be one of these
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A brand for share of voice: its terms, matched as a rule's `any` terms (minus `none`)."""
+
+    name: str
+    terms: tuple[str, ...]
+    none: tuple[str, ...] = ()
+    ours: bool = False
+    fields: tuple[str, ...] = ("title", "text")
 
 
 @dataclass(frozen=True)
@@ -121,10 +135,11 @@ class NotifyTarget:
 
     name: str
     url_env: str
-    on: tuple[str, ...] = ("new", "breach", "digest")
+    on: tuple[str, ...] = ("new", "breach", "digest")  # and "spike" when asked for
     lanes: tuple[str, ...] = ()
     owners: tuple[str, ...] = ()
     quiet_hours: tuple[int, int] | None = None  # minutes from midnight, local time; may wrap midnight
+    min_priority: float | None = None  # new and breach alerts only for items of at least this priority
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,7 @@ class Config:
     sources: tuple[Source, ...] = ()
     rules: tuple[Rule, ...] = ()
     notify: tuple[NotifyTarget, ...] = ()
+    brands: dict[str, Brand] = field(default_factory=dict)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -24,12 +24,14 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 import sqlite_utils
 
 from socialscale import reports
+from socialscale.insight import priority
+from socialscale.insight.spikes import spikes
 from socialscale.models import Config, NotifyTarget
 from socialscale.reports import format_share
 from socialscale.store import alerts as ledger
@@ -159,8 +161,13 @@ def in_quiet_hours(target: NotifyTarget, config: Config, now: datetime) -> str |
     return f"{end // 60 % 24:02d}:{end % 60:02d}"
 
 
-def wants(target: NotifyTarget, config: Config, item: dict[str, Any]) -> bool:
-    """Whether the target cares about this item: its lanes (default: every lane expecting a reply), its owners."""
+def wants(target: NotifyTarget, config: Config, item: dict[str, Any], now: datetime | None = None) -> bool:
+    """Whether the target cares about this item: its lanes (default: every lane expecting a reply), its owners,
+    its `min_priority` (docs/insight.md#priority; an item without a priority is below any threshold)."""
+    if target.min_priority is not None:
+        found = priority.score(item, config, now or datetime.now(timezone.utc))
+        if found is None or found < target.min_priority:
+            return False
     lane = item.get("lane")
     if target.lanes:
         if lane not in target.lanes:
@@ -274,7 +281,7 @@ def send_new(db: sqlite_utils.Database, config: Config, new_ids: Sequence[int], 
     for target in config.notify:
         if "new" not in target.on:
             continue
-        keys = [str(i["id"]) for i in items if wants(target, config, i)]
+        keys = [str(i["id"]) for i in items if wants(target, config, i, now)]
         if keys:
             ledger.queue(db, target.name, "new", keys, now)
         outcome = _flush_new(db, config, target, now)
@@ -287,6 +294,7 @@ def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: boo
     """`socialscale notify`: held/failed `new` alerts, breach alerts, and (with `digest`) the daily digest."""
     outcomes: list[Outcome] = []
     breached: list[dict[str, Any]] | None = None
+    found: dict[str, Any] | None = None
     message: tuple[str, str] | None = None
     for target in config.notify:
         if "new" in target.on:
@@ -295,6 +303,10 @@ def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: boo
             if breached is None:
                 breached = reports.breaches(db, config, now=now)
             outcomes.append(_breaches(db, config, target, now, breached))
+        if "spike" in target.on:
+            if found is None:
+                found = spikes(db, config, now=now)
+            outcomes.append(_spikes(db, config, target, now, found))
         if "digest" in target.on and (digest or ledger.count_claimable(db, target.name, "digest")):
             if message is None:
                 message = digest_message(db, config, now)
@@ -345,7 +357,7 @@ def _flush_new(db: sqlite_utils.Database, config: Config, target: NotifyTarget, 
 
 def _breaches(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
               breached: list[dict[str, Any]]) -> Outcome:
-    candidates = [i for i in breached if wants(target, config, i)]
+    candidates = [i for i in breached if wants(target, config, {**i, "status": "open"}, now)]
     until = in_quiet_hours(target, config, now)
     if until:
         return _held(target, "breach", until, len(ledger.unsent(db, target.name, "breach",
@@ -356,6 +368,38 @@ def _breaches(db: sqlite_utils.Database, config: Config, target: NotifyTarget, n
         return Outcome(target.name, "breach", "nothing")
     title, body = breach_message(config, items)
     return _send(db, target, "breach", [str(i["id"]) for i in items], title, body, now)
+
+
+def spike_key(spike: dict[str, Any], found: dict[str, Any]) -> str:
+    """A spike is sent once per group and window: windows are counted from the epoch (for the default
+    1d, UTC days), so the same spike seen by every run of the day is one alert."""
+    window = int(parse_iso(found["now"]).timestamp()) // int(found["window_s"])
+    return f"{found['by']}:{spike['group']}:{window}"
+
+
+def spike_message(found: dict[str, Any], spikes_: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    hours = int(found["window_s"]) / 3600
+    span = f"{hours / 24:g}d" if hours >= 24 else f"{hours:g}h"
+    title = f"socialscale: {len(spikes_)} spike{'s' if len(spikes_) != 1 else ''} in the last {span}"
+    lines = [f"{one_line(s['group'], 60)}: {s['count']} items in the last {span} (the {found['baseline_windows']} "
+             f"before: mean {s['baseline_mean']:g}, sd {s['baseline_sd']:g}; threshold {s['threshold']:g})"
+             for s in spikes_]
+    return title, "\n".join(lines)
+
+
+def _spikes(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
+            found: dict[str, Any]) -> Outcome:
+    candidates = [s for s in found["spikes"] if not target.lanes or s["group"] in target.lanes]
+    keys = [spike_key(s, found) for s in candidates]
+    until = in_quiet_hours(target, config, now)
+    if until:
+        return _held(target, "spike", until, len(ledger.unsent(db, target.name, "spike", keys)))
+    claimed = set(ledger.claim(db, target.name, "spike", now, keys))
+    chosen = [(k, s) for k, s in zip(keys, candidates, strict=True) if k in claimed]
+    if not chosen:
+        return Outcome(target.name, "spike", "nothing")
+    title, body = spike_message(found, [s for _, s in chosen])
+    return _send(db, target, "spike", [k for k, _ in chosen], title, body, now)
 
 
 def _digest(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,

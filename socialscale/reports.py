@@ -35,6 +35,7 @@ SUMMARY_OLDEST = 5
 DIGEST_STATE_KEY = "summary.last_at"
 NO_LANE = "(none)"  # the `lanes` key in volume for items not tagged yet
 BACKLOG_BY = ("lane", "owner", "source")
+SORTS = ("age", "priority")
 LATENCY_BY = ("lane", "owner", "responder", "source", "week")
 CONVERSATIONS_BY = ("lane", "owner", "source")
 VOLUME_BY = ("day", "week")
@@ -110,9 +111,12 @@ def _age(now: datetime, start_at: str) -> int:
 # --- backlog -------------------------------------------------------------------------------------------
 
 def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
-            lane: str | None = None, owner: str | None = None, source: str | None = None) -> dict[str, Any]:
-    """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few."""
+            lane: str | None = None, owner: str | None = None, source: str | None = None,
+            sort: str = "age") -> dict[str, Any]:
+    """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few (with
+    sort="priority": the few of highest priority)."""
     _check_by(by, BACKLOG_BY)
+    _check_sort(sort)
     now = _utc(now)
     filters = Filters(lane=lane, owner=owner, source=source)
     lanes = sql.waiting_lanes(db, _quiet_lanes(config), filters)
@@ -125,8 +129,16 @@ def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
         counts[group] = sql.merge_counts(counts[group], row) if group in counts else row
         present.setdefault(row["lane"], {})[group] = row["open"]
     oldest: dict[Any, list[dict[str, Any]]] = {}
-    for item in sql.backlog_oldest(db, by=by, present=present, filters=filters, per_group=OLDEST_PER_GROUP):
-        oldest.setdefault(item.pop("group"), []).append(_waiting(item, config, now))
+    if sort == "priority":
+        everything = [_waiting(item, config, now) for item in
+                      sql.waiting_items(db, lanes=dict.fromkeys(present), filters=filters)]
+        for item in sorted(everything, key=_by_priority):
+            first = oldest.setdefault(item[by], [])
+            if len(first) < OLDEST_PER_GROUP:
+                first.append(item)
+    else:
+        for item in sql.backlog_oldest(db, by=by, present=present, filters=filters, per_group=OLDEST_PER_GROUP):
+            oldest.setdefault(item.pop("group"), []).append(_waiting(item, config, now))
     groups = [{"group": name, **_backlog_figures(counts.get(name), now), "oldest": oldest.get(name, [])}
               for name in _ordered(_expected_groups(config, by, filters, backlog=True), counts)]
     total_row = functools.reduce(sql.merge_counts, counts.values()) if counts else None
@@ -147,26 +159,46 @@ def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> dict[str, Any
 
 
 def _waiting(item: dict[str, Any], config: Config, now: datetime) -> dict[str, Any]:
+    from socialscale.insight.priority import score
+
     lane = config.lanes.get(item["lane"] or "")
     sla = lane.sla_s if lane else None
     age = _age(now, item["start_at"])
-    return {**item, "age_s": age, "sla_s": sla, "breached": sla is not None and age > sla}
+    return {**item, "followup": bool(item.get("followup")), "age_s": age, "sla_s": sla,
+            "breached": sla is not None and age > sla,
+            "priority": score({**item, "status": "open"}, config, now)}
+
+
+def _by_priority(item: dict[str, Any]) -> tuple[float, str, int]:
+    """Highest priority first; the older, then the lower id, first among equals."""
+    return (-(item["priority"] or 0.0), item["start_at"], item["id"])
+
+
+def _check_sort(sort: str) -> None:
+    if sort not in SORTS:
+        raise UsageError(f"--sort {sort!r}: expected one of {', '.join(SORTS)}")
 
 
 def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: str | None = None,
-             owner: str | None = None, source: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-    """The waiting items now past their lane's SLA, oldest first, with age and how far past (`over_s`)."""
+             owner: str | None = None, source: str | None = None, limit: int | None = None,
+             sort: str = "age") -> list[dict[str, Any]]:
+    """The waiting items now past their lane's SLA, oldest first (or highest priority first), with age
+    and how far past (`over_s`)."""
+    _check_sort(sort)
     now = _utc(now)
     filters = Filters(lane=lane, owner=owner, source=source)
     cuts = _breach_before(config, now)
     rows = sql.waiting_items(db, lanes={name: cuts[name] for name in cuts if lane is None or name == lane},
-                             filters=filters, limit=limit)
+                             filters=filters, limit=limit if sort == "age" else None)
     out = []
     for row in rows:
         item = _waiting(row, config, now)
         item.pop("breached")
         item["over_s"] = item["age_s"] - item["sla_s"]
         out.append(item)
+    if sort == "priority":
+        out.sort(key=_by_priority)
+        out = out if limit is None else out[:limit]
     return out
 
 
@@ -201,10 +233,29 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
     if by == "lane":  # a monitoring-only lane is listed only when someone answered there anyway
         expected = [n for n in expected if n in stats or n in following or config.lanes[n].respond]
     names = expected if by == "week" else _ordered(expected, {*stats, *following})
-    groups = [{"group": name, **_latency_figures(stats.get(name)), **_next_figures(following.get(name))}
-              for name in names]
+    moods = negative_shares(db, by=by, since=utc_iso(since), until=utc_iso(until), filters=filters)
+    groups = [{"group": name, **_latency_figures(stats.get(name)), **_next_figures(following.get(name)),
+               "negative_share": moods.get(name)} for name in names]
     return {"now": utc_iso(now), "by": by, "since": utc_iso(since), "groups": groups,
-            "total": {**_latency_figures(_merged(stats.values())), **_next_figures(_merged(following.values()))}}
+            "total": {**_latency_figures(_merged(stats.values())), **_next_figures(_merged(following.values())),
+                      "negative_share": moods.get(TOTAL)}}
+
+
+TOTAL = object()  # negative_shares' key for all groups together
+
+
+def negative_shares(db: sqlite_utils.Database, *, by: str, since: str, until: str, filters: Filters) -> dict[Any, Any]:
+    """Per lane/owner/source, and in all (key TOTAL): the share of negative items among the items with a
+    sentiment that started in [since, until) (docs/insight.md); None where none has a score. Other
+    groupings (week, responder) get only the total."""
+    from socialscale.store.insight import negative_counts
+
+    counts = negative_counts(db, by=by if by in ("lane", "owner", "source") else "lane", since=since, until=until,
+                             filters=filters)
+    out: dict[Any, Any] = {g: _share(neg, scored) for g, (scored, neg) in counts.items()} \
+        if by in ("lane", "owner", "source") else {}
+    out[TOTAL] = _share(sum(n for _, n in counts.values()), sum(s for s, _ in counts.values()))
+    return out
 
 
 def _merged(rows: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
@@ -354,9 +405,13 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> dict
     waiting = dict.fromkeys(sql.waiting_lanes(db, _quiet_lanes(config), filters))
     oldest = [_waiting(item, config, now) for item in
               sql.waiting_items(db, lanes=waiting, filters=filters, limit=SUMMARY_OLDEST)]
+    moods = negative_shares(db, by="lane", since=utc_iso(since), until=utc_iso(now + timedelta(seconds=1)),
+                            filters=filters)
     return {"now": utc_iso(now), "last_digest_at": previous, "since": utc_iso(since),
             "new": {"total": sum(new.values()),
-                    "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes}},
+                    "lanes": {NO_LANE if n is None else n: new.get(n, 0) for n in lanes},
+                    "negative_share": {"total": moods[TOTAL],
+                                       "lanes": {NO_LANE if n is None else n: moods.get(n) for n in lanes}}},
             "backlog": backlog(db, config, now=now, by="lane"),
             "latency": {"current": current, "previous": before},
             "conversations": conversations(db, config, now=now, since=now - week)["total"],

@@ -19,7 +19,7 @@ CONFIG = {"timezone": "UTC", "default_lane": "listening", "team": {"alice": {}, 
           "lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h", "owner": "alice"},
                     "sales_prospecting": {"sla": "1d"}}}
 QUERIES = {"backlog_by_lane", "breaches", "latency_by_lane", "next_response_by_lane", "conversations_by_lane",
-           "volume_by_day"}
+           "volume_by_day", "spikes_by_lane", "share_of_voice", "negative_by_lane"}
 
 
 def iso(dt: datetime) -> str:

@@ -39,7 +39,8 @@ def test_backlog_by_lane(cli, ids):
     assert cs["oldest"][1] == {"id": ids["B"], "source": "blog", "lane": "customer_service", "owner": "alice",
                                     "title": "item b", "text": "", "url": "https://example.com/b", "author": None,
                                     "start_at": "2024-03-06T09:00:00Z", "age_s": 3 * 3600, "sla_s": 7200,
-                                    "breached": True}
+                                    "breached": True, "sentiment": None, "reach": None,
+                                    "priority": 120.0}  # breached 100 + time 40 x (1h past / 2h)
     assert cs["oldest"][2]["breached"] is False  # age 2h is not more than the 2h SLA
     sp = groups["sales_prospecting"]  # D, E, F, G (O closed)
     assert (sp["open"], sp["unassigned"], sp["breached"], sp["oldest_age_s"]) == (4, 3, 3, 15 * 86400)
@@ -98,11 +99,11 @@ def test_backlog_table_csv_ndjson(cli, ids):
                                                              "sales_prospecting", "publishing"]
 
 
-def latency_row(responded, median, p90, max_s, within, handoff, lag):
+def latency_row(responded, median, p90, max_s, within, handoff, lag, negative=None):
     # The report dataset has no conversations: every answer is to a first contact, none to a follow-up.
     return {"responded": responded, "median_s": median, "p90_s": p90, "max_s": max_s, "within_sla": within,
             "handoff_share": handoff, "median_detection_lag_s": lag, "next_responded": 0, "next_median_s": None,
-            "next_p90_s": None, "next_within_sla": None}
+            "next_p90_s": None, "next_within_sla": None, "negative_share": negative}
 
 
 EMPTY = latency_row(0, None, None, None, None, None, None)
@@ -165,7 +166,7 @@ def test_latency_table_and_csv(cli, ids):
     assert rows[1] == {"group": "customer_service", "responded": "3", "median_s": "3600", "p90_s": "9360",
                        "max_s": "10800", "within_sla": "0.6667", "handoff_share": "0.6667",
                        "median_detection_lag_s": "300", "next_responded": "0", "next_median_s": "", "next_p90_s": "",
-                       "next_within_sla": ""}
+                       "next_within_sla": "", "negative_share": ""}  # no item has a sentiment
 
 
 def test_latency_across_dst_and_holiday(cli, write_config, tmp_path, monkeypatch, database):
@@ -192,7 +193,9 @@ def test_breaches(cli, ids):
     assert [r["id"] for r in rows] == [ids["F"], ids["E"], ids["D"], ids["C"], ids["B"]]
     assert rows[0] == {"id": ids["F"], "source": "blog", "lane": "sales_prospecting", "owner": None, "title": F_TITLE,
                        "text": "", "url": "https://example.com/f", "author": None, "start_at": "2024-02-20T12:00:00Z",
-                       "age_s": 15 * 86400, "sla_s": 86400, "over_s": 14 * 86400}
+                       "age_s": 15 * 86400, "sla_s": 86400, "over_s": 14 * 86400, "sentiment": None, "reach": None,
+                       "followup": False,
+                       "priority": 140.0}  # breached 100 + time 40 x 1 (14 days past a 1-day SLA, at most 1)
     assert rows[-1]["over_s"] == 3600
     assert [r["id"] for r in report(cli, "breaches", "--owner", "alice")] == [ids["B"]]
     assert [r["id"] for r in report(cli, "breaches", "--lane", "customer_service")] == [ids["C"], ids["B"]]
@@ -234,7 +237,9 @@ def test_summary_figures_and_looking_changes_nothing(cli, ids, database):
     assert (first["last_digest_at"], first["since"]) == (None, "2024-03-05T12:00:00Z")  # no digest yet: 24 hours
     # First seen after the 24 hours began: A B C K, G, H (not I, a duplicate; not J, ours; Q exactly at the start).
     assert first["new"] == {"total": 6, "lanes": {"listening": 1, "customer_service": 4, "client_relations": 0,
-                                                  "sales_prospecting": 1, "publishing": 0}}
+                                                  "sales_prospecting": 1, "publishing": 0},
+                            "negative_share": {"total": None,  # no item has a sentiment
+                                               "lanes": dict.fromkeys(first["new"]["lanes"])}}
     assert first["backlog"] == report(cli, "backlog")
     current, previous = first["latency"]["current"], first["latency"]["previous"]
     assert current["since"] == "2024-02-28T12:00:00Z" and current["total"]["responded"] == 5

@@ -196,9 +196,11 @@ def test_rules_test_json_has_the_design_shape(cli, write_config):
         "tags": ["complaint", "lead"],
         "rules": [{"name": "complaints", "lane": "customer_service", "terms": ["broken"]},
                   {"name": "buying", "lane": "sales_prospecting", "terms": ["looking for", "alternative to", "acme"]}],
+        "sentiment": -0.4767,  # VADER: "broken" (-1.9) after "the old one is", nothing else rated
     }
     none = json.loads(cli("rules", "test", "hello", "--json").stdout)
-    assert none == {"lane": "listening", "lanes": ["listening"], "owner": None, "tags": [], "rules": []}
+    assert none == {"lane": "listening", "lanes": ["listening"], "owner": None, "tags": [], "rules": [],
+                    "sentiment": 0.0}
 
 
 def test_rules_test_sources_stdin_and_table(cli, write_config):
@@ -254,7 +256,7 @@ def test_rules_list_counts_recent_matches_and_flags_silent_rules(cli, write_conf
      "rules[0] (r).sources[0]: unknown source 'hnn' (did you mean 'hn'?)"),
     ({"name": "r", "lane": "listening", "any": ["x"], "owner": "alicia"},
      "rules[0] (r).owner: unknown team member 'alicia' (did you mean 'alice'?)"),
-    ({"name": "r", "lane": "listening"}, "rules[0] (r): an empty rule: give at least one of any, all or regex"),
+    ({"name": "r", "lane": "listening"}, "rules[0] (r): an empty rule: give at least one of any, all, regex or sentiment"),
     ({"name": "r", "lane": "listening", "none": ["spam"]}, "rules[0] (r): an empty rule"),
     ({"name": "r", "lane": "listening", "any": ["!!!"]}, "rules[0] (r).any[0]: '!!!' has no letters or digits"),
     ({"name": "r", "lane": "listening", "all": ["re*fund"]},

@@ -65,7 +65,9 @@ def test_first_pull_searches_issues_and_lists_comments(server, cli, write_config
     assert issue["title"] == "Widget crashes on start <script>"  # plain text as written, escaped on display
     assert issue["text"] == "Steps: 1. `acme run` 2. crash <b>boom</b>"
     assert issue["author"] == "jdoe" and issue["published_at"] == "2025-01-10T12:00:00Z"
-    assert issue["extra"] == {"number": "5", "repo": "acme/widgets", "kind": "issue", "labels": ["bug"]}
+    assert issue["extra"] == {"number": "5", "repo": "acme/widgets", "kind": "issue", "labels": ["bug"],
+                              "counts": {"reactions": 4, "comments": 3}}
+    assert issue["reach"] == 7
     assert got["https://github.com/acme/widgets/pull/6"]["extra"]["kind"] == "pull_request"
     comment = got["https://github.com/acme/widgets/issues/5#issuecomment-9001"]
     assert comment["in_reply_to"] == "https://github.com/acme/widgets/issues/5"

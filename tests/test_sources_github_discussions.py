@@ -110,12 +110,15 @@ def test_first_pull_reads_discussions_comments_and_replies(server, cli, write_co
     assert discussion["title"] == "How do I <configure> widgets?"  # plain text as written, escaped on display
     assert discussion["text"] == "I tried `acme run --config`, nothing happens <b>at all</b>."
     assert (discussion["author"], discussion["published_at"]) == ("jdoe", "2025-01-10T09:00:00Z")
-    assert discussion["extra"] == {"number": "7", "repo": "acme/widgets", "kind": "discussion", "category": "Q&A"}
+    assert discussion["extra"] == {"number": "7", "repo": "acme/widgets", "kind": "discussion", "category": "Q&A",
+                                   "counts": {"upvoteCount": 5, "comments": 2}}
+    assert discussion["reach"] == 7
     assert got[D + "8"]["author"] is None  # a deleted account ("ghost") has no author
     comment = got[D + "7#discussioncomment-101"]
     assert (comment["in_reply_to"], comment["author"], comment["title"]) == (D + "7", "mallory", "")
     assert comment["extra"] == {"repo": "acme/widgets", "number": "7", "comment_id": "DC_kwDOAc101",
-                                "kind": "discussion_comment"}
+                                "kind": "discussion_comment", "counts": {"upvoteCount": 2, "replies": 1}}
+    assert comment["reach"] == 3
     assert got[D + "7#discussioncomment-102"]["extra"]["answer"] is True
     assert got[D + "7#discussioncomment-103"]["in_reply_to"] == D + "7#discussioncomment-101"  # replyTo
     # Discussion 9 was created in 2014, before the backfill: its new comment is kept, it is not.

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from socialscale.cli import complete, html_report
+from socialscale.cli import complete, html_report, report_insight
 from socialscale.cli.state import (
     Format,
     FormatOption,
@@ -39,6 +39,15 @@ SourceOption = Annotated[str | None, typer.Option("--source", help="Only items f
                                                   autocompletion=complete.sources)]
 SinceOption = Annotated[str, typer.Option("--since", help="How far back: a duration (30d) or an ISO-8601 date.")]
 
+
+class Sort(str, Enum):
+    age = "age"
+    priority = "priority"
+
+
+SortOption = Annotated[Sort, typer.Option("--sort", help="Oldest first (age) or highest priority first "
+                                                         "(docs/insight.md#priority).")]
+
 BUCKET_COLUMNS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
 BACKLOG_COLUMNS = (
     Column("group", "group", "plain"), Column("open", "open", "number"),
@@ -58,6 +67,7 @@ LATENCY_COLUMNS = (
     # Short headers keep the table whole at 80 columns; docs/reports.md spells each one out.
     Column("within_sla", "in SLA", "number"), Column("handoff_share", "handoff", "number", fold=3),
     Column("median_detection_lag_s", "lag", "duration", fold=2),
+    Column("negative_share", "negative", "number", fold=3),
     # Follow-ups: the next response after one of ours (docs/reports.md).
     Column("next_responded", "next", "number", fold=4), Column("next_median_s", "next median", "duration", fold=4),
     Column("next_p90_s", "next p90", "duration", fold=5), Column("next_within_sla", "next in SLA", "number", fold=5),
@@ -75,7 +85,9 @@ BREACH_COLUMNS = (
     Column("over_s", "over by", "duration", fold=4),
     Column("title", "title", "title", min_width=20),
 )
-BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s")
+BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s",
+               "sentiment", "reach", "priority")
+PRIORITY_COLUMN = Column("priority", "priority", "plain")
 
 
 class BacklogBy(str, Enum):
@@ -112,7 +124,8 @@ class SummaryFormat(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    html_report.register(report_app)  # `report html` lives in its own module
+    html_report.register(report_app)  # `report html`, `spikes` and `voice` live in their own modules
+    report_insight.register(report_app)
     app.add_typer(report_app, name="report")
 
 
@@ -127,6 +140,7 @@ def backlog_cmd(
     ctx: typer.Context,
     by: Annotated[BacklogBy, typer.Option("--by", help="Group by lane, owner or source.")] = BacklogBy.lane,
     fail_on_breach: FailOnBreachOption = False,
+    sort: SortOption = Sort.age,
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
     now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
 ) -> None:
@@ -135,13 +149,15 @@ def backlog_cmd(
     \b
     Example:
       socialscale report backlog --by owner --fail-on-breach
+      socialscale report backlog --sort priority
     """
     from socialscale import reports
     from socialscale.output.render import emit, full_time, out_console, table
 
     st = state(ctx)
     tz = st.config().timezone
-    data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, **filters(st, lane, owner, source))
+    data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, sort=sort.value,
+                           **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
     flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
              "oldest_age_s": g["oldest_age_s"], "breached": g["breached"], "followups": g["followups"]}
@@ -155,7 +171,9 @@ def backlog_cmd(
         oldest = [{**item, "group": _label(g["group"], by.value)} for g in data["groups"] for item in g["oldest"]]
         if oldest:
             console.print()
-            console.print(table(oldest, OLDEST_COLUMNS, title="oldest waiting"))
+            console.print(table(oldest, (*OLDEST_COLUMNS[:2], PRIORITY_COLUMN, *OLDEST_COLUMNS[2:])
+                                if sort is Sort.priority else OLDEST_COLUMNS,
+                                title="first to answer" if sort is Sort.priority else "oldest waiting"))
     elif out == "ndjson":
         emit(out, rows=data["groups"], columns=BACKLOG_COLUMNS)
     else:
@@ -234,6 +252,7 @@ def breaches_cmd(
     ctx: typer.Context,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many (oldest first).")] = None,
     fail_on_breach: FailOnBreachOption = False,
+    sort: SortOption = Sort.age,
     lane: LaneOption = None, owner: OwnerOption = None, source: SourceOption = None,
     now: NowOption = None, fmt: FormatOption = Format.table, as_json: JsonOption = False,
 ) -> None:
@@ -243,14 +262,18 @@ def breaches_cmd(
     Example:
       socialscale report breaches --owner alice --format csv
       socialscale report breaches --fail-on-breach --quiet || echo "late answers"
+      socialscale report breaches --sort priority
     """
     from socialscale import reports
     from socialscale.output.render import emit
 
     st = state(ctx)
-    rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, **filters(st, lane, owner, source))
-    emit(output_format(fmt, as_json), rows=rows, columns=BREACH_COLUMNS, csv_keys=BREACH_KEYS,
-         title=f"{len(rows)} past their SLA", tz=st.config().timezone)
+    rows = reports.breaches(st.db(), st.config(), now=resolve_now(st, now), limit=limit, sort=sort.value,
+                            **filters(st, lane, owner, source))
+    columns = (*BREACH_COLUMNS[:1], PRIORITY_COLUMN, *BREACH_COLUMNS[1:]) if sort is Sort.priority else BREACH_COLUMNS
+    emit(output_format(fmt, as_json), rows=rows, columns=columns, csv_keys=BREACH_KEYS,
+         title=f"{len(rows)} past their SLA" + (", highest priority first" if sort is Sort.priority else ""),
+         tz=st.config().timezone)
     exit_on_breach(fail_on_breach, len(rows))
 
 

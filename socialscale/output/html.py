@@ -17,6 +17,8 @@ from typing import Any
 import sqlite_utils
 
 from socialscale import reports
+from socialscale.insight.spikes import spikes_by_period
+from socialscale.insight.voice import voice as share_of_voice
 from socialscale.models import Config
 from socialscale.reports import NO_LANE, format_share
 from socialscale.text import headline, one_line, safe_link
@@ -110,8 +112,10 @@ def _legend(colours: dict[str, str], names: Sequence[str]) -> str:
 
 
 def _stacked(svg_id: str, title: str, columns: list[tuple[str, str, dict[str, int]]], lanes: list[str],
-             colours: dict[str, str], *, width: int = 640, height: int = 260) -> str:
-    """Stacked columns: (key, label, {lane: count}) per column; one rect per non-zero (column, lane)."""
+             colours: dict[str, str], *, width: int = 640, height: int = 260,
+             marks: dict[tuple[str, str], str] | None = None) -> str:
+    """Stacked columns: (key, label, {lane: count}) per column; one rect per non-zero (column, lane).
+    `marks`: (key, lane) -> a note; such a segment gets a red outline and a ▲ above its column."""
     left, right, top, bottom = 40, 10, 12, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     totals = [sum(c[2].values()) for c in columns]
@@ -137,9 +141,15 @@ def _stacked(svg_id: str, title: str, columns: list[tuple[str, str, dict[str, in
                 continue
             h = plot_h * count / y_max
             y -= h
-            parts.append(f'<rect class="bar" x="{_n(x)}" y="{_n(y)}" width="{_n(bar)}" height="{_n(h)}" '
-                         f'fill="{colours[lane]}" data-key="{_e(key)}" data-lane="{_e(lane)}" data-count="{count}">'
-                         f'<title>{_e(label)} · {_name(lane)}: {count}</title></rect>')
+            note = (marks or {}).get((key, lane))
+            outline = ' stroke="#b42318" stroke-width="2"' if note else ""
+            parts.append(f'<rect class="bar{" spike" if note else ""}" x="{_n(x)}" y="{_n(y)}" width="{_n(bar)}" '
+                         f'height="{_n(h)}" fill="{colours[lane]}"{outline} data-key="{_e(key)}" data-lane="{_e(lane)}" '
+                         f'data-count="{count}"><title>{_e(label)} · {_name(lane)}: {count}'
+                         f'{"; " + _e(note) if note else ""}</title></rect>')
+        if any((key, lane) in (marks or {}) for lane in lanes):
+            parts.append(f'<text class="spike-mark" x="{_n(x + bar / 2)}" y="{_n(max(top + 10, y - 4))}" '
+                         f'text-anchor="middle" fill="#b42318" data-key="{_e(key)}">▲</text>')
         if i % label_every == 0:
             centre = left + slot * i + slot / 2
             # about 7.5 units a character at 13 units: a label that would run past the edge ends at it
@@ -245,12 +255,40 @@ def render(db: sqlite_utils.Database, config: Config, *, now: datetime, since: s
     latency = reports.latency(db, config, now=now, by="lane", since=since)
     breaches = reports.breaches(db, config, now=now, limit=BREACH_ROWS)  # the count is the backlog's total
     started = reports.started_by_us(db, config, now=now, since=since)
+    found = spikes_by_period(db, config, now=now, since=parse_iso(volume["since"]))
+    shares = share_of_voice(db, config, now=now, since=since) if config.brands else None
     return document(config, now=now, volume=volume, backlog=backlog, latency=latency, breaches=breaches,
-                    started=started)
+                    started=started, spikes=found, voice=shares)
+
+
+def voice_chart(data: dict[str, Any]) -> str:
+    """Per brand: its share of voice as a bar, the negative part of its mentions darker."""
+    rows = data["brands"]
+    width, left, right, row_h, top = 640, 130, 60, 34, 6
+    height = top + row_h * max(1, len(rows)) + 8
+    plot_w = width - left - right
+    parts = [f'<svg id="voice" viewBox="0 0 {width} {height}" role="img" xmlns="http://www.w3.org/2000/svg" '
+             'font-size="13" aria-label="Share of voice per brand"><title>Share of voice per brand</title>']
+    for i, b in enumerate(rows):
+        y = top + row_h * i
+        share, negative = b["share"] or 0.0, b["negative_share"] or 0.0
+        w = plot_w * share
+        colour = PALETTE[0] if b["ours"] else PALETTE[1]
+        parts.append(f'<text x="{left - 8}" y="{y + 19}" text-anchor="end">{_e(b["brand"])}</text>'
+                     f'<rect class="share" x="{left}" y="{y + 6}" width="{_n(w)}" height="20" fill="{colour}" '
+                     f'fill-opacity="0.45" data-brand="{_e(b["brand"])}" data-share="{share}">'
+                     f'<title>{_e(b["brand"])}: {b["mentions"]} mentions, {format_share(b["share"])}</title></rect>'
+                     f'<rect class="negative" x="{left}" y="{y + 6}" width="{_n(w * negative)}" height="20" '
+                     f'fill="{colour}" data-brand="{_e(b["brand"])}" data-negative="{negative}">'
+                     f'<title>{_e(b["brand"])}: {format_share(b["negative_share"])} of its mentions negative'
+                     f'</title></rect><text x="{_n(left + w + 6)}" y="{y + 19}">{format_share(b["share"])}</text>')
+    parts.append(f'<line class="axis" x1="{left}" x2="{left}" y1="{top}" y2="{height - 4}"/></svg>')
+    return "".join(parts)
 
 
 def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: dict[str, Any],
-             latency: dict[str, Any], breaches: list[dict[str, Any]], started: dict[str, Any] | None = None) -> str:
+             latency: dict[str, Any], breaches: list[dict[str, Any]], started: dict[str, Any] | None = None,
+             spikes: dict[tuple[str, str], dict[str, Any]] | None = None, voice: dict[str, Any] | None = None) -> str:
     tz = zone(config.timezone)
     local_now = now.astimezone(tz).strftime("%a %d %b %Y %H:%M")
     since_day = parse_iso(latency["since"]).astimezone(tz).strftime("%d %b %Y")
@@ -275,9 +313,13 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
                for label, value, bad in cards) + "</div></section>"]
 
     columns = [(p["period"], p["period"][5:], p["lanes"]) for p in volume["periods"]]
-    out.append("<section><h2>Items per lane per day</h2>" + _legend(colours, vol_lanes)
-               + _both(lambda w, sid: _stacked(sid, "Items per lane per day", columns, vol_lanes, colours, width=w),
-                       "volume"))
+    marks = {key: f"a spike: above {_n(f['threshold'])} (mean {_n(f['baseline_mean'])} + 3 sd of the 14 days before)"
+             for key, f in (spikes or {}).items()}
+    note = ('<p class="muted" id="spike-note">▲ and a red outline: a spike, more items than the 14 days before '
+            "explain (count &gt; mean + 3 sd, and at least 5).</p>") if marks else ""
+    out.append("<section><h2>Items per lane per day</h2>" + _legend(colours, vol_lanes) + note
+               + _both(lambda w, sid: _stacked(sid, "Items per lane per day", columns, vol_lanes, colours, width=w,
+                                               marks=marks), "volume"))
     vol_rows = [[_name(lane), str(sum(p["lanes"].get(lane, 0) for p in volume["periods"]))] for lane in vol_lanes]
     out.append(_table([("lane", ""), ("items", "n")], vol_rows, "volume-table") + "</section>")
 
@@ -296,9 +338,18 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
                '<p class="muted">Bar: median; pale bar: p90; dashed red line: the SLA.</p>'
                + _both(lambda w, sid: latency_chart(latency["groups"], config, colours, width=w, svg_id=sid), "latency"))
     lat_rows = [[_name(_lane_key(g["group"])), str(g["responded"]), _dur(g["median_s"]), _dur(g["p90_s"]),
-                 _dur(g["max_s"]), format_share(g["within_sla"]), format_share(g["handoff_share"])] for g in latency["groups"]]
+                 _dur(g["max_s"]), format_share(g["within_sla"]), format_share(g["handoff_share"]),
+                 format_share(g.get("negative_share"))] for g in latency["groups"]]
     out.append(_table([("lane", ""), ("answered", "n"), ("median", "n"), ("p90", "n"), ("max", "n wide"),
-                       ("within SLA", "n"), ("handoffs", "n wide")], lat_rows, "latency-table") + "</section>")
+                       ("within SLA", "n"), ("handoffs", "n wide"), ("negative", "n wide")], lat_rows, "latency-table")
+               + "</section>")
+    if voice is not None:
+        out.append("<section><h2>Share of voice</h2>"
+                   '<p class="muted">Bar: the brand\'s share of all brand mentions; dark part: its negative mentions.</p>'
+                   f'<div class="chart">{voice_chart(voice)}</div>')
+        out.append(_table([("brand", ""), ("mentions", "n"), ("share", "n"), ("negative", "n")],
+                          [[_e(b["brand"]), str(b["mentions"]), format_share(b["share"]),
+                            format_share(b["negative_share"])] for b in voice["brands"]], "voice-table") + "</section>")
 
     if started is not None:
         out.append(_started_panel(started))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from socialscale.insight.sentiment import describe_sentiment
 from socialscale.output.render import Column
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ NEAR_MISSES = 5
 def print_why(data: dict[str, Any], everything: bool) -> None:
     from rich.text import Text
 
+    from socialscale.insight.priority import describe_priority
     from socialscale.output.render import clean, out_console
 
     console = out_console()
@@ -35,6 +37,9 @@ def print_why(data: dict[str, Any], everything: bool) -> None:
                              f"tags {', '.join(result['tags']) or '-'} · owner {result['owner'] or '-'}")))
     console.print(Text(f"  why this lane: {data['winner_reason']}"))
     console.print(Text(f"  owner: {result['owner_from']}"))
+    console.print(Text(f"  sentiment: {describe_sentiment(data['sentiment']['score'])} · "
+                       f"reach: {'-' if data['reach'] is None else data['reach']}"))
+    console.print(Text(f"  priority: {describe_priority(data['priority'])}"))
     if not stored["current"]:
         console.print(Text(f"  stored now: lane {stored['lane'] or '(untagged)'}, tagged by other rules; "
                            "`socialscale tag` applies the current ones", style="yellow"))
@@ -127,7 +132,8 @@ def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> No
         console.print("No rule matches.")
         how = "default_lane"
     console.print(Text(clean(f"lane {data['lane']} ({how}) · lanes {', '.join(data['lanes'])} · "
-                             f"owner {data['owner'] or '-'} · tags {', '.join(data['tags']) or '-'}")))
+                             f"owner {data['owner'] or '-'} · tags {', '.join(data['tags']) or '-'} · "
+                             f"sentiment {describe_sentiment(data['sentiment'])}")))
 
 
 def highlighted(value: str, matched: Sequence[dict[str, Any]], rules: dict[str, Any], name: str) -> Text:

@@ -40,7 +40,8 @@ def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for lane in _lanes(data):
         b, c, p = backlog.get(lane, {}), current.get(lane, {}), previous.get(lane, {})
-        rows.append({"lane": lane, "new": data["new"]["lanes"].get(lane, 0), "open": b.get("open"),
+        rows.append({"lane": lane, "new": data["new"]["lanes"].get(lane, 0),
+                     "negative_share": data["new"]["negative_share"]["lanes"].get(lane), "open": b.get("open"),
                      "unassigned": b.get("unassigned"), "breached": b.get("breached"), "followups": b.get("followups"),
                      "oldest_age_s": b.get("oldest_age_s"),
                      "responded_7d": c.get("responded", 0), "median_s_7d": c.get("median_s"),
@@ -72,6 +73,10 @@ def markdown(data: dict[str, Any], tz: str | None) -> str:
     parts = ", ".join(f"{md(lane)} {n}" for lane, n in new["lanes"].items() if n)
     label = new_label(data, tz)
     lines += [f"**{label[0].upper() + label[1:]}:** {new['total']}" + (f" ({parts})" if parts else ""), ""]
+    moods = ", ".join(f"{md(lane)} {format_share(share)}" for lane, share in new["negative_share"]["lanes"].items()
+                      if share is not None)
+    if moods:
+        lines += [f"**Negative:** {format_share(new['negative_share']['total'])} ({moods})", ""]
     lines += [f"## Backlog: {total['open']} waiting, {total['breached']} past SLA", "",
               "| lane | open | unassigned | breached | oldest |", "|---|---:|---:|---:|---:|"]
     for g in data["backlog"]["groups"]:
@@ -112,7 +117,8 @@ def print_table(data: dict[str, Any], tz: str | None) -> None:
     new = data["new"]
     console.print(Paragraph(f"{new_label(data, tz)}: {new['total']}  "
                             + "  ".join(f"{clean(k)} {v}" for k, v in new["lanes"].items() if v)))
-    columns = (Column("lane", "lane", "plain"), Column("new", "new", "number"), Column("open", "open", "number"),
+    columns = (Column("lane", "lane", "plain"), Column("new", "new", "number"),
+               Column("negative_share", "negative", "number", fold=2), Column("open", "open", "number"),
                Column("breached", "breached", "number"), Column("oldest_age_s", "oldest", "duration"),
                Column("responded_7d", "answered 7d", "number", fold=2),
                Column("median_s_7d", "median 7d", "duration", fold=3),

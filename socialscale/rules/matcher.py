@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import ahocorasick
 
+from socialscale.insight.sentiment import label
 from socialscale.models import RULE_FIELDS, Rule
 from socialscale.rules.regex import Pattern, compile_regex
 from socialscale.rules.text import SEP, Term, fold, frequency_order, normalise, parse_term
@@ -210,6 +211,9 @@ class Matcher:
         self._reach = [frozenset().union(d, t, *(self._table[c[0]][0] | self._table[c[0]][1] for c in self._confirm[k]))
                        for k, (d, t) in enumerate(self._table)]
         self._reach_bits = [_bits(r) for r in self._reach]
+        # `sentiment:` conditions, checked after the terms: the item's label must be one of the rule's.
+        self.moods: dict[int, frozenset[str]] = {i: frozenset(r.sentiment) for i, r in enumerate(self.rules)
+                                                  if r.sentiment}
 
     def _deciding(self, matched: tuple[int, ...]) -> tuple[int, ...]:
         """The deciding subset (decide_many) of a list of matching rules in config order."""
@@ -264,22 +268,31 @@ class Matcher:
     # -- the fast path -----------------------------------------------------------------------------
 
     def match_indices(self, source: str, title: str | None, text: str | None, author: str | None = None,
-                      url: str | None = None) -> tuple[int, ...]:
-        """Config positions of the rules an item matches, in config order."""
-        return self.match_many([(source, title, text, author, url)])[0]
+                      url: str | None = None, mood: str | None = None) -> tuple[int, ...]:
+        """Config positions of the rules an item matches, in config order (`mood`: its sentiment label)."""
+        return self.match_many([(source, title, text, author, url)], [mood])[0]
 
-    def match_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
-        """`match_indices` for each of `items` ((source, title, text, author, url) tuples), in order.
+    def match_many(self, items: Sequence[Sequence[Any]],
+                   moods: Sequence[str | None] | None = None) -> list[tuple[int, ...]]:
+        """`match_indices` for each of `items` ((source, title, text, author, url) tuples), in order;
+        `moods`: each item's sentiment label, for rules with a `sentiment:` condition (without them,
+        such rules match nothing).
 
         Items are matched in chunks of CHUNK: each chunk is joined, folded and scanned once per
         field group, so the per-item Python work is only for the items a key was found in (most
         items hit no key at all).
         """
         if len(items) <= CHUNK:
-            return self._match_chunk(items)
-        out: list[tuple[int, ...]] = []
-        for start in range(0, len(items), CHUNK):
-            out += self._match_chunk(items[start:start + CHUNK])
+            out = self._match_chunk(items)
+        else:
+            out = []
+            for start in range(0, len(items), CHUNK):
+                out += self._match_chunk(items[start:start + CHUNK])
+        if self.moods:
+            need = self.moods
+            for n, (hits, mood) in enumerate(zip(out, moods or [None] * len(out), strict=True)):
+                if hits and not all(mood in need[i] for i in hits if i in need):
+                    out[n] = tuple(i for i in hits if i not in need or mood in need[i])
         return out
 
     def _match_chunk(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
@@ -445,7 +458,7 @@ class Matcher:
     def match(self, item: Mapping[str, Any]) -> list[RuleHit]:
         """The rules `item` (keys source, title, text, author, url) matches, in config order, with terms."""
         found = self.match_indices(str(item.get("source") or ""), item.get("title"), item.get("text"),
-                                   item.get("author"), item.get("url"))
+                                   item.get("author"), item.get("url"), label(item.get("sentiment")))
         if not found:
             return []
         collapsed = {name: " " + normalise(str(item.get(name) or "")) + " " for name in RULE_FIELDS}
@@ -455,6 +468,7 @@ class Matcher:
             terms = [t.text for kind, t in c.terms if kind != "none"
                      and any(t.pattern in collapsed[f] for f in c.rule.fields)]
             terms += [f"/{rx.pattern}/" for rx in c.regexes]
+            terms += [f"sentiment: {label(item.get('sentiment'))}"] if c.rule.sentiment else []
             r = c.rule
             hits.append(RuleHit(index=i, name=r.name, lane=r.lane, terms=tuple(terms), tags=r.tags, owner=r.owner))
         return hits

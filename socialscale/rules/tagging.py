@@ -11,12 +11,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
 
 from socialscale.errors import UsageError
+from socialscale.insight.sentiment import MODEL, Vader, label
+from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
 from socialscale.models import Config, Rule
 from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
@@ -25,16 +29,20 @@ from socialscale.store.db import transaction
 from socialscale.store.items import get_item
 
 # Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
-SEMANTICS = 3  # 2: items.rules holds the deciding rules, not every match; 3: replies take their conversation's lane and owner
+# 3: replies take their conversation's lane and owner; 4: sentiment and brands.
+SEMANTICS = 4  # 2: items.rules holds the deciding rules, not every match
 SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
+# Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
+PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG = (store.TAG_COLUMNS.index(c) for c in (
+    "parent_id", "conversation_id", "followup", "response_url", "lang"))
 
 
 def rules_version(config: Config) -> str:
     """A fingerprint of everything that decides tagging: rules, lanes, default lane."""
-    payload = {"semantics": SEMANTICS, "default_lane": config.default_lane,
-               "rules": [asdict(r) for r in config.rules],
+    payload = {"semantics": SEMANTICS, "default_lane": config.default_lane, "sentiment": MODEL,
+               "rules": [asdict(r) for r in config.rules], "brands": [asdict(b) for b in config.brands.values()],
                "lanes": {name: [lane.owner] for name, lane in sorted(config.lanes.items())}}
     text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
     return hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()[:16]
@@ -70,6 +78,11 @@ def decide(config: Config, hits: Sequence[Rule]) -> Outcome:
     return Outcome(lane, lanes, tags, tuple(r.name for r in hits), owner, "lane" if owner else None)
 
 
+def brand_rules(config: Config) -> list[Rule]:
+    """The brands as rules of `any` terms (and `none`), so they are matched exactly as rules are."""
+    return [Rule(name=b.name, lane="", any=b.terms, none=b.none, fields=b.fields) for b in config.brands.values()]
+
+
 def _lane_owner(config: Config, lane: str) -> str | None:
     spec = config.lanes.get(lane)
     return spec.owner if spec else None
@@ -97,6 +110,7 @@ class TagSummary:
     checked: int = 0
     changed: int = 0  # items whose lane, lanes, tags, rules or owner changed (or were tagged first)
     kept: int = 0  # of those, items whose owner/status a person decided and that kept them
+    rescored: int = 0  # items whose sentiment or brands changed
     moves: dict[tuple[str | None, str], list[Any]] = field(default_factory=dict)  # (from, to) -> [count, ids]
 
     @property
@@ -109,7 +123,8 @@ class TagSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "rules_version": self.version, "checked": self.checked,
-                "changed": self.changed, "moved": self.moved, "kept_owner": self.kept, "moves": self.move_rows()}
+                "changed": self.changed, "moved": self.moved, "kept_owner": self.kept, "rescored": self.rescored,
+                "moves": self.move_rows()}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per distinct set of matched rules
@@ -129,6 +144,16 @@ class Tagger:
         self.version = rules_version(config)
         self._prepared: dict[tuple[int, ...], _Prepared] = {}
         self._details: dict[tuple[Any, ...], str] = {}
+        self.vader = Vader()
+        self.brands = Matcher(brand_rules(config)) if config.brands else None
+        self._brand_names = tuple(config.brands)
+        self._brand_lists: dict[tuple[int, ...], str] = {(): "[]"}
+
+    def brand_list(self, indices: tuple[int, ...]) -> str:
+        found = self._brand_lists.get(indices)
+        if found is None:
+            found = self._brand_lists[indices] = _dump(tuple(self._brand_names[i] for i in indices))
+        return found
 
     def outcome(self, indices: tuple[int, ...]) -> _Prepared:
         p = self._prepared.get(indices)
@@ -150,27 +175,48 @@ class Tagger:
         return summary
 
     def retag(self, db: sqlite_utils.Database, *, now: str, all_items: bool = False, dry_run: bool = False,
-              batch: int = BATCH, progress: Callable[[TagSummary], None] | None = None) -> TagSummary:
+              batch: int = BATCH, progress: Callable[[TagSummary], None] | None = None,
+              worker: bool | None = None) -> TagSummary:
         """`socialscale tag`: re-apply the rules to items tagged by other rules (or to all items).
 
         One transaction per batch, so a pull running meanwhile waits seconds, not minutes;
-        `progress` is called after each batch.
+        `progress` is called after each batch. With `worker` (default: when there are many items and a
+        second core), a worker process scores the sentiment of the next batch meanwhile.
         """
         summary = TagSummary(self.version, dry_run=dry_run)
         stale_for = None if all_items else self.version
+        if worker is None:
+            worker = worth_it(store.count_items(db) if all_items else store.count_stale(db, self.version))
+        scorer = SentimentWorker() if worker else None
+        try:
+            return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer)
+        finally:
+            if scorer is not None:
+                scorer.close()
+
+    def _retag(self, db: sqlite_utils.Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
+               progress: Callable[[TagSummary], None] | None, summary: TagSummary,
+               scorer: SentimentWorker | None) -> TagSummary:
         last = 0
-        pool: MatchPool | None = None  # started once a second batch shows the job is large: it uses every core
+        ahead = _Ahead.read(db, last, batch, stale_for, scorer) if scorer is not None else None
+        pool: MatchPool | None = None  # started once a second batch shows the job is large (not beside a scorer)
         try:
             while True:
                 match = pool.match_many if pool is not None else self.matcher.decide_many
+                known = None
+                if ahead is not None and scorer is not None:
+                    current = ahead  # the next batch goes to the scorer first, then this one's scores are awaited
+                    ahead = _Ahead.read(db, current.last(last), batch, stale_for, scorer) if current.full(batch) else None
+                    known = current.scores()
                 if dry_run:
                     rows = store.rows_after(db, last, batch, stale_for)
-                    self._process(rows, now, summary, match, self._context(db, rows))
+                    self._process(rows, now, summary, match, self._context(db, rows), known=known)
                 else:
                     with transaction(db):
                         rows = store.rows_after(db, last, batch, stale_for)
                         if rows:
-                            updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows))
+                            updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows),
+                                                               known=known)
                             store.write_tagging(db, updates, events)
                             store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
                 if progress is not None:
@@ -178,7 +224,7 @@ class Tagger:
                 if len(rows) < batch:
                     return summary
                 last = rows[-1][0]
-                if pool is None and default_workers() > 0:
+                if pool is None and scorer is None and default_workers() > 0:
                     pool = MatchPool(self.config.rules, matcher=self.matcher, deciding=True)
         finally:
             if pool is not None:
@@ -219,12 +265,13 @@ class Tagger:
         here when the root is not among `rows`), and our latest earlier author for follow-ups."""
         ctx = Context()
         ids = {row[0] for row in rows}
-        outside = {row[15] for row in rows if row[14] is not None and row[15] is not None and row[15] not in ids}
+        outside = {row[CONVERSATION] for row in rows
+                   if row[PARENT] is not None and row[CONVERSATION] is not None and row[CONVERSATION] not in ids}
         if outside:
             roots = store.rows_by_id(db, sorted(outside))
             for row, indices in zip(roots, self.matcher.decide_many([r[1:6] for r in roots]), strict=True):
                 ctx.roots[row[0]] = (self.outcome(indices).outcome.lane, row[10])
-        followups = sorted({row[15] for row in rows if row[16] and row[15] is not None})
+        followups = sorted({row[CONVERSATION] for row in rows if row[FOLLOWUP] and row[CONVERSATION] is not None})
         if followups:
             from socialscale.conversations import analyse
             from socialscale.store.threads import members
@@ -239,9 +286,29 @@ class Tagger:
     def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
                  match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
                  ctx: Context | None = None, reason: str | None = None,
+                 known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None,
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and tags need.
-        matched = (match or self.matcher.decide_many)([row[1:6] for row in rows])  # (source, title, text, author, url)
+        score = self.vader.item_score
+        if known:  # scored by the worker from an earlier read: kept where the text is still the same
+            sentiments = []
+            for row in rows:
+                found = known.get(row[0])
+                texts = _texts(row)
+                sentiments.append(found[1] if found is not None and found[0] == texts else score(*texts))
+        else:
+            sentiments = [score(*_texts(row)) for row in rows]
+        fields = [row[1:6] for row in rows]  # (source, title, text, author, url)
+        if self.matcher.moods:
+            # Rules with a `sentiment:` condition: every match first, filtered by the item's label, then the
+            # deciding ones (a rule the filter drops may have hidden another that now decides).
+            deciding = self.matcher._deciding
+            matched = [deciding(h) for h in self.matcher.match_many(fields, list(map(label, sentiments)))]
+        else:
+            # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and
+            # tags need.
+            matched = (match or self.matcher.decide_many)(fields)
+        brand_list = self.brand_list
+        brands = list(map(brand_list, self.brands.match_many(fields))) if self.brands else ["[]"] * len(rows)
         outcome = self.outcome
         version = self.version
         updates: list[tuple[Any, ...]] = []
@@ -253,20 +320,27 @@ class Tagger:
         prepared = [outcome(indices) for indices in matched]
         roots = dict(ctx.roots)
         for row, p in zip(rows, prepared, strict=True):
-            if row[14] is None or row[15] in (None, row[0]):  # a root: the rules alone decide
+            if row[PARENT] is None or row[CONVERSATION] in (None, row[0]):  # a root: the rules alone decide
                 kept = _kept(row)
                 roots[row[0]] = (p.outcome.lane, row[10] if kept else p.outcome.owner)
-        for row, p in zip(rows, prepared, strict=True):
+        for row, p, sentiment, brand in zip(rows, prepared, sentiments, brands, strict=True):
             (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version,
-             parent_id, conversation_id, followup, _) = row
+             parent_id, conversation_id, followup, _, _, old_sentiment, old_brands) = row
             o = p.outcome
             kept = _kept(row)
             root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
             new_lane, new_lanes, new_owner, new_set_by, inherited = self.in_conversation(
                 p, kept, owner, owner_set_by, conversation_id, root, bool(followup), ctx.latest_ours.get(item_id))
+            same = old_sentiment == sentiment and old_brands == brand
+            if not same:
+                summary.rescored += 1
             if (old_version is not None and lane == new_lane and lanes == new_lanes and tags == p.tags
                     and rules == p.rules and owner == new_owner and owner_set_by == new_set_by):
-                unchanged.append(item_id)
+                if same:
+                    unchanged.append(item_id)
+                else:  # only what the text says moved: no `tagged` event, the workflow did not change
+                    updates.append((lane, lanes, tags, rules, version, owner, owner_set_by, sentiment, brand,
+                                    item_id))
                 continue
             summary.changed += 1
             if kept:
@@ -276,7 +350,8 @@ class Tagger:
                 move[0] += 1
                 if len(move[1]) < EXAMPLES:
                     move[1].append(item_id)
-            updates.append((new_lane, new_lanes, p.tags, p.rules, version, new_owner, new_set_by, item_id))
+            updates.append((new_lane, new_lanes, p.tags, p.rules, version, new_owner, new_set_by, sentiment, brand,
+                            item_id))
             previous = lane if lane is not None and lane != new_lane else None
             key = (p, previous, new_owner, new_set_by, kept, inherited, new_lanes, reason)
             detail = details.get(key)
@@ -301,8 +376,38 @@ def _kept(row: tuple[Any, ...]) -> str | None:
     status, owner, owner_set_by = row[12], row[10], row[11]
     # Most items are open with a rule's owner: skip the call for them (this runs once per stored item on `tag --all`).
     if status != "open" or (owner is not None and owner_set_by not in SYSTEM_OWNERS):
-        return kept_because(status, owner, owner_set_by, row[17])
+        return kept_because(status, owner, owner_set_by, row[RESPONSE_URL])
     return None
+
+
+def _texts(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
+    """What sentiment reads of a row: title, text, language."""
+    return row[2], row[3], row[LANG]
+
+
+@dataclass
+class _Ahead:
+    """A batch read before its turn, its sentiment being scored by the worker meanwhile."""
+
+    rows: list[tuple[Any, ...]]
+    future: Future[list[float | None]] | None
+
+    @classmethod
+    def read(cls, db: sqlite_utils.Database, after: int, batch: int, stale_for: str | None,
+             pool: SentimentWorker) -> _Ahead:
+        rows = store.rows_after(db, after, batch, stale_for)
+        return cls(rows, pool.submit([_texts(r) for r in rows]) if rows else None)
+
+    def scores(self) -> dict[int, tuple[tuple[Any, ...], float | None]]:
+        if self.future is None:
+            return {}
+        return {row[0]: (_texts(row), value) for row, value in zip(self.rows, self.future.result(), strict=True)}
+
+    def full(self, batch: int) -> bool:
+        return len(self.rows) == batch
+
+    def last(self, default: int) -> int:
+        return int(self.rows[-1][0]) if self.rows else default
 
 
 def _detail(o: Outcome, previous: str | None, owner: str | None, kept: str | None, *, new_lane: str,
@@ -338,15 +443,22 @@ def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: boo
 
 
 def test_item(config: Config, item: dict[str, Any]) -> dict[str, Any]:
-    """docs/json.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]}."""
-    hits = Matcher(config.rules).match(item)
+    """docs/json.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]},
+    and the text's sentiment."""
+    sentiment = Vader().item_score(item.get("title"), item.get("text"))
+    hits = Matcher(config.rules).match(item | {"sentiment": sentiment})
     o = decide(config, [config.rules[h.index] for h in hits])
     return {"lane": o.lane, "lanes": list(o.lanes), "owner": o.owner, "tags": list(o.tags),
-            "rules": [{"name": h.name, "lane": h.lane, "terms": list(h.terms)} for h in hits]}
+            "rules": [{"name": h.name, "lane": h.lane, "terms": list(h.terms)} for h in hits],
+            "sentiment": sentiment}
 
 
-def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, Any]:
-    """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin."""
+def why(db: sqlite_utils.Database, config: Config, item_id: int, now: datetime | None = None) -> dict[str, Any]:
+    """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin;
+    its sentiment and reach, and the parts of its priority (open items)."""
+    from socialscale.insight import priority
+    from socialscale.timeutil import now_utc
+
     row = get_item(db, item_id)
     if row is None:
         raise UsageError(f"no item with id {item_id}")
@@ -395,6 +507,9 @@ def why(db: sqlite_utils.Database, config: Config, item_id: int) -> dict[str, An
                    "owner": owner, "owner_from": owner_from, "lane_from_conversation": inherited},
         "winner": hits[0].name if hits else None, "winner_reason": reason,
         "rules": [asdict(e) for e in explanations],
+        "sentiment": {"score": row.get("sentiment"), "label": label(row.get("sentiment")), "lang": row.get("lang")},
+        "reach": row.get("reach"),
+        "priority": priority.parts(row, config, now or now_utc()),
     }
 
 

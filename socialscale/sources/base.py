@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from socialscale.insight.reach import engagement
+from socialscale.insight.sentiment import source_language
 from socialscale.models import Config, Item, Source
 from socialscale.text import (
     MAX_TEXT,
@@ -111,8 +113,9 @@ class SourceKind(Protocol):
 
 def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: Any = None, author: Any = None,
               published_at: str | None = None, in_reply_to: Any = None, extra: dict[str, Any] | None = None,
-              html: bool = True) -> Item:
-    """An Item from raw strings: plain text, bounded lengths, canonical URL, a guid that is never empty."""
+              html: bool = True, lang: Any = None, reach: int | None = None) -> Item:
+    """An Item from raw strings: plain text, bounded lengths, canonical URL, a guid that is never empty;
+    `lang` as the source gives it ("en-US"), `reach` as the kind computes it (docs/insight.md)."""
     extra = stored_mapping(extra) if extra else {}
     to_text = html_to_text if html else plain_text
     clean_title, cut_title = clip(to_text(str(title)) if title else "", MAX_TITLE)
@@ -128,7 +131,8 @@ def make_item(source: str, *, guid: Any, title: Any = "", text: Any = "", url: A
     return Item(source=source, guid=guid_text[:2000], title=clean_title, text=clean_text, url=link, author=name,
                 published_at=published_at,
                 in_reply_to=str(stored_value(str(in_reply_to))) if in_reply_to not in (None, "") else None,
-                extra=extra, canonical_url=canonical_url(link))
+                extra=extra, canonical_url=canonical_url(link), lang=source_language(lang),
+                reach=reach if reach is not None else engagement(extra.get("counts") or {}))
 
 
 def dedupe(items: list[Item]) -> tuple[list[Item], int]:

@@ -223,5 +223,6 @@ def _item(source: str, post: Any) -> Item | None:
     return make_item(source, guid=uri, url=url, text=api.s(record, "text") or "", author=handle or did,
                      published_at=api.from_text(api.s(record, "createdAt")) or extra["indexed_at"],
                      in_reply_to=api.s(api.d(reply, "parent"), "uri"),
-                     extra={k: v for k, v in extra.items() if v not in (None, "", [])}, html=False)
+                     extra={k: v for k, v in extra.items() if v not in (None, "", [])}, html=False,
+                     lang=extra["langs"][0] if len(extra["langs"]) == 1 else None)  # several: no one language
 

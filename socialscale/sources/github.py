@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api, github_discussions
 from socialscale.sources.base import Collected, make_item
@@ -136,11 +137,14 @@ def _issue(source: str, entry: Any) -> Item | None:
     labels = entry.get("labels") if isinstance(entry.get("labels"), list) else []
     extra: dict[str, Any] = {"number": api.s(entry, "number"), "repo": _repo_of(api.s(entry, "repository_url")),
                              "kind": "pull_request" if api.d(entry, "pull_request") else "issue",
-                             "labels": [x for x in (api.s(label, "name") for label in labels[:50]) if x]}
+                             "labels": [x for x in (api.s(label, "name") for label in labels[:50]) if x],
+                             "counts": reach.counts(reactions=reach.count(entry, "reactions", "total_count"),
+                                                    comments=reach.count(entry, "comments"))}
     return make_item(source, guid=html_url, url=html_url, title=api.s(entry, "title") or "",
                      text=api.s(entry, "body") or "", author=api.s(api.d(entry, "user"), "login"),
                      published_at=api.from_text(api.s(entry, "created_at")),
-                     extra={k: v for k, v in extra.items() if v not in (None, "", [])}, html=False)
+                     extra={k: v for k, v in extra.items() if v not in (None, "", [], {})}, html=False,
+                     reach=reach.total(extra["counts"]))
 
 
 def _comment(source: str, entry: Any, repo: str) -> Item | None:
@@ -148,11 +152,13 @@ def _comment(source: str, entry: Any, repo: str) -> Item | None:
     if not html_url:
         return None
     parent = html_url.split("#", 1)[0]  # .../issues/5#issuecomment-1 answers .../issues/5 (or /pull/5)
+    found = reach.counts(reactions=reach.count(entry, "reactions", "total_count"))
+    extra = {"repo": repo, "comment_id": api.s(entry, "id"), "kind": "comment", "counts": found}
     return make_item(source, guid=html_url, url=html_url, title="", text=api.s(entry, "body") or "",
                      author=api.s(api.d(entry, "user"), "login"),
                      published_at=api.from_text(api.s(entry, "created_at")), in_reply_to=parent,
-                     extra={k: v for k, v in {"repo": repo, "comment_id": api.s(entry, "id"), "kind": "comment"}.items()
-                            if v is not None}, html=False)
+                     extra={k: v for k, v in extra.items() if v not in (None, {})}, html=False,
+                     reach=reach.total(found))
 
 
 def _repo_of(repository_url: str | None) -> str | None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from socialscale.errors import FetchError
 from socialscale.fetch import parse_retry_after
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import make_item
@@ -37,13 +38,13 @@ QUERY = f"""query($q: String!, $first: Int!, $after: String, $comments: Int!, $r
     pageInfo {{ hasNextPage endCursor }}
     nodes {{
       ... on Discussion {{
-        id number title updatedAt {_AUTHORED}
+        id number title updatedAt upvoteCount {_AUTHORED}
         category {{ name }}
         repository {{ nameWithOwner }}
         comments(first: $comments) {{
           totalCount
           nodes {{
-            id isAnswer {_AUTHORED}
+            id isAnswer upvoteCount {_AUTHORED}
             replyTo {{ url }}
             replies(first: $replies) {{ totalCount nodes {{ id {_AUTHORED} replyTo {{ url }} }} }}
           }}
@@ -176,11 +177,14 @@ def _collect(run: api.Run, node: Any, origin: datetime) -> int:
     source = run.ctx.source.name
     repo = api.s(api.d(node, "repository"), "nameWithOwner")
     number = api.s(node, "number")
-    extra = {"number": number, "repo": repo, "kind": "discussion", "category": api.s(api.d(node, "category"), "name")}
+    found = reach.counts(upvoteCount=reach.count(node, "upvoteCount"),
+                         comments=reach.count(node, "comments", "totalCount"))
+    extra = {"number": number, "repo": repo, "kind": "discussion", "category": api.s(api.d(node, "category"), "name"),
+             "counts": found or None}
     _keep(run, origin, make_item(source, guid=url, url=url, title=api.s(node, "title") or "",
                                  text=api.s(node, "bodyText") or "", author=api.s(api.d(node, "author"), "login"),
                                  published_at=api.from_text(api.s(node, "createdAt")), extra=_present(extra),
-                                 html=False))
+                                 html=False, reach=reach.total(found)))
     comments = api.d(node, "comments")
     cut = _was_cut(comments)
     for comment in _nodes(comments):
@@ -198,13 +202,15 @@ def _comment(run: api.Run, origin: datetime, node: Any, parent: str, repo: str |
     url = api.s(node, "url")
     if not url:
         return None
+    found = reach.counts(upvoteCount=reach.count(node, "upvoteCount"),
+                         replies=reach.count(node, "replies", "totalCount"))
     extra = {"repo": repo, "number": number, "comment_id": api.s(node, "id"), "kind": "discussion_comment",
-             "answer": True if node.get("isAnswer") is True else None}
+             "answer": True if node.get("isAnswer") is True else None, "counts": found or None}
     _keep(run, origin, make_item(run.ctx.source.name, guid=url, url=url, title="", text=api.s(node, "bodyText") or "",
                                  author=api.s(api.d(node, "author"), "login"),
                                  published_at=api.from_text(api.s(node, "createdAt")),
                                  in_reply_to=api.s(api.d(node, "replyTo"), "url") or parent, extra=_present(extra),
-                                 html=False))
+                                 html=False, reach=reach.total(found)))
     return url
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, make_item
@@ -100,10 +101,12 @@ def _item(source: str, hit: Any) -> Item | None:
     link = api.s(hit, "url")
     if link:
         extra["link"] = link
+    extra["counts"] = reach.counts(points=reach.count(hit, "points"), num_comments=reach.count(hit, "num_comments")) or None
     return make_item(
         source, guid=object_id, url=ITEM_URL + object_id,
         title=api.s(hit, "title") or "",
         text=(api.s(hit, "comment_text") if is_comment else api.s(hit, "story_text")) or "",
         author=api.s(hit, "author"),
         published_at=api.from_unix(api.n(hit, "created_at_i")) or api.from_text(api.s(hit, "created_at")),
-        in_reply_to=parent if is_comment else None, extra=extra)
+        in_reply_to=parent if is_comment else None, extra={k: v for k, v in extra.items() if v is not None},
+        reach=reach.total(extra["counts"] or {}))

@@ -1,7 +1,7 @@
 """`type: json` — any other JSON endpoint, mapped to Items with dotted paths.
 
 `items:` is the path to the list (empty for a top-level list), `fields:` maps guid, url, title,
-author, text, published_at and in_reply_to to paths inside each element, and `next:` (optional)
+author, text, published_at, in_reply_to, reach (a number) and lang to paths inside each element, and `next:` (optional)
 is the path to the next page: a URL (followed only on the same origin, so a token never leaves
 it) or a token sent back as `next_param`. The cursor is the newest published_at seen: paging
 stops at a page with nothing newer, items older than `backfill:` are skipped on a first pull, and
@@ -16,13 +16,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit, urlunsplit
 
 from socialscale.errors import ParseError
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, SourceContext, make_item
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
 
-FIELDS = ("guid", "url", "title", "author", "text", "published_at", "in_reply_to")
+FIELDS = ("guid", "url", "title", "author", "text", "published_at", "in_reply_to", "reach", "lang")
 SINCE_FORMATS = ("iso", "unix")
 OPTION_KEYS: tuple[str, ...] = (*api.COMMON_KEYS, "items", "fields", "next", "next_param", "since_param",
                                 "since_format", "html", "token_env", "token_header")
@@ -192,4 +193,5 @@ def _item(source: str, entry: Any, opts: dict[str, Any], where: str) -> Item | N
         return None
     return make_item(source, guid=guid if guid not in (None, "") else url, url=url if isinstance(url, str) else None,
                      title=get("title") or "", text=get("text") or "", author=get("author"),
-                     published_at=published, in_reply_to=get("in_reply_to"), html=opts.get("html", True) is not False)
+                     published_at=published, in_reply_to=get("in_reply_to"), html=opts.get("html", True) is not False,
+                     lang=get("lang"), reach=reach.count({"n": get("reach")}, "n"))

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from socialscale.errors import ParseError
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, SourceContext, make_item
@@ -233,6 +234,10 @@ def _item(source: str, status: dict[str, Any], host: str) -> Item | None:
                              "display_name": api.s(account, "display_name"),
                              "in_reply_to_id": parent, "in_reply_to_account_id": api.s(status, "in_reply_to_account_id"),
                              "visibility": api.s(status, "visibility"), "language": api.s(status, "language")}
+    extra["counts"] = reach.counts(favourites_count=reach.count(status, "favourites_count"),
+                                   reblogs_count=reach.count(status, "reblogs_count"),
+                                   replies_count=reach.count(status, "replies_count"),
+                                   followers_count=reach.count(account, "followers_count")) or None
     tags = status.get("tags")
     if isinstance(tags, list):
         names = [api.s(t, "name") for t in tags[:50]]
@@ -241,4 +246,5 @@ def _item(source: str, status: dict[str, Any], host: str) -> Item | None:
                      title=api.s(status, "spoiler_text") or "", text=api.s(status, "content") or "",
                      author=author, published_at=api.from_text(api.s(status, "created_at")),
                      in_reply_to=f"{host}:{parent}" if parent else None,
-                     extra={k: v for k, v in extra.items() if v not in (None, "", [])})
+                     extra={k: v for k, v in extra.items() if v not in (None, "", [])}, lang=api.s(status, "language"),
+                     reach=reach.total(extra["counts"] or {}))

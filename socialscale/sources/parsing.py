@@ -111,6 +111,7 @@ def _xml_feed(body: bytes, source: str, base_url: str, fast: bool = True) -> tup
     if entries is None:  # not a feed the fast path reads exactly as feedparser would
         entries = _feedparser_entries(body, warnings)
     items = []
+    feed_language = _feed_language(body)
     for entry in entries:
         link = entry["link"]
         if link:
@@ -121,7 +122,7 @@ def _xml_feed(body: bytes, source: str, base_url: str, fast: bool = True) -> tup
         items.append(make_item(
             source, guid=entry["id"] or link, title=entry["title"] or "", text=entry["text"], url=link,
             author=entry["author"], published_at=_plausible(entry["date"]) if entry["date"] else None,
-            in_reply_to=entry["reply_to"], extra=extra))
+            in_reply_to=entry["reply_to"], extra=extra, lang=feed_language))
     items, repeats = dedupe(items)
     if repeats:
         warnings.append(f"{repeats} entries repeated a guid; kept the first of each")
@@ -182,6 +183,7 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
     warnings: list[str] = []
     items = []
     feed_author = _json_author(doc)
+    feed_language = doc.get("language")
     skipped = 0
     for entry in entries:
         if not isinstance(entry, dict):
@@ -198,13 +200,24 @@ def _json_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
             author=_json_author(entry) or feed_author,
             published_at=_json_date(entry.get("date_published") or entry.get("date_modified")),
             extra={"tags": _strings(entry["tags"])} if isinstance(entry.get("tags"), list) else None,
-            html=isinstance(html, str)))
+            html=isinstance(html, str), lang=entry.get("language") or feed_language))
     if skipped:
         warnings.append(f"{skipped} items were not objects and were skipped")
     items, repeats = dedupe(items)
     if repeats:
         warnings.append(f"{repeats} items repeated an id; kept the first of each")
     return items, warnings
+
+
+_FEED_LANGUAGE = re.compile(rb"<(?:dc:)?language>\s*([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)\s*</(?:dc:)?language>"
+                            rb"|<feed\b[^>]*?\bxml:lang=[\"']([A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})*)[\"']", re.IGNORECASE)
+
+
+def _feed_language(body: bytes) -> str | None:
+    """The feed's language: RSS `<language>` (or RDF `<dc:language>`), else the Atom root's xml:lang;
+    looked for near the top, where the channel's elements come before the items."""
+    found = _FEED_LANGUAGE.search(body[:16384])
+    return (found.group(1) or found.group(2)).decode("ascii") if found else None
 
 
 def _strings(values: list[Any], limit: int = 50) -> list[str]:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from socialscale import __version__
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, SourceContext, make_item
@@ -194,6 +195,8 @@ def _item(source: str, child: Any) -> Item | None:
         parent = api.s(data, "parent_id")
         extra.update(parent_id=parent, link_id=api.s(data, "link_id"), link_title=api.s(data, "link_title"))
         title, text = "", api.s(data, "body") or ""
+    extra["counts"] = reach.counts(score=reach.count(data, "score"), num_comments=reach.count(data, "num_comments")) or None
     return make_item(source, guid=fullname, url=url, title=title, text=text, author=api.s(data, "author"),
                      published_at=api.from_unix(created), in_reply_to=parent,
-                     extra={k: v for k, v in extra.items() if v is not None}, html=False)
+                     extra={k: v for k, v in extra.items() if v is not None}, html=False,
+                     reach=reach.total(extra["counts"] or {}))

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from socialscale.errors import FetchError
+from socialscale.insight import reach
 from socialscale.models import Item
 from socialscale.sources import api
 from socialscale.sources.base import Collected, make_item
@@ -157,8 +158,12 @@ def _item(source: str, entry: Any, site: str) -> Item | None:
     tags = entry.get("tags") if isinstance(entry.get("tags"), list) else []
     extra: dict[str, Any] = {"site": site, "question_id": question_id,
                              "tags": [t for t in tags[:50] if isinstance(t, str)],
-                             "author_id": api.s(owner, "user_id")}
+                             "author_id": api.s(owner, "user_id"),
+                             "counts": reach.counts(score=reach.count(entry, "score"),
+                                                    answer_count=reach.count(entry, "answer_count"),
+                                                    view_count=reach.count(entry, "view_count")) or None}
     return make_item(source, guid=question_id, url=api.s(entry, "link"), title=api.s(entry, "title") or "",
                      text=api.s(entry, "body") or "", author=api.s(owner, "display_name"),
                      published_at=api.from_unix(api.n(entry, "creation_date")),
-                     extra={k: v for k, v in extra.items() if v not in (None, "", [])})
+                     extra={k: v for k, v in extra.items() if v not in (None, "", [])},
+                     reach=reach.total(extra["counts"] or {}))

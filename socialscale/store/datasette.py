@@ -50,7 +50,13 @@ TABLES: dict[str, dict[str, Any]] = {
             "followup": "1 when it is not ours and an item of ours came earlier in its conversation.",
             "catalyzed": "1 for a follow-up replying to ours by someone other than the conversation's starter.",
             "content_hash": "Hash of the content, to tell an update from a re-fetch.",
-            "extra": "What the source kind knows beyond these columns (JSON object).",
+            "extra": "What the source kind knows beyond these columns (JSON object; `counts`: the attention counts).",
+            "sentiment": "-1..1 from title and text (VADER); negative <= -0.05 < neutral < 0.05 <= positive; "
+                         "empty without English text.",
+            "reach": "Attention the source reports: the sum of extra.counts (likes, boosts, replies, score, ...); "
+                     "empty where the source reports none.",
+            "lang": "The item's language as the source gives it (primary subtag).",
+            "brands": "The configured brands it mentions (JSON list), for share of voice.",
         },
     },
     "events": {
@@ -144,6 +150,7 @@ TABLES: dict[str, dict[str, Any]] = {
         "columns": {
             "id": "Item id.", "source": "Source.", "lane": "Lane.", "owner": "Owner.", "title": "Title (untrusted).",
             "url": "Link (untrusted).", "start_at": "Start of the item (UTC).", "age_s": "Seconds waiting, now.",
+            "sentiment": "-1..1; negative <= -0.05.", "reach": "Attention the source reports.",
             "sla_s": "The lane's SLA in seconds.", "breached": "1 when age_s > sla_s.",
             "conversation_id": "The conversation (its first message's id).",
             "followup": "1 when it follows up on a message of ours.",
@@ -157,6 +164,7 @@ TABLES: dict[str, dict[str, Any]] = {
             "id": "Item id.", "source": "Source.", "lane": "Lane.", "owner": "Owner.",
             "responded_by": "Who answered.", "response_via": "How: reply, dm, email, phone or meeting.",
             "start_at": "Start of the item (UTC).", "responded_at": "First response (UTC).",
+            "sentiment": "-1..1; negative <= -0.05.",
             "latency_s": "responded_at - start_at, in seconds.",
             "detection_lag_s": "first_seen_at - start_at, in seconds: how late socialscale saw it.",
             "sla_s": "The lane's SLA in seconds.", "within_sla": "1 when answered within the SLA.",
@@ -267,6 +275,63 @@ GROUP BY lane
 ORDER BY lane
 """.strip()
 
+# Per lane: the last :window_days days (default 1) against the :baseline_windows windows of that length
+# before (default 14). A spike: count > mean + k*sd and count >= 5; compared squared, so SQLite needs no sqrt:
+# count - mean > 0 and (count - mean)^2 > k^2 * variance (population variance).
+SPIKES_SQL = """
+WITH params AS (
+  SELECT COALESCE(NULLIF(:window_days, ''), 1) * 86400.0 AS w, COALESCE(NULLIF(:baseline_windows, ''), 14) AS n,
+         COALESCE(NULLIF(:k, ''), 3) AS k
+),
+counted AS (
+  SELECT i.lane, CAST((strftime('%s', 'now') - strftime('%s', i.start_at)) / p.w AS INTEGER) AS window, COUNT(*) AS c
+  FROM items i, params p
+  WHERE i.duplicate_of IS NULL AND i.ours IS NULL
+    AND i.start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || CAST((p.n + 1) * p.w AS INTEGER) || ' seconds')
+    AND i.start_at < strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+  GROUP BY i.lane, window
+),
+per_lane AS (
+  SELECT c.lane, SUM(CASE WHEN window = 0 THEN c ELSE 0 END) AS count,
+         SUM(CASE WHEN window > 0 THEN c ELSE 0 END) * 1.0 / p.n AS mean,
+         SUM(CASE WHEN window > 0 THEN c * c ELSE 0 END) * 1.0 / p.n AS mean_sq, p.k
+  FROM counted c, params p
+  GROUP BY c.lane
+)
+SELECT lane, count, mean AS baseline_mean, mean_sq - mean * mean AS baseline_variance,
+       CASE WHEN count >= 5 AND count > mean AND (count - mean) * (count - mean) > k * k * (mean_sq - mean * mean)
+            THEN 1 ELSE 0 END AS spike
+FROM per_lane
+ORDER BY spike DESC, count DESC, lane
+""".strip()
+
+# mentions per brand over the last :days days (an item naming two brands counts for both); share of all
+# brand mentions; share of the brand's mentions that are negative.
+VOICE_SQL = """
+WITH mentions AS (
+  SELECT b.value AS brand, COUNT(*) AS mentions, SUM(i.sentiment <= -0.05) AS negative
+  FROM items i, json_each(i.brands) b
+  WHERE i.duplicate_of IS NULL AND i.ours IS NULL
+    AND i.start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
+  GROUP BY b.value
+)
+SELECT brand, mentions, ROUND(mentions * 1.0 / (SELECT SUM(mentions) FROM mentions), 4) AS share,
+       ROUND(negative * 1.0 / mentions, 4) AS negative_share
+FROM mentions
+ORDER BY mentions DESC, brand
+""".strip()
+
+NEGATIVE_SQL = """
+SELECT lane, COUNT(*) AS items, COUNT(sentiment) AS scored, SUM(sentiment <= -0.05) AS negative,
+       ROUND(SUM(sentiment <= -0.05) * 1.0 / COUNT(sentiment), 4) AS negative_share,
+       ROUND(AVG(sentiment), 4) AS mean_sentiment
+FROM items
+WHERE duplicate_of IS NULL AND ours IS NULL
+  AND start_at >= strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-' || COALESCE(NULLIF(:days, ''), 30) || ' days')
+GROUP BY lane
+ORDER BY negative_share DESC, lane
+""".strip()
+
 # Named apart from the tables and views: Datasette would serve a canned query in place of a same-named view.
 QUERIES: dict[str, dict[str, str]] = {
     "backlog_by_lane": {
@@ -304,6 +369,25 @@ QUERIES: dict[str, dict[str, str]] = {
         "title": "Items per lane per day",
         "description": "Items started per day and lane over the last :days days (default 30).",
         "sql": VOLUME_SQL,
+    },
+    "spikes_by_lane": {
+        "title": "Spikes by lane",
+        "description": "The last :window_days days (default 1) per lane against the :baseline_windows windows "
+                       "before it (default 14): a spike is count > mean + :k (default 3) standard deviations and "
+                       "at least 5 items (as `socialscale report spikes`).",
+        "sql": SPIKES_SQL,
+    },
+    "share_of_voice": {
+        "title": "Share of voice",
+        "description": "Mentions of each configured brand over the last :days days (default 30), its share of all "
+                       "brand mentions and the share of its mentions that are negative (as `socialscale report voice`).",
+        "sql": VOICE_SQL,
+    },
+    "negative_by_lane": {
+        "title": "Negative items by lane",
+        "description": "Items started in the last :days days (default 30) per lane: how many have a sentiment, "
+                       "how many are negative (sentiment <= -0.05), and the mean sentiment.",
+        "sql": NEGATIVE_SQL,
     },
 }
 

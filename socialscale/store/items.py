@@ -19,10 +19,10 @@ ITEM_COLUMNS = (
     "id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
     "first_seen_at", "updated_at", "start_at", "lane", "lanes", "tags", "owner", "status", "responded_at",
     "responded_by", "response_via", "response_url", "closed_at", "duplicate_of", "in_reply_to", "extra",
-    "ours", "parent_id", "conversation_id", "followup", "catalyzed",
+    "ours", "parent_id", "conversation_id", "followup", "catalyzed", "sentiment", "reach", "lang", "brands",
 )
 EVENT_COLUMNS = ("item_id", "at", "kind", "actor", "detail")
-JSON_COLUMNS = ("lanes", "tags", "extra", "rules")
+JSON_COLUMNS = ("lanes", "tags", "extra", "rules", "brands")
 
 
 @dataclass
@@ -36,6 +36,8 @@ def content_hash(item: Item) -> str:
     parts = [item.title, item.text, item.url or "", item.author or "", item.published_at or "", item.in_reply_to or ""]
     if item.extra:
         parts.append(json.dumps(item.extra, sort_keys=True, ensure_ascii=False, default=str))
+    if item.lang is not None or item.reach is not None:
+        parts.append(f"{item.lang}\x1f{item.reach}")
     return hashlib.sha1("\x1f".join(parts).encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
@@ -77,21 +79,21 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
         elif found[1] != digest:
             updates.append((item.url, item.canonical_url, item.title, item.author, item.text, item.published_at,
                             start_of(item.published_at, found[2]), item.in_reply_to, digest, _extra(item), now,
-                            found[0]))
+                            item.lang, item.reach, found[0]))
             result.updated_ids.append(found[0])
         else:
             result.unchanged += 1
     if updates:
         update_rows(db, "items", ("url", "canonical_url", "title", "author", "text", "published_at", "start_at",
-                                  "in_reply_to", "content_hash", "extra", "updated_at"), updates)
+                                  "in_reply_to", "content_hash", "extra", "updated_at", "lang", "reach"), updates)
     if fresh:
         duplicates = _earlier_copies(conn, source, [i.canonical_url for i, _ in fresh if i.canonical_url])
         insert_rows(db, "items", ("source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
                                   "first_seen_at", "updated_at", "start_at", "status", "duplicate_of", "in_reply_to",
-                                  "content_hash", "extra"),
+                                  "content_hash", "extra", "lang", "reach"),
                     [(source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now, now,
                       start_of(i.published_at, now), "open", duplicates.get(i.canonical_url or ""), i.in_reply_to,
-                      digest, _extra(i)) for i, digest in fresh])
+                      digest, _extra(i), i.lang, i.reach) for i, digest in fresh])
         ids: dict[str, int] = {}
         for chunk in _chunks([i.guid for i, _ in fresh]):
             marks = ",".join("?" * len(chunk))

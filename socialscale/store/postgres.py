@@ -20,7 +20,7 @@ import sqlite_utils
 from socialscale.dburl import has_password, safe_url
 from socialscale.errors import DatabaseError, DatabaseUnavailable, UsageError
 from socialscale.store.dialect import LOCK_MIGRATE, LOCK_WRITE, POSTGRES
-from socialscale.store.schema import MIGRATIONS, VERSION_TABLE, schema_version
+from socialscale.store.schema import MIGRATIONS, VERSION_TABLE, apply_step, schema_version
 
 CONNECT_TIMEOUT_S = 10
 
@@ -174,7 +174,7 @@ def migrate_pg(db: PgDatabase) -> None:
                 f"(this one knows up to {len(MIGRATIONS)}); upgrade socialscale, the database was not changed")
         for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
             with raw.transaction():
-                step(db)
+                apply_step(db, number, step)
                 raw.execute(f"DELETE FROM {VERSION_TABLE}")
                 raw.execute(f"INSERT INTO {VERSION_TABLE} (version) VALUES (%s)", (number,))
     finally:

@@ -32,7 +32,8 @@ def _lag_sql(d: Dialect) -> str:
     return f"CAST({d.seconds_between('i.first_seen_at', 'i.start_at')} AS INTEGER)"
 
 
-ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "text", "url", "author", "start_at")
+ITEM_FIELDS = ("id", "source", "lane", "owner", "title", "text", "url", "author", "start_at", "sentiment", "reach",
+               "followup")
 
 
 def _lane_case(values: Mapping[str, Any], params: list[Any]) -> str:

@@ -74,6 +74,10 @@ CREATE TABLE IF NOT EXISTS items (
     catalyzed INTEGER NOT NULL DEFAULT 0,  -- 1: a follow-up replying to ours, by someone other than the root's author
     content_hash TEXT NOT NULL,
     extra TEXT NOT NULL DEFAULT '{}',
+    sentiment REAL,                  -- -1..1 from title and text (docs/insight.md); NULL: no text, not English
+    reach INTEGER,                   -- attention the source reports; NULL: it says nothing (feeds)
+    lang TEXT,                       -- the language the source gives, primary subtag
+    brands TEXT NOT NULL DEFAULT '[]',  -- JSON list of the configured brands it mentions
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_backlog ON items (status, lane, start_at, owner, source)
@@ -152,7 +156,7 @@ def views(d: Dialect) -> dict[str, str]:
     return {
         # One row per open item waiting for an answer, with its age now and whether its lane's SLA is breached.
         "backlog": f"""
-SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at, i.conversation_id, i.followup,
+SELECT i.id, i.source, i.lane, i.owner, i.title, i.url, i.start_at, i.conversation_id, i.followup, i.sentiment, i.reach,
        CAST({age} AS INTEGER) AS age_s,
        l.sla_s,
        CASE WHEN l.sla_s IS NOT NULL
@@ -163,7 +167,7 @@ WHERE i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL AND COALES
         # One row per answered item with its first-response latency and detection lag, in seconds.
         "first_responses": f"""
 SELECT i.id, i.source, i.lane, i.owner, i.responded_by, i.response_via, i.start_at, i.responded_at,
-       i.conversation_id, i.followup,
+       i.conversation_id, i.followup, i.sentiment,
        CAST({latency} AS INTEGER) AS latency_s,
        CAST({secs("i.first_seen_at", "i.start_at")} AS INTEGER) AS detection_lag_s,
        l.sla_s,
@@ -193,7 +197,6 @@ GROUP BY r.id, r.source, r.lane, r.owner, r.title, r.url, r.author, r.start_at, 
     }
 
 
-VIEWS = views(Dialect("sqlite"))
 
 
 def create_views(db: sqlite_utils.Database) -> None:
@@ -206,11 +209,6 @@ def create_views(db: sqlite_utils.Database) -> None:
 def m001_initial(db: sqlite_utils.Database) -> None:
     db.conn.executescript(SCHEMA)
     create_index(db)
-    if dialect_of(db).postgres:
-        create_views(db)
-        return
-    for name, sql in VIEWS.items():
-        db.create_view(name, sql.strip(), replace=True)
 
 
 @migration
@@ -233,7 +231,6 @@ def m002_conversations(db: sqlite_utils.Database) -> None:
         "CREATE INDEX IF NOT EXISTS items_parent ON items (parent_id);\n"
         "CREATE INDEX IF NOT EXISTS items_conversation ON items (conversation_id);\n"
         "CREATE INDEX IF NOT EXISTS items_guid ON items (guid);\n")  # a reply's parent, by guid across sources
-    create_views(db)
     if db.execute("SELECT 1 FROM items WHERE conversation_id IS NULL LIMIT 1").fetchone():
         db.execute("INSERT INTO state (key, value) VALUES (?, 'pending') ON CONFLICT (key) DO NOTHING",
                    [UPGRADE_STATE_KEY])
@@ -261,6 +258,27 @@ def m004_search_stemming(db: sqlite_utils.Database) -> None:
     """The search index rebuilt with stemming (word forms), from the stored items: FTS5's porter
     tokenizer on SQLite, the `english` text search configuration on PostgreSQL."""
     create_index(db)
+# Added in m005 to databases made before (a new database has them from SCHEMA).
+INSIGHT_COLUMNS = (("sentiment", "REAL"), ("reach", "INTEGER"), ("lang", "TEXT"),
+                   ("brands", "TEXT NOT NULL DEFAULT '[]'"))
+
+
+def add_columns(db: sqlite_utils.Database, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    """ALTER TABLE ADD COLUMN for the columns not there yet (so a step cut short can run again)."""
+    if dialect_of(db).postgres:
+        for name, decl in columns:
+            db.conn.executescript(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {name} {decl}")
+        return
+    have = {row[1] for row in db.conn.execute(f"PRAGMA table_info({table})")}
+    for name, decl in columns:
+        if name not in have:
+            db.conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+
+
+@migration
+def m005_insight(db: sqlite_utils.Database) -> None:
+    """Sentiment, reach, language and brands (docs/insight.md); re-tagging fills them in."""
+    add_columns(db, "items", INSIGHT_COLUMNS)
 
 
 @migration
@@ -301,5 +319,14 @@ def migrate(db: sqlite_utils.Database, path: str = "") -> None:
     # executescript and sqlite-utils' FTS setup commit on their own. A step cut short is
     # simply run again, because user_version is only raised after it completes.
     for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
-        step(db)
+        apply_step(db, number, step)
         db.execute(f"PRAGMA user_version = {number}")
+
+
+def apply_step(db: sqlite_utils.Database, number: int, step: Migration) -> None:
+    """Run migration `number`; after the last one, (re)create the views. The views read columns that
+    several steps add, so they are made once, when every column is there, and before the version that
+    says the schema is complete is written."""
+    step(db)
+    if number == len(MIGRATIONS):
+        create_views(db)

@@ -13,7 +13,8 @@ from socialscale.store.items import EVENT_COLUMNS
 
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
-               "owner_set_by", "status", "rules_version", "parent_id", "conversation_id", "followup", "response_url")
+               "owner_set_by", "status", "rules_version", "parent_id", "conversation_id", "followup", "response_url",
+               "lang", "sentiment", "brands")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 
@@ -42,9 +43,10 @@ def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: 
 
 def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
                   events: Iterable[tuple[Any, ...]]) -> None:
-    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, id); `events`:
-    (item_id, at, detail). Call inside `transaction(db)`."""
-    update_rows(db, "items", ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by"), updates)
+    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands, id);
+    `events`: (item_id, at, detail). Call inside `transaction(db)`."""
+    update_rows(db, "items", ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment",
+                              "brands"), updates)
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
