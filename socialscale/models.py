@@ -18,6 +18,10 @@ STATUSES: tuple[str, ...] = ("open", "responded", "closed", "ignored")
 RESPONSE_VIAS: tuple[str, ...] = ("reply", "dm", "email", "phone", "meeting")
 HANDOFF_VIAS: frozenset[str] = frozenset({"dm", "email", "phone", "meeting"})
 RULE_FIELDS: tuple[str, ...] = ("title", "text", "author", "url")
+# Sentiment labels (design.md): negative <= -0.05 < neutral < 0.05 <= positive.
+SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+NEGATIVE_BELOW = -0.05
+POSITIVE_FROM = 0.05
 
 
 @dataclass

@@ -39,7 +39,7 @@ def test_backlog_by_lane(cli, ids):
     assert cs["oldest"][1] == {"id": ids["B"], "source": "blog", "lane": "customer_service", "owner": "alice",
                                     "title": "item b", "text": "", "url": "https://example.com/b", "author": None,
                                     "start_at": "2024-03-06T09:00:00Z", "age_s": 3 * 3600, "sla_s": 7200,
-                                    "breached": True, "sentiment": None, "reach": None,
+                                    "breached": True, "sentiment": None, "reach": None, "followup": False,
                                     "priority": 120.0}  # breached 100 + time 40 x (1h past / 2h)
     assert cs["oldest"][2]["breached"] is False  # age 2h is not more than the 2h SLA
     sp = groups["sales_prospecting"]  # D, E, F, G (O closed)

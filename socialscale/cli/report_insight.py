@@ -54,8 +54,8 @@ def spikes_cmd(
     Example:
       socialscale report spikes --by tag --window 6h --baseline 7d
     """
-    from socialscale.cli.report import resolve_now
     from socialscale.cli.state import filters as checked
+    from socialscale.cli.state import resolve_now
     from socialscale.errors import UsageError
     from socialscale.insight.spikes import spikes
     from socialscale.output.render import emit
@@ -94,8 +94,8 @@ def voice_cmd(
     Example:
       socialscale report voice --since 90d --by week
     """
-    from socialscale.cli.report import resolve_now
     from socialscale.cli.state import filters as checked
+    from socialscale.cli.state import resolve_now
     from socialscale.insight.voice import voice
     from socialscale.output.render import emit, out_console, table
 

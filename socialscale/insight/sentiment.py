@@ -21,6 +21,8 @@ import re
 import string
 from importlib import resources
 
+from socialscale.models import NEGATIVE_BELOW, POSITIVE_FROM, SENTIMENT_LABELS
+
 # The rules' constants, as in vaderSentiment 3.3.2 (vaderSentiment/vaderSentiment.py).
 B_INCR = 0.293
 B_DECR = -0.293
@@ -51,9 +53,7 @@ _IDIOM_WORDS = frozenset("shit bomb bad ass bus stop yeah kiss death die beating
 # Words that, up to three before a sentiment word (idioms: up to two after), may change its value.
 _CHANGERS = frozenset(BOOSTERS) | NEGATE | _IDIOM_WORDS | {"so", "this", "never", "without", "least", "no"}
 
-NEGATIVE_BELOW = -0.05  # design.md: negative <= -0.05 < neutral < 0.05 <= positive
-POSITIVE_FROM = 0.05
-LABELS = ("negative", "neutral", "positive")
+LABELS = SENTIMENT_LABELS  # negative <= NEGATIVE_BELOW < neutral < POSITIVE_FROM <= positive (models.py)
 MODEL = "vader-3.3.2"  # stored with nothing, but part of the tagging fingerprint: a change re-scores on `tag`
 
 # Function words common in each language and rare in the others (a word in two lists is dropped from

@@ -18,7 +18,7 @@ from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _ordered, _utc
 from socialscale.store import insight as sql
-from socialscale.store.reports import Filters
+from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import period_start, periods, utc_iso
 
 SPIKES_BY = ("lane", "tag", "rule")

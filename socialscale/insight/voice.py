@@ -18,7 +18,7 @@ from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _share, _since, _utc
 from socialscale.store import insight as sql
-from socialscale.store.reports import Filters
+from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import periods, utc_iso
 
 VOICE_BY = ("total", "week")
@@ -33,7 +33,7 @@ def voice(db: sqlite_utils.Database, config: Config, *, now: datetime, since: st
     if not config.brands:
         raise UsageError("no brands configured: add `brands:` to the config (docs/insight.md#share-of-voice)")
     now = _utc(now)
-    first = _since(since, now)
+    first = _since(since, now, config.timezone)
     until = now + timedelta(seconds=1)
     spans = [(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in periods(first, until, "week", config.timezone)] \
         if by == "week" else [("total", utc_iso(first), utc_iso(until))]

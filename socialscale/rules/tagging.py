@@ -283,20 +283,26 @@ class Tagger:
                 ctx.latest_ours.update((i, f.latest_ours) for i, f in analyse(group).items() if f.latest_ours)
         return ctx
 
+    def _sentiments(self, rows: Sequence[tuple[Any, ...]],
+                    known: dict[int, tuple[tuple[Any, ...], float | None]] | None) -> list[float | None]:
+        """Each row's sentiment; `known`: scored by the worker from an earlier read, kept where the text is
+        still the same."""
+        score = self.vader.item_score
+        if not known:
+            return [score(*_texts(row)) for row in rows]
+        out = []
+        for row in rows:
+            found = known.get(row[0])
+            texts = _texts(row)
+            out.append(found[1] if found is not None and found[0] == texts else score(*texts))
+        return out
+
     def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
                  match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
                  ctx: Context | None = None, reason: str | None = None,
                  known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None,
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        score = self.vader.item_score
-        if known:  # scored by the worker from an earlier read: kept where the text is still the same
-            sentiments = []
-            for row in rows:
-                found = known.get(row[0])
-                texts = _texts(row)
-                sentiments.append(found[1] if found is not None and found[0] == texts else score(*texts))
-        else:
-            sentiments = [score(*_texts(row)) for row in rows]
+        sentiments = self._sentiments(rows, known)
         fields = [row[1:6] for row in rows]  # (source, title, text, author, url)
         if self.matcher.moods:
             # Rules with a `sentiment:` condition: every match first, filtered by the item's label, then the

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlite_utils
 
-from socialscale.insight.sentiment import NEGATIVE_BELOW
-from socialscale.store.reports import Filters
+from socialscale.models import NEGATIVE_BELOW
+from socialscale.store.filters import ItemFilter as Filters
 
 SPIKE_COLUMNS = {"lane": "i.lane", "tag": "i.tags", "rule": "i.rules"}
 _COUNTED = "i.duplicate_of IS NULL AND i.ours IS NULL"
