@@ -258,7 +258,7 @@ def m004_search_stemming(db: sqlite_utils.Database) -> None:
     """The search index rebuilt with stemming (word forms), from the stored items: FTS5's porter
     tokenizer on SQLite, the `english` text search configuration on PostgreSQL."""
     create_index(db)
-# Added in m005 to databases made before (a new database has them from SCHEMA).
+# Added in m006 to databases made before (a new database has them from SCHEMA).
 INSIGHT_COLUMNS = (("sentiment", "REAL"), ("reach", "INTEGER"), ("lang", "TEXT"),
                    ("brands", "TEXT NOT NULL DEFAULT '[]'"))
 
@@ -276,12 +276,6 @@ def add_columns(db: sqlite_utils.Database, table: str, columns: tuple[tuple[str,
 
 
 @migration
-def m005_insight(db: sqlite_utils.Database) -> None:
-    """Sentiment, reach, language and brands (docs/insight.md); re-tagging fills them in."""
-    add_columns(db, "items", INSIGHT_COLUMNS)
-
-
-@migration
 def m005_report_indexes(db: sqlite_utils.Database) -> None:
     """The indexes `report backlog` and `report latency` read now carry `followup` (and, on PostgreSQL,
     `id`), so both reports are answered from the index alone. Since conversations (m002) split the
@@ -296,6 +290,12 @@ def m005_report_indexes(db: sqlite_utils.Database) -> None:
         "CREATE INDEX items_responded ON items "
         f"{d.covering('responded_at, lane, start_at, first_seen_at, response_via, owner, source, status', 'followup')}\n"
         "    WHERE responded_at IS NOT NULL AND duplicate_of IS NULL AND ours IS NULL;\n")
+
+
+@migration
+def m006_insight(db: sqlite_utils.Database) -> None:
+    """Sentiment, reach, language and brands (docs/insight.md); re-tagging fills them in."""
+    add_columns(db, "items", INSIGHT_COLUMNS)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:
