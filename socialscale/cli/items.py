@@ -18,7 +18,7 @@ from socialscale.cli.state import (
     output_format,
     state,
 )
-from socialscale.output.render import Column
+from socialscale.output.render import PRIORITY_COLUMN, Column
 from socialscale.store.filters import ItemFilter
 
 ITEM_TABLE = (
@@ -32,6 +32,11 @@ ITEM_TABLE = (
     Column("title", "title", "title", min_width=24),
 )
 TABLE_DEFAULT_LIMIT = 50
+
+
+class ItemSort(str, Enum):
+    newest = "newest"
+    priority = "priority"
 
 
 def register(app: typer.Typer) -> None:
@@ -57,8 +62,13 @@ def items(
     conversation: Annotated[int | None, typer.Option("--conversation", metavar="ID",
                                                      help="Only the conversation of item ID (every message, ours "
                                                      "included).")] = None,
+    sentiment: Annotated[str | None, typer.Option("--sentiment", metavar="LABEL",
+                                                  help="Only items of this sentiment: negative, neutral or "
+                                                  "positive (docs/insight.md).")] = None,
     everything: Annotated[bool, typer.Option("--all", help="Also duplicates, our own posts and open items of "
                                              "lanes that expect no response.")] = False,
+    sort: Annotated[ItemSort, typer.Option("--sort", help="newest first, or priority: what to answer first "
+                                           "(docs/insight.md#priority).")] = ItemSort.newest,
     limit: Annotated[int | None, typer.Option(help=f"At most this many (table default {TABLE_DEFAULT_LIMIT}; 0 = all).")] = None,
     fmt: ListFormatOption = ListFormat.table,
     as_json: JsonOption = False,
@@ -73,14 +83,17 @@ def items(
       socialscale items --search 'stale OR "cold coffee"' --since yesterday
       socialscale items --status open --unassigned --format json
       socialscale items --conversation 42
+      socialscale items --status open --sentiment negative --sort priority
     """
     from socialscale.errors import UsageError
-    from socialscale.models import STATUSES
+    from socialscale.models import SENTIMENT_LABELS, STATUSES
     from socialscale.output.render import emit, err_console
     from socialscale.store.items import ITEM_COLUMNS, count_items, query_items
 
     if status and status not in STATUSES:
         raise UsageError(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    if sentiment and sentiment not in SENTIMENT_LABELS:
+        raise UsageError(f"--sentiment {sentiment!r}: expected one of {', '.join(SENTIMENT_LABELS)}")
     if owner and unassigned:
         raise UsageError("--owner and --unassigned exclude each other")
     st = state(ctx)
@@ -91,19 +104,29 @@ def items(
         limit = TABLE_DEFAULT_LIMIT if out == "table" else 0
     lo, hi = time_window(st, since, until)
     f = ItemFilter(lane=lane, status=status, owner=owner, source=source, tags=tuple(tag or ()), unassigned=unassigned,
-                   since=lo, until=hi, search=search, conversation=conversation, everything=everything)
-    rows = query_items(db, f, limit=limit or None)
+                   since=lo, until=hi, search=search, conversation=conversation, sentiment=sentiment,
+                   everything=everything)
+    if sort is ItemSort.priority:  # every match is scored, then cut to --limit
+        from socialscale.insight.priority import ranked
+        from socialscale.timeutil import now_utc
+
+        rows = ranked(query_items(db, f), st.config(), now_utc())[:limit or None]
+    else:
+        rows = query_items(db, f, limit=limit or None)
     # A column the filter holds constant says nothing: leave it out of the table.
     fixed = {key for key, value in (("lane", lane), ("status", status), ("owner", owner or unassigned),
                                     ("source", source)) if value}
     columns = [c for c in ITEM_TABLE if c.key not in fixed]
+    if sort is ItemSort.priority:
+        columns.insert(1, PRIORITY_COLUMN)
     if status == "responded":  # who answered, and the reply that did when it was seen automatically
         columns += [Column("responded_by", "by", "plain", fold=2), Column("response_url", "reply", fold=6)]
     if out == "table" and not rows:
         if not st.quiet:
             err_console().print(_nothing_found(db, f), markup=False)
         return
-    emit(out, rows=rows, columns=columns, csv_keys=ITEM_COLUMNS, tz=st.config().timezone)
+    keys = (*ITEM_COLUMNS, "priority") if sort is ItemSort.priority else ITEM_COLUMNS
+    emit(out, rows=rows, columns=columns, csv_keys=keys, tz=st.config().timezone)
     if out == "table" and limit and len(rows) == limit and not st.quiet:
         total = count_items(db, f)
         if total > limit:

@@ -22,7 +22,7 @@ from socialscale.cli.state import (
     resolve_now,
     state,
 )
-from socialscale.output.render import Column
+from socialscale.output.render import PRIORITY_COLUMN, Column
 from socialscale.output.report import volume_chart
 
 report_app = typer.Typer(help="Backlog, response latency, conversations, SLA breaches, volume, the daily summary "
@@ -87,7 +87,6 @@ BREACH_COLUMNS = (
 )
 BREACH_KEYS = ("id", "source", "lane", "owner", "title", "url", "author", "start_at", "age_s", "sla_s", "over_s",
                "sentiment", "reach", "priority")
-PRIORITY_COLUMN = Column("priority", "priority", "plain")
 
 
 class BacklogBy(str, Enum):

@@ -63,6 +63,15 @@ def score(item: Mapping[str, Any], config: Config, now: datetime) -> float | Non
     return None if found is None else float(found["priority"])
 
 
+def ranked(items: list[dict[str, Any]], config: Config, now: datetime) -> list[dict[str, Any]]:
+    """The items with their `priority` (None for those not waiting for an answer), highest first; items
+    without one after, newest first, as a listing shows them (`items --sort priority`)."""
+    scored = [{**item, "priority": score(item, config, now)} for item in items]
+    waiting = sorted((i for i in scored if i["priority"] is not None),
+                     key=lambda i: (-i["priority"], i["start_at"], i["id"]))
+    return waiting + [i for i in scored if i["priority"] is None]
+
+
 def describe_priority(found: dict[str, Any] | None) -> str:
     """`128.5 = breached 100 + time 40×0.50 + negativity 25×0.48 + reach 20×0.35 + follow-up 15×0`."""
     if found is None:

@@ -87,6 +87,10 @@ class Column:
     fold: int = 0
 
 
+# An item's priority (docs/insight.md): a score, not a share, so never shown as a percentage.
+PRIORITY_COLUMN = Column("priority", "priority", "plain", justify="right")
+
+
 def _display(value: Any, kind: str, tz: str | None = None, row: dict[str, Any] | None = None) -> str:
     if kind == "title":
         return headline((row or {}).get("title"), (row or {}).get("text"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from socialscale.models import NEGATIVE_BELOW, POSITIVE_FROM
 from socialscale.store.dialect import SQLITE, Dialect
 from socialscale.store.search import search_clause
 
@@ -22,6 +23,13 @@ from socialscale.store.search import search_clause
 COUNTED_SQL = "i.duplicate_of IS NULL AND i.ours IS NULL"
 # A lane expects a response unless the config says `respond: false` (the `lanes` table is synced from it).
 RESPONDING_LANE_SQL = "COALESCE((SELECT l.respond FROM lanes l WHERE l.name = i.lane), 1) = 1"
+
+
+# A label's range of scores (negative <= NEGATIVE_BELOW < neutral < POSITIVE_FROM <= positive).
+_SENTIMENT_SQL = {"negative": "i.sentiment <= ?", "neutral": "i.sentiment > ? AND i.sentiment < ?",
+                  "positive": "i.sentiment >= ?"}
+_SENTIMENT_BOUNDS = {"negative": (NEGATIVE_BELOW,), "neutral": (NEGATIVE_BELOW, POSITIVE_FROM),
+                     "positive": (POSITIVE_FROM,)}
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class ItemFilter:
     until: str | None = None        # start_at < until
     search: str | None = None       # the `--search` language (store/search.py)
     conversation: int | None = None  # the conversation of this item id (every message of it, ours included)
+    sentiment: str | None = None    # negative | neutral | positive (models.SENTIMENT_LABELS); unscored items never
     everything: bool = False        # also duplicates, our own posts, open items of lanes that expect no response
 
     def sql(self, params: list[Any], d: Dialect = SQLITE) -> str:
@@ -75,6 +84,9 @@ class ItemFilter:
         if self.conversation is not None:
             clauses.append("i.conversation_id = (SELECT c.conversation_id FROM items c WHERE c.id = ?)")
             params.append(self.conversation)
+        if self.sentiment is not None:
+            clauses.append(_SENTIMENT_SQL[self.sentiment])
+            params.extend(_SENTIMENT_BOUNDS[self.sentiment])
         if self.search is not None:
             clause, values = search_clause(d, self.search, "i.id")
             clauses.append(clause)
