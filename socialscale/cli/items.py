@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,7 +19,9 @@ from socialscale.cli.state import (
     state,
 )
 from socialscale.output.render import PRIORITY_COLUMN, Column
-from socialscale.store.filters import ItemFilter
+
+if TYPE_CHECKING:
+    from socialscale.store.filters import ItemFilter
 
 ITEM_TABLE = (
     Column("id", "id", "plain"),
@@ -88,6 +90,7 @@ def items(
     from socialscale.errors import UsageError
     from socialscale.models import SENTIMENT_LABELS, STATUSES
     from socialscale.output.render import emit, err_console
+    from socialscale.store.filters import ItemFilter
     from socialscale.store.items import ITEM_COLUMNS, count_items, query_items
 
     if status and status not in STATUSES:
@@ -147,6 +150,7 @@ def time_window(st: AppState, since: str | None, until: str | None) -> tuple[str
 
 
 def _nothing_found(db: Any, f: ItemFilter) -> str:
+    from socialscale.store.filters import ItemFilter
     from socialscale.store.items import count_items
 
     if not count_items(db, ItemFilter(everything=True)):

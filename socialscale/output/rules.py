@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from socialscale.insight.sentiment import describe_sentiment
 from socialscale.output.render import Column
 
 if TYPE_CHECKING:
@@ -37,6 +36,8 @@ def print_why(data: dict[str, Any], everything: bool) -> None:
                              f"tags {', '.join(result['tags']) or '-'} · owner {result['owner'] or '-'}")))
     console.print(Text(f"  why this lane: {data['winner_reason']}"))
     console.print(Text(f"  owner: {result['owner_from']}"))
+    from socialscale.insight.sentiment import describe_sentiment  # its lexicon loads on import
+
     console.print(Text(f"  sentiment: {describe_sentiment(data['sentiment']['score'])} · "
                        f"reach: {'-' if data['reach'] is None else data['reach']}"))
     console.print(Text(f"  priority: {describe_priority(data['priority'])}"))
@@ -125,6 +126,8 @@ def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> No
             line = Text(f"{name}: ", style="bold")
             line.append_text(highlighted(item[name], data["rules"], hits, name))
             console.print(line)
+    from socialscale.insight.sentiment import describe_sentiment
+
     if data["rules"]:
         console.print(table([{**r, "terms": ", ".join(r["terms"])} for r in data["rules"]], TEST_COLUMNS))
         how = "the first matching rule"

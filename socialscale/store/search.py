@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from socialscale.errors import UsageError
 from socialscale.store.dialect import PG_SEARCH_TABLE, SEARCH_CONFIG, Dialect, dialect_of, pg_search_document
+
+if TYPE_CHECKING:  # imported by every listing's filter: sqlite_utils itself only when a database is opened
+    import sqlite_utils
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 OPERATORS = ("AND", "OR", "NOT")
