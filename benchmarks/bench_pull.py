@@ -12,6 +12,10 @@ with 16 reload threads) and feed-to-sqlite (PyPI; its `feed-to-sqlite` command o
 database, then a second run of each (newsboat and socialscale send conditional GETs), and prints
 the ratios. A peer that is not installed is reported and skipped.
 
+Besides wall-clock time it prints the CPU seconds of each pull (socialscale with its parser processes,
+and with `--db` the PostgreSQL server's own processes too, read from /proc when the server runs on
+this machine): on a shared machine they move far less with the load than the wall clock does.
+
 `--replies` makes that share of the items replies to earlier items (in the same feed or another), so
 the pull also builds conversations (issue 12: no more than 10% slower with 20% replies).
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -47,13 +52,51 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+CPU: dict[str, float] = {}  # CPU seconds of the last run(): the command with its children, and the server's
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, server: str | None = None) -> float:
+    """Wall seconds of one command; its CPU seconds (with the parser processes) and, for a PostgreSQL
+    database on this machine, the server's CPU seconds meanwhile, go to CPU."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_before = server_cpu(server) if server else 0.0
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["client"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    CPU["server"] = server_cpu(server) - server_before if server else 0.0
     return elapsed
+
+
+def server_cpu(url: str) -> float:
+    """CPU seconds a PostgreSQL server on this machine has used so far: its postmaster, every live server
+    process, and those that have ended (a pull's connection among them: the kernel adds an ended child's
+    time to its parent's). Read from /proc, found through a connection's backend pid."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
+    postmaster = int(_proc_status(backend)["PPid"])
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+    total = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime of the postmaster
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != postmaster:
+            try:
+                if int(_proc_status(int(entry.name))["PPid"]) == postmaster:
+                    child = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                    total += int(child[11]) + int(child[12])
+            except (OSError, KeyError, ValueError):
+                continue  # ended meanwhile
+    return total / ticks
+
+
+def _proc_status(pid: int) -> dict[str, str]:
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
 
 
 def main() -> None:
@@ -88,12 +131,14 @@ def main() -> None:
             if args.profile:
                 cmd = [sys.executable, "-m", "cProfile", "-o", str(HERE / "pull.prof"), "-m", "socialscale", "--quiet",
                        "pull"]
-            first = run(cmd, work)
+            first = run(cmd, work, server=args.db)
+            first_cpu = dict(CPU)
             db = open_db(args.db or work / "bench.db")
             stored = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
             tagged = db.execute("SELECT COUNT(*) FROM items WHERE lane IS NOT NULL").fetchone()[0]
             db.conn.close()
-            second = run([sys.executable, "-m", "socialscale", "--quiet", "pull"], work)
+            second = run([sys.executable, "-m", "socialscale", "--quiet", "pull"], work, server=args.db)
+            second_cpu = dict(CPU)
             version = run([sys.executable, "-m", "socialscale", "--version"], work)
             helptime = run([sys.executable, "-m", "socialscale", "--help"], work)
             urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(args.feeds)]
@@ -106,6 +151,10 @@ def main() -> None:
     print(f"first pull : {first:6.2f} s  ({total / first:,.0f} items/s end to end)   target < 12 s for 1000x50")
     print(f"second pull: {second:6.2f} s  (all 304)                                target < 2 s")
     print(f"--version  : {version:6.2f} s   --help: {helptime:.2f} s                  target < 0.3 s")
+    for label, cpu in (("first pull ", first_cpu), ("second pull", second_cpu)):
+        server_part = f" + PostgreSQL server {cpu['server']:.1f} s = {cpu['client'] + cpu['server']:.1f} s" \
+            if args.db else ""
+        print(f"{label}: CPU {cpu['client']:.1f} s (socialscale and its parsers){server_part}")
     for name, (one, two) in peers.items():
         if one is None:
             print(f"{name:11}: {two}")
