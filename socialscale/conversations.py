@@ -1,8 +1,7 @@
 """Conversations: follow-ups, catalyzed replies, and one message of ours answering the thread.
 
-Definitions (design.md, "Conversations"; docs/workflow.md explains them with an example):
-- follow-up: an item not ours, in a conversation holding an item of ours published before it;
-- catalyzed: a follow-up whose parent is ours and whose author is not the root's author;
+Definitions (docs/workflow.md explains them with an example; follow-up and catalyzed are
+socialscale.followups'):
 - a message of ours answers every open item not ours published before it in its conversation (and
   its direct parent, whatever that item's status, as a reply always did): responded at our message's
   start, by its member, via `reply`. The earliest answer wins; a person's earlier record stands.
@@ -14,12 +13,12 @@ Definitions (design.md, "Conversations"; docs/workflow.md explains them with an 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from socialscale import replies, threads
+from socialscale.followups import analyse
 from socialscale.models import Config
 from socialscale.store import replies as reply_store
 from socialscale.store import threads as store
@@ -28,43 +27,6 @@ from socialscale.store.schema import UPGRADE_STATE_KEY
 
 if TYPE_CHECKING:
     from socialscale.rules.tagging import Tagger
-
-
-@dataclass(frozen=True)
-class Facts:
-    """What an item's conversation makes of it."""
-
-    followup: bool = False
-    catalyzed: bool = False
-    latest_ours: str | None = None  # the member who wrote our latest message before it
-
-
-def _person(item: Mapping[str, Any] | None) -> str | None:
-    if item is None:
-        return None
-    if item["ours"]:
-        return "\x00ours"  # never equal to an outside author
-    return " ".join(str(item["author"] or "").split()).casefold() or None
-
-
-def analyse(members: Sequence[Mapping[str, Any]]) -> dict[int, Facts]:
-    """Follow-up, catalyzed and our latest earlier author for every item of one conversation."""
-    by_id = {m["id"]: m for m in members}
-    root = by_id.get(members[0]["conversation_id"]) if members else None
-    ours = sorted((m for m in members if m["ours"]), key=lambda m: (m["start_at"], m["id"]))
-    out: dict[int, Facts] = {}
-    for m in members:
-        if m["ours"] or not ours:
-            out[m["id"]] = Facts()
-            continue
-        earlier = [o for o in ours if o["start_at"] < m["start_at"]]
-        if not earlier:
-            out[m["id"]] = Facts()
-            continue
-        parent = by_id.get(m["parent_id"])
-        catalyzed = parent is not None and bool(parent["ours"]) and _person(m) != _person(root)
-        out[m["id"]] = Facts(True, catalyzed, str(earlier[-1]["ours"]))
-    return out
 
 
 def refresh(db: sqlite_utils.Database, conversations: Iterable[int]) -> dict[int, list[dict[str, Any]]]:

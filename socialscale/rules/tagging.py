@@ -19,6 +19,7 @@ from typing import Any
 import sqlite_utils
 
 from socialscale.errors import UsageError
+from socialscale.followups import analyse
 from socialscale.insight.sentiment import MODEL, Vader, label
 from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
 from socialscale.models import Config, Rule
@@ -273,7 +274,6 @@ class Tagger:
                 ctx.roots[row[0]] = (self.outcome(indices).outcome.lane, row[10])
         followups = sorted({row[CONVERSATION] for row in rows if row[FOLLOWUP] and row[CONVERSATION] is not None})
         if followups:
-            from socialscale.conversations import analyse
             from socialscale.store.threads import members
 
             groups: dict[int, list[dict[str, Any]]] = {}
