@@ -4,7 +4,7 @@ Targets (issue 2, on the 2-core machine): 1,000 feeds x 50 items first pull < 12
 (fetch + parse + store + tag); second pull where every feed answers 304 < 2 s. Issue 14: the first
 pull at most 0.4x newsboat's, side by side (`--peers`).
 
-    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--replies 0.2] [--profile] [--peers]
+    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--replies 0.2] [--profile] [--usage] [--peers]
 
 `--peers` also runs newsboat (Debian's package: `apt-get install newsboat`; `newsboat -x reload`
 with 16 reload threads) and feed-to-sqlite (PyPI; its `feed-to-sqlite` command on PATH, or
@@ -12,9 +12,13 @@ with 16 reload threads) and feed-to-sqlite (PyPI; its `feed-to-sqlite` command o
 database, then a second run of each (newsboat and socialscale send conditional GETs), and prints
 the ratios. A peer that is not installed is reported and skipped.
 
-Besides wall-clock time it prints the CPU seconds of each pull (socialscale with its parser processes,
-and with `--db` the PostgreSQL server's own processes too, read from /proc when the server runs on
-this machine): on a shared machine they move far less with the load than the wall clock does.
+Besides wall-clock time it prints the CPU seconds of each pull (socialscale's main process, and with
+`--db` the PostgreSQL server's own processes too, read from /proc when the server runs on this
+machine): on a shared machine they move far less with the load than the wall clock does. The parser
+processes are not in that figure (their fork server is nobody's waited-for child); `--usage` samples
+the whole process tree: peak RSS and PSS of all processes together and CPU seconds by process, with
+`/usr/bin/time -v`'s own figures (issue 14's memory target). `--profile` writes a cProfile of the
+first pull's main thread in CPU time.
 
 `--replies` makes that share of the items replies to earlier items (in the same feed or another), so
 the pull also builds conversations (issue 12: no more than 10% slower with 20% replies).
@@ -30,6 +34,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -46,6 +51,21 @@ rules:
 """
 
 
+PROFILE_MAIN = """
+import cProfile, runpy, sys, time
+out = sys.argv.pop(1)
+profile = cProfile.Profile(time.thread_time)
+sys.argv[0] = "socialscale"
+try:
+    profile.runcall(runpy.run_module, "socialscale", run_name="__main__", alter_sys=True)
+except SystemExit as exc:
+    if exc.code:
+        raise
+finally:
+    profile.dump_stats(out)
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -55,19 +75,36 @@ def free_port() -> int:
 CPU: dict[str, float] = {}  # CPU seconds of the last run(): the command with its children, and the server's
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, server: str | None = None) -> float:
-    """Wall seconds of one command; its CPU seconds (with the parser processes) and, for a PostgreSQL
-    database on this machine, the server's CPU seconds meanwhile, go to CPU."""
+def run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None, server: str | None = None,
+        usage: dict[str, Any] | None = None) -> float:
+    """Wall seconds of one command; its CPU seconds and, for a PostgreSQL database on this machine, the
+    server's CPU seconds meanwhile, go to CPU. That CPU figure is of the processes the command waits for:
+    socialscale's parser processes are forked by multiprocessing's fork server, which nobody waits for,
+    so they are not in it. With `usage`, the command runs under `/usr/bin/time -v` and its process tree
+    is sampled every 50 ms: `usage` gets the peak RSS and PSS of all its processes together (MB), the CPU
+    seconds of each kind of process (the parsers included) and `/usr/bin/time`'s own figures."""
+    if usage is not None:
+        cmd = ["/usr/bin/time", "-v", *cmd]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_before = server_cpu(server) if server else 0.0
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    if usage is not None:
+        watcher = threading.Thread(target=watch_tree, args=(proc, usage), daemon=True)
+        watcher.start()
+    _, err = proc.communicate()
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        sys.exit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU["client"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     CPU["server"] = server_cpu(server) - server_before if server else 0.0
+    if usage is not None:
+        watcher.join()
+        for line in err.splitlines():
+            key, _, value = line.strip().partition(": ")
+            if key in ("User time (seconds)", "System time (seconds)", "Maximum resident set size (kbytes)"):
+                usage[f"time -v {key}"] = value
     return elapsed
 
 
@@ -99,6 +136,68 @@ def _proc_status(pid: int) -> dict[str, str]:
     return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
 
 
+def _tree(root: int) -> list[int]:
+    """`root` and its descendants, from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += parents.get(pid, [])
+    return found
+
+
+def _kind(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            args = fh.read().decode(errors="replace").split("\0")
+    except OSError:
+        return "?"
+    line = " ".join(args)
+    if "forkserver" in line:  # the parser processes are forked from it with the same command line
+        return "parsers + forkserver"
+    return os.path.basename(args[0]) if args[0] != sys.executable and "python" not in args[0] else "main"
+
+
+def watch_tree(proc: subprocess.Popen[str], usage: dict[str, Any]) -> None:
+    """Sample `proc`'s process tree until it ends: peak RSS and PSS summed over the tree, CPU by kind."""
+    peak_rss = peak_pss = 0
+    cpu: dict[int, tuple[str, float]] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    while proc.poll() is None:
+        rss = pss = 0
+        for pid in _tree(proc.pid)[1:]:  # not /usr/bin/time itself
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as fh:
+                    for line in fh:
+                        if line.startswith("Rss:"):
+                            rss += int(line.split()[1])
+                        elif line.startswith("Pss:"):
+                            pss += int(line.split()[1])
+                with open(f"/proc/{pid}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+                kind = cpu[pid][0] if pid in cpu else _kind(pid)
+                cpu[pid] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+            except (OSError, IndexError, ValueError):
+                continue
+        peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
+        time.sleep(0.05)
+    usage["peak RSS, all processes (MB)"] = round(peak_rss / 1024)
+    usage["peak PSS, all processes (MB)"] = round(peak_pss / 1024)
+    by_kind: dict[str, float] = {}
+    for kind, seconds in cpu.values():
+        by_kind[kind] = by_kind.get(kind, 0.0) + seconds
+    usage["CPU s by process (last sample)"] = {k: round(v, 2) for k, v in sorted(by_kind.items())}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--feeds", type=int, default=1000)
@@ -107,6 +206,8 @@ def main() -> None:
     ap.add_argument("--timeout", default="60s", help="each source's fetch.timeout (raise it on a loaded machine, "
                                                      "where a source waits long for the parsers)")
     ap.add_argument("--profile", action="store_true", help="also write a cProfile of the first pull")
+    ap.add_argument("--usage", action="store_true", help="run each first pull under /usr/bin/time -v and report "
+                                                         "peak memory (all processes together) and CPU by process")
     ap.add_argument("--peers", action="store_true", help="also time newsboat and feed-to-sqlite on the same feeds")
     ap.add_argument("--feed-to-sqlite", default=shutil.which("feed-to-sqlite"), help="feed-to-sqlite's command")
     ap.add_argument("--db", help="pull into this database instead of a new SQLite file: an empty PostgreSQL "
@@ -129,9 +230,11 @@ def main() -> None:
                                                    f"sources:\n{sources}\n{RULES}")
             cmd = [sys.executable, "-m", "socialscale", "--quiet", "pull"]
             if args.profile:
-                cmd = [sys.executable, "-m", "cProfile", "-o", str(HERE / "pull.prof"), "-m", "socialscale", "--quiet",
-                       "pull"]
-            first = run(cmd, work, server=args.db)
+                # The main thread's CPU time (time.thread_time), not wall-clock time: on a shared machine a
+                # wall-clock profile mostly measures the other processes (a poll() of 60 µs, say).
+                cmd = [sys.executable, "-c", PROFILE_MAIN, str(HERE / "pull.prof"), "--quiet", "pull"]
+            usage: dict[str, Any] | None = {} if args.usage else None
+            first = run(cmd, work, server=args.db, usage=usage)
             first_cpu = dict(CPU)
             db = open_db(args.db or work / "bench.db")
             stored = db.execute("SELECT COUNT(*) FROM items").fetchone()[0]
@@ -142,7 +245,7 @@ def main() -> None:
             version = run([sys.executable, "-m", "socialscale", "--version"], work)
             helptime = run([sys.executable, "-m", "socialscale", "--help"], work)
             urls = [f"http://127.0.0.1:{port}/feed/{n}.xml" for n in range(args.feeds)]
-            peers = run_peers(urls, work, args.feed_to_sqlite) if args.peers else {}
+            peers = run_peers(urls, work, args.feed_to_sqlite, args.usage) if args.peers else {}
     finally:
         server.terminate()
         server.wait()
@@ -154,22 +257,30 @@ def main() -> None:
     for label, cpu in (("first pull ", first_cpu), ("second pull", second_cpu)):
         server_part = f" + PostgreSQL server {cpu['server']:.1f} s = {cpu['client'] + cpu['server']:.1f} s" \
             if args.db else ""
-        print(f"{label}: CPU {cpu['client']:.1f} s (socialscale and its parsers){server_part}")
+        print(f"{label}: CPU {cpu['client']:.1f} s (socialscale's main process; with its parsers: --usage){server_part}")
     for name, (one, two) in peers.items():
         if one is None:
             print(f"{name:11}: {two}")
             continue
         print(f"{name:11}: first {one:6.2f} s, second {two:6.2f} s;  socialscale/{name}: first {first / one:.2f}x, "
               f"second {second / two:.2f}x")
+    if usage is not None:
+        print(f"socialscale first pull: {usage}")
     if args.profile:
         import pstats
 
-        pstats.Stats(str(HERE / "pull.prof")).sort_stats("cumulative").print_stats(25)
+        stats = pstats.Stats(str(HERE / "pull.prof"))
+        print("main thread, CPU seconds (time.thread_time):")
+        stats.sort_stats("tottime").print_stats(25)
+        stats.sort_stats("cumulative").print_stats(25)
 
 
-def run_peers(urls: list[str], work: Path, feed_to_sqlite: str | None) -> dict[str, tuple[float | None, Any]]:
-    """First and second run of each peer on the same feeds: {name: (first_s, second_s)}, or (None, why)."""
+def run_peers(urls: list[str], work: Path, feed_to_sqlite: str | None,
+              usage: bool = False) -> dict[str, tuple[float | None, Any]]:
+    """First and second run of each peer on the same feeds: {name: (first_s, second_s)}, or (None, why).
+    With `usage`, each peer's first run is also reported under `/usr/bin/time -v` (see `run`)."""
     out: dict[str, tuple[float | None, Any]] = {}
+    measured: dict[str, dict[str, Any]] = {}
     if shutil.which("newsboat"):
         home = work / "newsboat"
         home.mkdir()
@@ -178,14 +289,20 @@ def run_peers(urls: list[str], work: Path, feed_to_sqlite: str | None) -> dict[s
         cmd = ["newsboat", "-u", str(home / "urls"), "-c", str(home / "cache.db"), "-C", str(home / "config"),
                "-x", "reload"]
         env_home = {**os.environ, "HOME": str(home)}
-        out["newsboat"] = (run(cmd, work, env_home), run(cmd, work, env_home))
+        measured["newsboat"] = {}
+        out["newsboat"] = (run(cmd, work, env_home, usage=measured["newsboat"] if usage else None),
+                           run(cmd, work, env_home))
     else:
         out["newsboat"] = (None, "not installed (apt-get install newsboat)")
     if feed_to_sqlite:
         cmd = [feed_to_sqlite, str(work / "fts.db"), *urls]
-        out["feed-to-sqlite"] = (run(cmd, work), run(cmd, work))
+        measured["feed-to-sqlite"] = {}
+        out["feed-to-sqlite"] = (run(cmd, work, usage=measured["feed-to-sqlite"] if usage else None), run(cmd, work))
     else:
         out["feed-to-sqlite"] = (None, "not installed (pip install feed-to-sqlite, or --feed-to-sqlite PATH)")
+    for name, figures in measured.items():
+        if usage:
+            print(f"{name} first run: {figures}")
     return out
 
 

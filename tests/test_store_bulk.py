@@ -42,6 +42,24 @@ def test_bulk_rows_keep_their_order_and_the_last_row_of_a_key_wins(database):
     db.conn.close()
 
 
+def test_rows_split_over_several_statements_keep_their_order_and_are_all_searchable(database, monkeypatch):
+    # SQLite inserts many rows per statement, as many as fit its parameter limit: with room for two
+    # rows a statement, seven items take four statements, and every one is stored, in order, indexed.
+    monkeypatch.setattr("socialscale.store.bulk.SQLITE_PARAMETERS", 2 * 16)
+    db = open_db(database)
+    with transaction(db):
+        stored = upsert_items(db, "s", [Item("s", f"g{n}", title=f"parcel{n} broken", text=f"word{n}")
+                                        for n in range(7)], NOW)
+    assert stored.new_ids == sorted(stored.new_ids) and len(set(stored.new_ids)) == 7
+    guids = [r[0] for r in db.execute("SELECT guid FROM items ORDER BY id").fetchall()]
+    assert guids == [f"g{n}" for n in range(7)]
+    assert _guids(db, "broken") == set(guids)
+    assert _guids(db, "word6") == {"g6"} and _guids(db, "parcel3") == {"g3"}
+    created = [r[0] for r in db.execute("SELECT item_id FROM events WHERE kind = 'created' ORDER BY id").fetchall()]
+    assert created == stored.new_ids
+    db.conn.close()
+
+
 def test_search_follows_a_changed_title_and_text_and_survives_other_updates(database):
     db = open_db(database)
     with transaction(db):

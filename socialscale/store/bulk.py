@@ -1,6 +1,10 @@
 """Many rows in one go: `insert_rows` and `update_rows`, the same meaning on both backends.
 
-SQLite gets `executemany` (statements are function calls in the same process: nothing to save).
+SQLite gets one multi-row `INSERT ... VALUES (...), (...)` per batch of rows, and `executemany` for
+updates. One statement rather than one per row matters for the items table: its full-text index is
+kept by a trigger, and FTS5 writes out its pending index data at the start of every statement that
+changes it, so a row per statement made a segment per item (and the merging of them) — 2-3x the
+CPU of the whole insert (benchmarks/README.md, "Pull: the store step").
 PostgreSQL gets one statement per batch, its rows passed as one array parameter per column and
 turned back into rows with `unnest`: psycopg's `executemany` sends one statement per row, and for
 the pull (three writes of every new item) that cost the client about 50 µs a row and the server a
@@ -9,6 +13,7 @@ statement each (benchmarks/README.md, "Pull into PostgreSQL").
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -17,13 +22,14 @@ import sqlite_utils
 from socialscale.store.dialect import dialect_of
 
 BATCH = 20_000  # rows per statement on PostgreSQL (each column is one array parameter)
+SQLITE_PARAMETERS = 30_000  # values per statement on SQLite (its limit is 32,766 since 3.32; older ones: 999)
 
 
 def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """INSERT every row (values in `columns` order); ids, where the table makes them, follow the rows' order."""
     names = ", ".join(columns)
     if not dialect_of(db).postgres:
-        db.conn.executemany(f"INSERT INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})", rows)
+        _insert_sqlite(db, f"INSERT INTO {table} ({names}) VALUES ", len(columns), rows)
         return
     arrays = _arrays(db, table, columns)
     # WITH ORDINALITY ... ORDER BY: identity values are drawn in the rows' order, as executemany draws them.
@@ -50,6 +56,23 @@ def update_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], r
            f"WHERE {table}.{key} = v.{key}")
     for batch in _batches(last.values()):
         _execute(db, sql, batch)
+
+
+def _insert_sqlite(db: sqlite_utils.Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
+    """Multi-row VALUES statements; rows are inserted (and given ids) in order."""
+    one = f"({', '.join('?' * width)})"
+    limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db.conn, "getlimit") else 999
+    per = max(1, min(SQLITE_PARAMETERS, limit) // width)
+    batch: list[Any] = []
+    count = 0
+    for row in rows:
+        batch += row
+        count += 1
+        if count == per:
+            db.conn.execute(head + ", ".join([one] * count), batch)
+            batch, count = [], 0
+    if count:
+        db.conn.execute(head + ", ".join([one] * count), batch)
 
 
 def _batches(rows: Iterable[Sequence[Any]]) -> Iterable[list[Sequence[Any]]]:
