@@ -304,7 +304,14 @@ def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source:
         upserted = upsert_items(db, source.name, items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
         if changed:
-            _conversations(db, config, tagger, changed, stamp)
+            scorer = getattr(tagger, "vader", None)
+            if isinstance(scorer, Prescored):
+                scorer.known = collected.sentiments
+            try:
+                _conversations(db, config, tagger, changed, stamp)
+            finally:
+                if isinstance(scorer, Prescored):
+                    scorer.known = {}
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
                      updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
@@ -322,7 +329,29 @@ def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source:
 def _tagger(config: Config) -> Any:
     from socialscale.rules.tagging import Tagger
 
-    return Tagger(config)
+    tagger: Any = Tagger(config)
+    if hasattr(tagger, "vader"):
+        tagger.vader = Prescored(tagger.vader)
+    return tagger
+
+
+class Prescored:
+    """The tagger's sentiment model, answering first from the scores the parser processes computed for
+    the source being stored (`Collected.sentiments`), for exactly the same title, text and language;
+    anything else (a text masked since, an item of the conversation stored earlier) it scores itself."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.known: dict[tuple[str, str, str | None], float | None] = {}
+
+    def item_score(self, title: str | None, text: str | None, lang: str | None = None) -> float | None:
+        key = (title, text, lang)
+        if key in self.known:
+            return self.known[key]  # type: ignore[index]
+        return self.model.item_score(title, text, lang)  # type: ignore[no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
 
 
 def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, item_ids: list[int], now: str) -> None:

@@ -267,3 +267,37 @@ def test_a_malformed_link_keeps_the_rest_of_the_feed(server, cli, write_config, 
     assert result.exit_code == 0, result.stderr
     got = dict(rows(tmp_path / "test.db", "SELECT guid, url FROM items"))
     assert got == {"1": "http://[oops/x", "2": server.url("/ok")}
+
+
+def test_sentiment_scored_in_the_parser_processes_is_what_the_tagger_stores(server, cli, write_config, tmp_path,
+                                                                              monkeypatch):
+    # The parser processes score each feed item (sources.parsing.parse_feed_scored); the tagger takes a
+    # score only for the very title, text and language it reads. A text masked after parsing (the
+    # source's token echoed back) is scored again, from what is stored; nothing else is.
+    from socialscale.insight.sentiment import Vader
+
+    token = "tok3nValue9f8e7d6c5b4a"
+    english = rss([{"title": "Great service", "guid": "e1", "description": "I love it, thanks so much!"},
+                   {"title": "Broken again", "guid": "e2", "description": "awful support, want a refund"},
+                   {"title": "Echo", "guid": "e3", "description": f"this is great: {token}"},
+                   {"title": "Plain", "guid": "e4", "description": "the parcel arrived on tuesday"}])
+    german = english.replace("<channel>", "<channel><language>de-DE</language>").replace("guid>e", "guid>d")
+    write_config({"sources": [{"name": "en", "url": server.add("/en", english) + f"?token={token}"},
+                              {"name": "de", "url": server.add("/de", german)}]})
+    scored_here: list[tuple[object, ...]] = []
+    real = Vader.item_score
+
+    def counting(self, title, text, lang=None):
+        scored_here.append((title, text, lang))
+        return real(self, title, text, lang)
+
+    monkeypatch.setattr(Vader, "item_score", counting)  # this process only: the parser processes are their own
+    assert cli("pull").exit_code == 0
+    stored = rows(tmp_path / "test.db", "SELECT guid, title, text, lang, sentiment FROM items ORDER BY guid")
+    assert len(stored) == 8 and "***" in dict((r[0], r[2]) for r in stored)["e3"]
+    vader = Vader()
+    for guid, title, text, lang, sentiment in stored:
+        assert sentiment == real(vader, title, text, lang), guid
+    by_guid = {r[0]: r[4] for r in stored}
+    assert by_guid["e1"] > 0.05 > -0.05 > by_guid["e2"] and by_guid["d1"] is None
+    assert [text for _, text, _ in scored_here] == ["this is great: ***"]

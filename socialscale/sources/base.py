@@ -43,6 +43,9 @@ class Collected:
     permanent_redirect: str | None = None
     warnings: list[str] = field(default_factory=list)
     waited_s: float = 0.0
+    # Sentiment already computed in the parser processes, by what it reads: (title, text, lang) -> score.
+    # The tagger takes a score from here only for exactly these inputs (sentiment.Vader.item_score).
+    sentiments: dict[tuple[str, str, str | None], float | None] = field(default_factory=dict)
 
 
 @dataclass

@@ -25,6 +25,7 @@ async def collect(ctx: SourceContext) -> Collected:
         out.etag = out.etag or ctx.state.get("etag")
         out.last_modified = out.last_modified or ctx.state.get("last_modified")
         return out
-    out.items, out.warnings = await ctx.parse("socialscale.sources.parsing:parse_feed", res.body, ctx.source.name,
-                                              res.final_url)
+    out.items, out.warnings, scores = await ctx.parse("socialscale.sources.parsing:parse_feed_scored", res.body,
+                                                      ctx.source.name, res.final_url)
+    out.sentiments = {(i.title, i.text, i.lang): score for i, score in zip(out.items, scores, strict=True)}
     return out

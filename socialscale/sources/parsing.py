@@ -47,6 +47,24 @@ def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
     return items, warnings
 
 
+_vader: Any = None
+
+
+def parse_feed_scored(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str], list[float | None]]:
+    """`parse_feed`, and each item's sentiment score (`Vader.item_score` of its title, text and language).
+
+    The pull asks for this in its parser processes: scored there, on both cores, rather than by the
+    tagger in the pull's writer thread, where the pure-Python scoring holds the GIL the event loop needs
+    (benchmarks/README.md, "Pull"). The tagger uses a score only for the same title, text and language."""
+    global _vader
+    items, warnings = parse_feed(body, source, base_url)
+    if _vader is None:
+        from socialscale.insight.sentiment import Vader
+
+        _vader = Vader()
+    return items, warnings, [_vader.item_score(i.title, i.text, i.lang) for i in items]
+
+
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
               (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
