@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 DEFAULT_LANES: tuple[str, ...] = (
     "listening",
@@ -14,12 +14,19 @@ DEFAULT_LANES: tuple[str, ...] = (
     "sales_prospecting",
     "publishing",
 )
-STATUSES: tuple[str, ...] = ("open", "responded", "closed", "ignored")
-RESPONSE_VIAS: tuple[str, ...] = ("reply", "dm", "email", "phone", "meeting")
-HANDOFF_VIAS: frozenset[str] = frozenset({"dm", "email", "phone", "meeting"})
+# The closed sets: each a Literal type for mypy and the tuple of its values for the checks at runtime.
+Status = Literal["open", "responded", "closed", "ignored"]
+STATUSES: tuple[Status, ...] = ("open", "responded", "closed", "ignored")
+ResponseVia = Literal["reply", "dm", "email", "phone", "meeting"]
+RESPONSE_VIAS: tuple[ResponseVia, ...] = ("reply", "dm", "email", "phone", "meeting")
+HANDOFF_VIAS: frozenset[ResponseVia] = frozenset({"dm", "email", "phone", "meeting"})
 RULE_FIELDS: tuple[str, ...] = ("title", "text", "author", "url")
 # Sentiment labels (design.md): negative <= -0.05 < neutral < 0.05 <= positive.
-SENTIMENT_LABELS: tuple[str, ...] = ("negative", "neutral", "positive")
+SentimentLabel = Literal["negative", "neutral", "positive"]
+SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
+# One source's outcome in a pull (`pull` JSON's `status`, `sources.last_status`).
+RunStatus = Literal["ok", "not_modified", "skipped", "error"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("ok", "not_modified", "skipped", "error")
 NEGATIVE_BELOW = -0.05
 POSITIVE_FROM = 0.05
 

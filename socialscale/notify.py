@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone, tzinfo
@@ -34,6 +34,7 @@ from socialscale.insight import priority
 from socialscale.insight.spikes import spikes
 from socialscale.models import Config, NotifyTarget
 from socialscale.reports import format_share
+from socialscale.shapes import BreachedItem, Spike, Spikes
 from socialscale.store import alerts as ledger
 from socialscale.store.items import get_items
 from socialscale.text import headline, inert_in_chat, inert_link, one_line, safe_link
@@ -161,7 +162,7 @@ def in_quiet_hours(target: NotifyTarget, config: Config, now: datetime) -> str |
     return f"{end // 60 % 24:02d}:{end % 60:02d}"
 
 
-def wants(target: NotifyTarget, config: Config, item: dict[str, Any], now: datetime | None = None) -> bool:
+def wants(target: NotifyTarget, config: Config, item: Mapping[str, Any], now: datetime | None = None) -> bool:
     """Whether the target cares about this item: its lanes (default: every lane expecting a reply), its owners,
     its `min_priority` (docs/insight.md#priority; an item without a priority is below any threshold)."""
     if target.min_priority is not None:
@@ -179,9 +180,9 @@ def wants(target: NotifyTarget, config: Config, item: dict[str, Any], now: datet
     return not target.owners or item.get("owner") in target.owners
 
 
-def _lines_by_lane(config: Config, items: Sequence[dict[str, Any]], extra: Any = None) -> list[str]:
+def _lines_by_lane(config: Config, items: Sequence[Mapping[str, Any]], extra: Any = None) -> list[str]:
     order = {name: i for i, name in enumerate(config.lanes)}
-    lanes: dict[str, list[dict[str, Any]]] = {}
+    lanes: dict[str, list[Mapping[str, Any]]] = {}
     for item in items:
         lanes.setdefault(item.get("lane") or "(no lane)", []).append(item)
     lines: list[str] = []
@@ -196,7 +197,7 @@ def _lines_by_lane(config: Config, items: Sequence[dict[str, Any]], extra: Any =
     return lines[:-1] if lines else lines
 
 
-def _item_line(item: dict[str, Any], extra: Any) -> str:
+def _item_line(item: Mapping[str, Any], extra: Any) -> str:
     title = one_line(headline(item.get("title"), item.get("text")), TITLE_CHARS)
     parts = [f"  - #{item['id']} {title}"]
     if extra is not None:
@@ -214,9 +215,9 @@ def new_message(config: Config, items: Sequence[dict[str, Any]]) -> tuple[str, s
     return title, "\n".join(_lines_by_lane(config, items))
 
 
-def breach_message(config: Config, items: Sequence[dict[str, Any]]) -> tuple[str, str]:
+def breach_message(config: Config, items: Sequence[BreachedItem]) -> tuple[str, str]:
     """`items` as reports.breaches returns them (with age_s and sla_s)."""
-    def age(item: dict[str, Any]) -> str:
+    def age(item: Mapping[str, Any]) -> str:
         return f"waiting {format_duration(item['age_s'])} (SLA {format_duration(item['sla_s'])})"
 
     n = len(items)
@@ -244,15 +245,15 @@ def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> 
     lines.append("First response, last 7 days (the 7 days before in brackets):")
     before = {g["group"]: g for g in data["latency"]["previous"]["groups"]}
     shown = 0
-    for g in data["latency"]["current"]["groups"]:
-        prev = before.get(g["group"]) or {}
-        if not g["responded"] and not prev.get("responded"):
+    for lat in data["latency"]["current"]["groups"]:
+        prev: Mapping[str, Any] = before.get(lat["group"]) or {}
+        if not lat["responded"] and not prev.get("responded"):
             continue
         shown += 1
-        lines.append(f"  {one_line(g['group'], 60)}: {g['responded']} answered ({prev.get('responded', 0)}), "
-                     f"median {format_duration(g['median_s'])} ({format_duration(prev.get('median_s'))}), "
-                     f"p90 {format_duration(g['p90_s'])} ({format_duration(prev.get('p90_s'))}), "
-                     f"within SLA {format_share(g['within_sla'])} ({format_share(prev.get('within_sla'))})")
+        lines.append(f"  {one_line(lat['group'], 60)}: {lat['responded']} answered ({prev.get('responded', 0)}), "
+                     f"median {format_duration(lat['median_s'])} ({format_duration(prev.get('median_s'))}), "
+                     f"p90 {format_duration(lat['p90_s'])} ({format_duration(prev.get('p90_s'))}), "
+                     f"within SLA {format_share(lat['within_sla'])} ({format_share(prev.get('within_sla'))})")
     if not shown:
         lines.append("  no responses recorded")
     if data["oldest"]:
@@ -293,8 +294,8 @@ def send_new(db: sqlite_utils.Database, config: Config, new_ids: Sequence[int], 
 def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: bool = False) -> list[Outcome]:
     """`socialscale notify`: held/failed `new` alerts, breach alerts, and (with `digest`) the daily digest."""
     outcomes: list[Outcome] = []
-    breached: list[dict[str, Any]] | None = None
-    found: dict[str, Any] | None = None
+    breached: list[BreachedItem] | None = None
+    found: Spikes | None = None
     message: tuple[str, str] | None = None
     for target in config.notify:
         if "new" in target.on:
@@ -356,7 +357,7 @@ def _flush_new(db: sqlite_utils.Database, config: Config, target: NotifyTarget, 
 
 
 def _breaches(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
-              breached: list[dict[str, Any]]) -> Outcome:
+              breached: list[BreachedItem]) -> Outcome:
     candidates = [i for i in breached if wants(target, config, {**i, "status": "open"}, now)]
     until = in_quiet_hours(target, config, now)
     if until:
@@ -370,14 +371,14 @@ def _breaches(db: sqlite_utils.Database, config: Config, target: NotifyTarget, n
     return _send(db, target, "breach", [str(i["id"]) for i in items], title, body, now)
 
 
-def spike_key(spike: dict[str, Any], found: dict[str, Any]) -> str:
+def spike_key(spike: Spike, found: Spikes) -> str:
     """A spike is sent once per group and window: windows are counted from the epoch (for the default
     1d, UTC days), so the same spike seen by every run of the day is one alert."""
     window = int(parse_iso(found["now"]).timestamp()) // int(found["window_s"])
     return f"{found['by']}:{spike['group']}:{window}"
 
 
-def spike_message(found: dict[str, Any], spikes_: Sequence[dict[str, Any]]) -> tuple[str, str]:
+def spike_message(found: Spikes, spikes_: Sequence[Spike]) -> tuple[str, str]:
     hours = int(found["window_s"]) / 3600
     span = f"{hours / 24:g}d" if hours >= 24 else f"{hours:g}h"
     title = f"socialscale: {len(spikes_)} spike{'s' if len(spikes_) != 1 else ''} in the last {span}"
@@ -388,7 +389,7 @@ def spike_message(found: dict[str, Any], spikes_: Sequence[dict[str, Any]]) -> t
 
 
 def _spikes(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
-            found: dict[str, Any]) -> Outcome:
+            found: Spikes) -> Outcome:
     candidates = [s for s in found["spikes"] if not target.lanes or s["group"] in target.lanes]
     keys = [spike_key(s, found) for s in candidates]
     until = in_quiet_hours(target, config, now)

@@ -16,12 +16,29 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import sqlite_utils
 
 from socialscale.errors import UsageError
 from socialscale.models import Config
+from socialscale.shapes import (
+    Backlog,
+    BacklogFigures,
+    BacklogGroup,
+    BreachedItem,
+    ConversationFigures,
+    ConversationGroup,
+    Conversations,
+    Latency,
+    LatencyFigures,
+    LatencyGroup,
+    NextFigures,
+    StartedByUs,
+    Summary,
+    Volume,
+    WaitingItem,
+)
 from socialscale.store import reports as sql
 from socialscale.store.db import transaction
 from socialscale.store.filters import ItemFilter as Filters
@@ -112,7 +129,7 @@ def _age(now: datetime, start_at: str) -> int:
 
 def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
             lane: str | None = None, owner: str | None = None, source: str | None = None,
-            sort: str = "age") -> dict[str, Any]:
+            sort: str = "age") -> Backlog:
     """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few (with
     sort="priority": the few of highest priority)."""
     _check_by(by, BACKLOG_BY)
@@ -128,24 +145,25 @@ def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
         group = row["group"]
         counts[group] = sql.merge_counts(counts[group], row) if group in counts else row
         present.setdefault(row["lane"], {})[group] = row["open"]
-    oldest: dict[Any, list[dict[str, Any]]] = {}
+    oldest: dict[Any, list[WaitingItem]] = {}
     if sort == "priority":
-        everything = [_waiting(item, config, now) for item in
+        everything = [(row[by], _waiting(row, config, now)) for row in
                       sql.waiting_items(db, lanes=dict.fromkeys(present), filters=filters)]
-        for item in sorted(everything, key=_by_priority):
-            first = oldest.setdefault(item[by], [])
+        for group, item in sorted(everything, key=lambda pair: _by_priority(pair[1])):
+            first = oldest.setdefault(group, [])
             if len(first) < OLDEST_PER_GROUP:
                 first.append(item)
     else:
-        for item in sql.backlog_oldest(db, by=by, present=present, filters=filters, per_group=OLDEST_PER_GROUP):
-            oldest.setdefault(item.pop("group"), []).append(_waiting(item, config, now))
-    groups = [{"group": name, **_backlog_figures(counts.get(name), now), "oldest": oldest.get(name, [])}
-              for name in _ordered(_expected_groups(config, by, filters, backlog=True), counts)]
+        for row in sql.backlog_oldest(db, by=by, present=present, filters=filters, per_group=OLDEST_PER_GROUP):
+            oldest.setdefault(row.pop("group"), []).append(_waiting(row, config, now))
+    groups: list[BacklogGroup] = [
+        {"group": name, **_backlog_figures(counts.get(name), now), "oldest": oldest.get(name, [])}
+        for name in _ordered(_expected_groups(config, by, filters, backlog=True), counts)]
     total_row = functools.reduce(sql.merge_counts, counts.values()) if counts else None
     return {"now": utc_iso(now), "by": by, "groups": groups, "total": _backlog_figures(total_row, now)}
 
 
-def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> BacklogFigures:
     if row is None:
         return {"open": 0, "unassigned": 0, "buckets": dict.fromkeys(BUCKETS, 0), "oldest_age_s": None,
                 "breached": 0, "followups": 0}
@@ -158,18 +176,26 @@ def _backlog_figures(row: dict[str, Any] | None, now: datetime) -> dict[str, Any
             "oldest_age_s": _age(now, row["oldest_start"]), "breached": row["breached"], "followups": row["followups"]}
 
 
-def _waiting(item: dict[str, Any], config: Config, now: datetime) -> dict[str, Any]:
+def _waiting(item: dict[str, Any], config: Config, now: datetime) -> WaitingItem:
+    """A row of socialscale.store.reports.ITEM_FIELDS as a report lists it: the SQL row's columns, typed
+    here (the one place they are), then its age, SLA and priority."""
     from socialscale.insight.priority import score
 
     lane = config.lanes.get(item["lane"] or "")
     sla = lane.sla_s if lane else None
     age = _age(now, item["start_at"])
-    return {**item, "followup": bool(item.get("followup")), "age_s": age, "sla_s": sla,
-            "breached": sla is not None and age > sla,
-            "priority": score({**item, "status": "open"}, config, now)}
+    return cast(WaitingItem, {**item, "followup": bool(item.get("followup")), "age_s": age, "sla_s": sla,
+                              "breached": sla is not None and age > sla,
+                              "priority": score({**item, "status": "open"}, config, now)})
 
 
-def _by_priority(item: dict[str, Any]) -> tuple[float, str, int]:
+def _past_sla(item: WaitingItem) -> BreachedItem:
+    """A waiting item past its SLA as `report breaches` lists it: `over_s` in place of `breached`."""
+    fields = {k: v for k, v in item.items() if k != "breached"}
+    return cast(BreachedItem, {**fields, "over_s": item["age_s"] - (item["sla_s"] or 0)})
+
+
+def _by_priority(item: WaitingItem | BreachedItem) -> tuple[float, str, int]:
     """Highest priority first; the older, then the lower id, first among equals."""
     return (-(item["priority"] or 0.0), item["start_at"], item["id"])
 
@@ -181,7 +207,7 @@ def _check_sort(sort: str) -> None:
 
 def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: str | None = None,
              owner: str | None = None, source: str | None = None, limit: int | None = None,
-             sort: str = "age") -> list[dict[str, Any]]:
+             sort: str = "age") -> list[BreachedItem]:
     """The waiting items now past their lane's SLA, oldest first (or highest priority first), with age
     and how far past (`over_s`)."""
     _check_sort(sort)
@@ -190,12 +216,7 @@ def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: 
     cuts = _breach_before(config, now)
     rows = sql.waiting_items(db, lanes={name: cuts[name] for name in cuts if lane is None or name == lane},
                              filters=filters, limit=limit if sort == "age" else None)
-    out = []
-    for row in rows:
-        item = _waiting(row, config, now)
-        item.pop("breached")
-        item["over_s"] = item["age_s"] - item["sla_s"]
-        out.append(item)
+    out = [_past_sla(_waiting(row, config, now)) for row in rows]
     if sort == "priority":
         out.sort(key=_by_priority)
         out = out if limit is None else out[:limit]
@@ -206,7 +227,7 @@ def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: 
 
 def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", since: str | datetime = "30d",
             business_hours: bool = False, lane: str | None = None, owner: str | None = None,
-            source: str | None = None) -> dict[str, Any]:
+            source: str | None = None) -> Latency:
     """First-response time per group for responses since `since`: median, p90, max, share within SLA,
     handoff share, median detection lag. `business_hours` counts only configured working time."""
     _check_by(by, LATENCY_BY)
@@ -216,7 +237,7 @@ def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
 
 
 def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datetime, until: datetime,
-             now: datetime, business_hours: bool, filters: Filters) -> dict[str, Any]:
+             now: datetime, business_hours: bool, filters: Filters) -> Latency:
     """Latency of first responses in [since, until)."""
     spans = [(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in periods(since, until, "week", config.timezone)] \
         if by == "week" else []
@@ -234,8 +255,9 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
         expected = [n for n in expected if n in stats or n in following or config.lanes[n].respond]
     names = expected if by == "week" else _ordered(expected, {*stats, *following})
     moods = negative_shares(db, by=by, since=utc_iso(since), until=utc_iso(until), filters=filters)
-    groups = [{"group": name, **_latency_figures(stats.get(name)), **_next_figures(following.get(name)),
-               "negative_share": moods.get(name)} for name in names]
+    groups: list[LatencyGroup] = [
+        {"group": name, **_latency_figures(stats.get(name)), **_next_figures(following.get(name)),
+         "negative_share": moods.get(name)} for name in names]
     return {"now": utc_iso(now), "by": by, "since": utc_iso(since), "groups": groups,
             "total": {**_latency_figures(_merged(stats.values())), **_next_figures(_merged(following.values())),
                       "negative_share": moods.get(TOTAL)}}
@@ -244,7 +266,8 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
 TOTAL = object()  # negative_shares' key for all groups together
 
 
-def negative_shares(db: sqlite_utils.Database, *, by: str, since: str, until: str, filters: Filters) -> dict[Any, Any]:
+def negative_shares(db: sqlite_utils.Database, *, by: str, since: str, until: str,
+                    filters: Filters) -> dict[Any, float | None]:
     """Per lane/owner/source, and in all (key TOTAL): the share of negative items among the items with a
     sentiment that started in [since, until) (docs/insight.md); None where none has a score. Other
     groupings (week, responder) get only the total."""
@@ -252,7 +275,7 @@ def negative_shares(db: sqlite_utils.Database, *, by: str, since: str, until: st
 
     counts = negative_counts(db, by=by if by in ("lane", "owner", "source") else "lane", since=since, until=until,
                              filters=filters)
-    out: dict[Any, Any] = {g: _share(neg, scored) for g, (scored, neg) in counts.items()} \
+    out: dict[Any, float | None] = {g: _share(neg, scored) for g, (scored, neg) in counts.items()} \
         if by in ("lane", "owner", "source") else {}
     out[TOTAL] = _share(sum(n for _, n in counts.values()), sum(s for s, _ in counts.values()))
     return out
@@ -298,7 +321,7 @@ def _p90(values: list[int]) -> float:
     return statistics.quantiles(values, n=10, method="inclusive")[8]
 
 
-def _latency_figures(s: dict[str, Any] | None) -> dict[str, Any]:
+def _latency_figures(s: dict[str, Any] | None) -> LatencyFigures:
     if not s or not s["responded"]:
         return {"responded": 0, "median_s": None, "p90_s": None, "max_s": None, "within_sla": None,
                 "handoff_share": None, "median_detection_lag_s": None}
@@ -308,7 +331,7 @@ def _latency_figures(s: dict[str, Any] | None) -> dict[str, Any]:
             "median_detection_lag_s": _seconds(statistics.median(s["lags"]))}
 
 
-def _next_figures(s: dict[str, Any] | None) -> dict[str, Any]:
+def _next_figures(s: dict[str, Any] | None) -> NextFigures:
     """The next-response figures: the same definitions over follow-ups."""
     figures = _latency_figures(s)
     return {"next_responded": figures["responded"], "next_median_s": figures["median_s"],
@@ -319,7 +342,7 @@ def _next_figures(s: dict[str, Any] | None) -> dict[str, Any]:
 
 def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
                   since: str | datetime = "30d", lane: str | None = None, owner: str | None = None,
-                  source: str | None = None) -> dict[str, Any]:
+                  source: str | None = None) -> Conversations:
     """Conversations started since `since`, per group of their first message: how many, the share we joined,
     follow-ups and catalyzed replies and the shares answered, handoffs, and how many wait for an answer."""
     _check_by(by, CONVERSATIONS_BY)
@@ -329,8 +352,9 @@ def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, b
     found = {row["group"]: row for row in sql.conversation_groups(
         db, by=by, since=utc_iso(start), until=utc_iso(now + timedelta(seconds=1)), quiet_lanes=_quiet_lanes(config),
         filters=filters)}
-    groups = [{"group": name, **_conversation_figures(found.get(name))}
-              for name in _ordered(_expected_groups(config, by, filters, backlog=False), found)]
+    groups: list[ConversationGroup] = [
+        {"group": name, **_conversation_figures(found.get(name))}
+        for name in _ordered(_expected_groups(config, by, filters, backlog=False), found)]
     total = None
     if found:
         total = {key: sum(row[key] for row in found.values()) for key in next(iter(found.values())) if key != "group"}
@@ -338,7 +362,7 @@ def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, b
             "total": _conversation_figures(total)}
 
 
-def _conversation_figures(row: dict[str, Any] | None) -> dict[str, Any]:
+def _conversation_figures(row: dict[str, Any] | None) -> ConversationFigures:
     row = row or dict.fromkeys(("conversations", "joined", "followups", "followups_answered", "catalyzed",
                                 "catalyzed_answered", "catalyzed_waiting", "handoffs", "waiting"), 0)
     return {"conversations": row["conversations"], "joined": _share(row["joined"], row["conversations"]),
@@ -348,7 +372,7 @@ def _conversation_figures(row: dict[str, Any] | None) -> dict[str, Any]:
 
 
 def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
-                  since: str | datetime = "30d") -> dict[str, Any]:
+                  since: str | datetime = "30d") -> StartedByUs:
     """The conversations we started since `since` and the replies they drew from new people: catalyzed
     replies answered and waiting (the HTML report's panel, the summary's line)."""
     now = _utc(now)
@@ -364,7 +388,7 @@ def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
 # --- volume --------------------------------------------------------------------------------------------
 
 def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "day", since: str | datetime = "30d",
-           lane: str | None = None, owner: str | None = None, source: str | None = None) -> dict[str, Any]:
+           lane: str | None = None, owner: str | None = None, source: str | None = None) -> Volume:
     """Items per lane per local day or ISO week, by start; `since` is moved back to the start of its
     period so that every period but the current one is whole."""
     _check_by(by, VOLUME_BY)
@@ -384,7 +408,7 @@ def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
 
 # --- summary -------------------------------------------------------------------------------------------
 
-def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> dict[str, Any]:
+def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> Summary:
     """The daily digest: new items since the last digest sent (or the last 24 hours before the first),
     backlog by lane with breaches, latency over the last 7 days against the 7 before, the oldest waiting.
 

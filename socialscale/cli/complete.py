@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from socialscale.models import STATUSES
+
 if TYPE_CHECKING:
     from socialscale.models import Config
-
-STATUSES = ("open", "responded", "closed", "ignored")
 
 
 def _config(ctx: Any) -> Config | None:

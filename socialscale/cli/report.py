@@ -6,6 +6,7 @@ socialscale.reports (plain data); this module only parses options and renders.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Annotated, Any
 
@@ -158,7 +159,7 @@ def backlog_cmd(
     data = reports.backlog(st.db(), st.config(), now=resolve_now(st, now), by=by.value, sort=sort.value,
                            **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
-    flat = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
+    flat: list[dict[str, Any]] = [{"group": g["group"], "open": g["open"], "unassigned": g["unassigned"], **g["buckets"],
              "oldest_age_s": g["oldest_age_s"], "breached": g["breached"], "followups": g["followups"]}
             for g in data["groups"]]
     if out == "table":
@@ -205,7 +206,7 @@ def latency_cmd(
     data = reports.latency(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
                            business_hours=business_hours, **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
-    rows = data["groups"]
+    rows: Sequence[Mapping[str, Any]] = data["groups"]
     if out == "table":
         rows = [{**g, "group": _label(g["group"], by.value)} for g in rows] + [{"group": "total", **data["total"]}]
     hours = " (business hours)" if business_hours else ""
@@ -238,7 +239,7 @@ def conversations_cmd(
     data = reports.conversations(st.db(), st.config(), now=resolve_now(st, now), by=by.value, since=since,
                                  **filters(st, lane, owner, source))
     out = output_format(fmt, as_json)
-    rows = data["groups"]
+    rows: Sequence[Mapping[str, Any]] = data["groups"]
     if out == "table":
         rows = [{**g, "group": _label(g["group"], by.value)} for g in rows] + [{"group": "total", **data["total"]}]
     emit(out, rows=rows, columns=CONVERSATION_COLUMNS, data=data,

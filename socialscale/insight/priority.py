@@ -17,10 +17,13 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from socialscale.models import Config
 from socialscale.timeutil import parse_iso
+
+if TYPE_CHECKING:
+    from socialscale.shapes import Priority, PriorityPart
 
 WEIGHTS = {"time": 40.0, "negativity": 25.0, "reach": 20.0, "followup": 15.0}
 BREACHED = 100.0
@@ -28,7 +31,7 @@ NO_SLA_SCALE_S = 7 * 86400
 REACH_DECADES = 4.0
 
 
-def parts(item: Mapping[str, Any], config: Config, now: datetime) -> dict[str, Any] | None:
+def parts(item: Mapping[str, Any], config: Config, now: datetime) -> Priority | None:
     """Each part of an open item's priority (0..1 before weighting) and the score; None when the item
     is not waiting for an answer (not open, a duplicate, ours, or in a lane that expects none)."""
     lane = config.lanes.get(str(item.get("lane") or ""))
@@ -51,11 +54,10 @@ def parts(item: Mapping[str, Any], config: Config, now: datetime) -> dict[str, A
     followup = 1.0 if item.get("followup") else 0.0
     values = {"time": time, "negativity": negativity, "reach": seen, "followup": followup}
     score = (BREACHED if breached else 0.0) + sum(WEIGHTS[k] * v for k, v in values.items())
-    return {"priority": round(score, 1), "breached": breached, "age_s": age, "sla_s": sla,
-            "parts": {k: {"value": round(v, 4), "weight": WEIGHTS[k], "points": round(WEIGHTS[k] * v, 1)}
-                      for k, v in values.items()} | {"breached": {"value": 1.0 if breached else 0.0,
-                                                                  "weight": BREACHED,
-                                                                  "points": BREACHED if breached else 0.0}}}
+    shares: dict[str, PriorityPart] = {k: {"value": round(v, 4), "weight": WEIGHTS[k], "points": round(WEIGHTS[k] * v, 1)}
+                                       for k, v in values.items()}
+    shares["breached"] = {"value": 1.0 if breached else 0.0, "weight": BREACHED, "points": BREACHED if breached else 0.0}
+    return {"priority": round(score, 1), "breached": breached, "age_s": age, "sla_s": sla, "parts": shares}
 
 
 def score(item: Mapping[str, Any], config: Config, now: datetime) -> float | None:
@@ -72,7 +74,7 @@ def ranked(items: list[dict[str, Any]], config: Config, now: datetime) -> list[d
     return waiting + [i for i in scored if i["priority"] is None]
 
 
-def describe_priority(found: dict[str, Any] | None) -> str:
+def describe_priority(found: Priority | None) -> str:
     """`128.5 = breached 100 + time 40×0.50 + negativity 25×0.48 + reach 20×0.35 + follow-up 15×0`."""
     if found is None:
         return "none (not waiting for an answer)"

@@ -21,7 +21,7 @@ import re
 import string
 from importlib import resources
 
-from socialscale.models import NEGATIVE_BELOW, POSITIVE_FROM, SENTIMENT_LABELS
+from socialscale.models import NEGATIVE_BELOW, POSITIVE_FROM, SENTIMENT_LABELS, SentimentLabel
 
 # The rules' constants, as in vaderSentiment 3.3.2 (vaderSentiment/vaderSentiment.py).
 B_INCR = 0.293
@@ -118,7 +118,7 @@ def source_language(value: object) -> str | None:
     return primary if primary.isalpha() and 2 <= len(primary) <= 3 else None
 
 
-def label(score: float | None) -> str | None:
+def label(score: float | None) -> SentimentLabel | None:
     """negative, neutral or positive (design.md's bounds), None without a score."""
     if score is None:
         return None

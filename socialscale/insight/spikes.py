@@ -17,6 +17,7 @@ import sqlite_utils
 from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _ordered, _utc
+from socialscale.shapes import Spike, SpikeFigures, Spikes
 from socialscale.store import insight as sql
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import period_start, periods, utc_iso
@@ -28,7 +29,7 @@ NO_LANE = "(none)"
 
 def spikes(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", window_s: int = 86400,
            baseline_s: int = 14 * 86400, k: float = 3.0, lane: str | None = None, source: str | None = None
-           ) -> dict[str, Any]:
+           ) -> Spikes:
     """design.md's `report spikes` shape, plus every group's figures under `groups`."""
     if by not in SPIKES_BY:
         raise UsageError(f"--by {by!r}: expected one of {', '.join(SPIKES_BY)}")
@@ -50,13 +51,12 @@ def spikes(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
     expected = [name for name in config.lanes if lane is None or name == lane] if by == "lane" else []
     if by == "rule":
         expected = [r.name for r in config.rules if lane is None or r.lane == lane]
-    groups = []
+    groups: list[SpikeFigures] = []
     for group in _ordered(expected, counts):
         series = counts.get(group, [0] * (n + 1))
         groups.append(_figures(NO_LANE if group is None else group, series[0], series[1:], k))
     return {"now": utc_iso(now), "by": by, "window_s": window_s, "baseline_s": n * window_s, "baseline_windows": n,
-            "k": k, "spikes": [{key: g[key] for key in ("group", "count", "baseline_mean", "baseline_sd", "threshold")}
-                               for g in groups if g["spike"]],
+            "k": k, "spikes": [_spike(g) for g in groups if g["spike"]],
             "groups": groups}
 
 
@@ -70,7 +70,12 @@ def _groups(by: str, value: Any) -> list[Any]:
     return [v for v in dict.fromkeys(found) if isinstance(v, str)]
 
 
-def _figures(group: str, count: int, baseline: list[int], k: float) -> dict[str, Any]:
+def _spike(g: SpikeFigures) -> Spike:
+    return {"group": g["group"], "count": g["count"], "baseline_mean": g["baseline_mean"],
+            "baseline_sd": g["baseline_sd"], "threshold": g["threshold"]}
+
+
+def _figures(group: str, count: int, baseline: list[int], k: float) -> SpikeFigures:
     mean = statistics.fmean(baseline)
     sd = statistics.pstdev(baseline)
     threshold = mean + k * sd
@@ -80,7 +85,7 @@ def _figures(group: str, count: int, baseline: list[int], k: float) -> dict[str,
 
 
 def spikes_by_period(db: sqlite_utils.Database, config: Config, *, now: datetime, since: datetime,
-                     baseline_periods: int = 14, k: float = 3.0) -> dict[tuple[str, str], dict[str, Any]]:
+                     baseline_periods: int = 14, k: float = 3.0) -> dict[tuple[str, str], SpikeFigures]:
     """For the HTML volume chart: (local day, lane) -> the spike's figures, each day of [since, now] taken
     as the window and the `baseline_periods` days before it as the baseline (the same formula)."""
     first = period_start(since, "day", config.timezone) - timedelta(days=baseline_periods + 1)
@@ -90,7 +95,7 @@ def spikes_by_period(db: sqlite_utils.Database, config: Config, *, now: datetime
     for label, lane, count in sql.window_counts(db, by="lane", periods=[(lbl, utc_iso(lo), utc_iso(hi))
                                                                        for lbl, lo, hi in spans], filters=Filters()):
         counts.setdefault(NO_LANE if lane is None else lane, {})[label] = count
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+    out: dict[tuple[str, str], SpikeFigures] = {}
     for lane, per_day in counts.items():
         series = [per_day.get(label, 0) for label in labels]
         for j in range(baseline_periods, len(series)):

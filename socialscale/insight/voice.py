@@ -17,6 +17,7 @@ import sqlite_utils
 from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _share, _since, _utc
+from socialscale.shapes import BrandShare, Voice
 from socialscale.store import insight as sql
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import periods, utc_iso
@@ -25,7 +26,7 @@ VOICE_BY = ("total", "week")
 
 
 def voice(db: sqlite_utils.Database, config: Config, *, now: datetime, since: str | datetime = "30d",
-          by: str = "total", lane: str | None = None, source: str | None = None) -> dict[str, Any]:
+          by: str = "total", lane: str | None = None, source: str | None = None) -> Voice:
     """design.md's shape `{"since", "brands": [{"brand", "mentions", "share", "negative_share"}]}`; with
     by="week" also `weeks: [{"period", "brands": [...]}]`."""
     if by not in VOICE_BY:
@@ -49,7 +50,7 @@ def voice(db: sqlite_utils.Database, config: Config, *, now: datetime, since: st
             t = totals.setdefault(brand, [0, 0])
             t[0] += mentions
             t[1] += negative
-    out: dict[str, Any] = {"now": utc_iso(now), "since": utc_iso(first), "by": by,
+    out: Voice = {"now": utc_iso(now), "since": utc_iso(first), "by": by,
                            "brands": _rows(config, totals)}
     if by == "week":
         out["weeks"] = [{"period": label, "brands": _rows(config, tally[label])} for label, _, _ in spans]
@@ -64,11 +65,11 @@ def _names(value: Any) -> list[str]:
     return [v for v in dict.fromkeys(found) if isinstance(v, str)]
 
 
-def _rows(config: Config, figures: dict[str, list[int]]) -> list[dict[str, Any]]:
+def _rows(config: Config, figures: dict[str, list[int]]) -> list[BrandShare]:
     """Every configured brand in config order (then brands stored under a name no longer configured)."""
     names = [*config.brands, *sorted(b for b in figures if b not in config.brands)]
     whole = sum(figures.get(b, [0, 0])[0] for b in names)
-    rows = []
+    rows: list[BrandShare] = []
     for brand in names:
         mentions, negative = figures.get(brand, [0, 0])
         spec = config.brands.get(brand)

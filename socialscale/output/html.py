@@ -21,6 +21,16 @@ from socialscale.insight.spikes import spikes_by_period
 from socialscale.insight.voice import voice as share_of_voice
 from socialscale.models import Config
 from socialscale.reports import NO_LANE, format_share
+from socialscale.shapes import (
+    Backlog,
+    BreachedItem,
+    Latency,
+    LatencyGroup,
+    SpikeFigures,
+    StartedByUs,
+    Voice,
+    Volume,
+)
 from socialscale.text import headline, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, zone
 
@@ -165,7 +175,7 @@ def _duration_step(top: float) -> int:
     return next((s for s in _DURATION_STEPS if top / s <= 5), _DURATION_STEPS[-1])
 
 
-def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[str, str], *, width: int = 640,
+def latency_chart(groups: list[LatencyGroup], config: Config, colours: dict[str, str], *, width: int = 640,
                   svg_id: str = "latency") -> str:
     """Per lane: median and p90 bars against the lane's SLA (a dashed red line)."""
     rows = []
@@ -207,11 +217,12 @@ def latency_chart(groups: list[dict[str, Any]], config: Config, colours: dict[st
     for i, (lane, g, sla) in enumerate(rows):
         y = top + row_h * i
         parts.append(f'<text x="{left - 8}" y="{y + 22}" text-anchor="end">{_name(lane)}</text>')
-        if g["responded"]:
-            parts.append(f'<rect class="p90" x="{left}" y="{y + 6}" width="{_n(x_of(g["p90_s"]) - left)}" height="26" '
+        p90, median = g["p90_s"], g["median_s"]
+        if g["responded"] and p90 is not None and median is not None:  # both are, once anyone answered
+            parts.append(f'<rect class="p90" x="{left}" y="{y + 6}" width="{_n(x_of(p90) - left)}" height="26" '
                          f'fill="{colours[lane]}" fill-opacity="0.35" data-lane="{_e(lane)}" data-seconds="{g["p90_s"]}">'
                          f'<title>{_name(lane)} p90: {format_duration(g["p90_s"])}</title></rect>')
-            parts.append(f'<rect class="median" x="{left}" y="{y + 12}" width="{_n(x_of(g["median_s"]) - left)}" '
+            parts.append(f'<rect class="median" x="{left}" y="{y + 12}" width="{_n(x_of(median) - left)}" '
                          f'height="14" fill="{colours[lane]}" data-lane="{_e(lane)}" data-seconds="{g["median_s"]}">'
                          f'<title>{_name(lane)} median: {format_duration(g["median_s"])}</title></rect>')
         else:
@@ -261,7 +272,7 @@ def render(db: sqlite_utils.Database, config: Config, *, now: datetime, since: s
                     started=started, spikes=found, voice=shares)
 
 
-def voice_chart(data: dict[str, Any]) -> str:
+def voice_chart(data: Voice) -> str:
     """Per brand: its share of voice as a bar, the negative part of its mentions darker."""
     rows = data["brands"]
     width, left, right, row_h, top = 640, 130, 60, 34, 6
@@ -286,9 +297,9 @@ def voice_chart(data: dict[str, Any]) -> str:
     return "".join(parts)
 
 
-def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: dict[str, Any],
-             latency: dict[str, Any], breaches: list[dict[str, Any]], started: dict[str, Any] | None = None,
-             spikes: dict[tuple[str, str], dict[str, Any]] | None = None, voice: dict[str, Any] | None = None) -> str:
+def document(config: Config, *, now: datetime, volume: Volume, backlog: Backlog,
+             latency: Latency, breaches: list[BreachedItem], started: StartedByUs | None = None,
+             spikes: dict[tuple[str, str], SpikeFigures] | None = None, voice: Voice | None = None) -> str:
     tz = zone(config.timezone)
     local_now = now.astimezone(tz).strftime("%a %d %b %Y %H:%M")
     since_day = parse_iso(latency["since"]).astimezone(tz).strftime("%d %b %Y")
@@ -370,7 +381,7 @@ def document(config: Config, *, now: datetime, volume: dict[str, Any], backlog: 
     return "".join(out)
 
 
-def _started_panel(started: dict[str, Any]) -> str:
+def _started_panel(started: StartedByUs) -> str:
     """Conversations we started and the new people they drew in: catalyzed replies answered vs waiting."""
     answered, waiting, total = started["catalyzed_answered"], started["catalyzed_waiting"], started["catalyzed"]
     width = 600
@@ -389,7 +400,7 @@ def _started_panel(started: dict[str, Any]) -> str:
             f'<div class="chart">{bar}</div>' + _table([("", ""), ("count", "n")], rows, "started-table") + "</section>")
 
 
-def _breach_row(item: dict[str, Any]) -> list[str]:
+def _breach_row(item: BreachedItem) -> list[str]:
     title = _e(headline(item.get("title"), item.get("text")))
     link = safe_link(item.get("url"))
     if link:

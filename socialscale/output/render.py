@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +91,7 @@ class Column:
 PRIORITY_COLUMN = Column("priority", "priority", "plain", justify="right")
 
 
-def _display(value: Any, kind: str, tz: str | None = None, row: dict[str, Any] | None = None) -> str:
+def _display(value: Any, kind: str, tz: str | None = None, row: Mapping[str, Any] | None = None) -> str:
     if kind == "title":
         return headline((row or {}).get("title"), (row or {}).get("text"))
     if kind == "duration":
@@ -135,7 +135,7 @@ def full_time(value: str | None, tz: str | None) -> str:
     return local.strftime("%Y-%m-%d %H:%M") + (" UTC" if offset == "+0000" else f" {offset[:3]}:{offset[3:]}")
 
 
-def table(rows: Iterable[dict[str, Any]], columns: Sequence[Column], title: str | None = None,
+def table(rows: Iterable[Mapping[str, Any]], columns: Sequence[Column], title: str | None = None,
           tz: str | None = None) -> Listing:
     """A table for people; laid out when printed, for the console's width (see Listing)."""
     return Listing(list(rows), list(columns), title, tz)
@@ -153,7 +153,7 @@ class Listing:
     a piped table (cron mail) is as clean as the terminal one.
     """
 
-    def __init__(self, rows: list[dict[str, Any]], columns: list[Column], title: str | None, tz: str | None) -> None:
+    def __init__(self, rows: list[Mapping[str, Any]], columns: list[Column], title: str | None, tz: str | None) -> None:
         self.columns = columns
         self.title = title
         self.cells = [[_display(row.get(c.key), c.kind, tz, row) for c in columns] for row in rows]
@@ -307,7 +307,7 @@ def write_ndjson(rows: Iterable[Any]) -> None:
         sys.stdout.write(_dumps(row) + "\n")
 
 
-def write_csv(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> None:
+def write_csv(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> None:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     # With "\n" as the line end the csv module leaves a bare "\r" unquoted, which splits the row
@@ -333,7 +333,7 @@ def _csv_value(value: Any) -> Any:
     return csv_guard(value)
 
 
-def emit(fmt: str, *, rows: list[dict[str, Any]], columns: Sequence[Column], data: Any = None,
+def emit(fmt: str, *, rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], data: Any = None,
          title: str | None = None, csv_keys: Sequence[str] | None = None,
          table_view: Callable[[], Any] | None = None, tz: str | None = None) -> None:
     """Print a result in the chosen format: `data` for json (default: rows), `rows` for ndjson/csv,

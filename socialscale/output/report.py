@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from socialscale.shapes import Volume
 
 LANE_MARKS = ("█", "▓", "▒", "░", "▚", "▞", "▖", "▗")
 LANE_STYLES = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
 
 
-def volume_chart(data: dict[str, Any], lanes: list[str], tz: str) -> None:
+def volume_chart(data: Volume, lanes: list[str], tz: str) -> None:
     """One stacked bar per period; each lane has its own character (and colour), so the chart reads
     the same with NO_COLOR."""
     from rich.text import Text

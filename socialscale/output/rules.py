@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from socialscale.models import Config
+    from socialscale.shapes import ExplainedRule, FoundText, RuleHit, RuleStat, RuleStats, RuleTest, Why
 
 HIGHLIGHT = "bold reverse"
 TEST_COLUMNS = (
@@ -21,7 +22,7 @@ TEST_COLUMNS = (
 NEAR_MISSES = 5
 
 
-def print_why(data: dict[str, Any], everything: bool) -> None:
+def print_why(data: Why, everything: bool) -> None:
     from rich.text import Text
 
     from socialscale.insight.priority import describe_priority
@@ -70,7 +71,7 @@ OUTCOMES = {"blocked": "blocked by a `none` term", "incomplete": "terms missing"
             "source": "not from its sources", "nothing": "no term found"}
 
 
-def print_rule(console: Any, e: dict[str, Any], *, winner: bool) -> None:
+def print_rule(console: Any, e: ExplainedRule, *, winner: bool) -> None:
     from rich.text import Text
 
     from socialscale.output.render import clean
@@ -96,7 +97,7 @@ def print_rule(console: Any, e: dict[str, Any], *, winner: bool) -> None:
         console.print(Text(f"    {clean(e['reason'] if e['outcome'] == 'source' else 'not from its sources')}"))
 
 
-def _in_context(prefix: str, f: dict[str, Any]) -> Text:
+def _in_context(prefix: str, f: FoundText) -> Text:
     """`prefix` (built from config names) then the excerpt, its untrusted parts cleaned piece by piece."""
     from rich.text import Text
 
@@ -114,7 +115,7 @@ def _flat(value: str) -> str:
     return clean(value, single_line=False).replace("\t", " ").replace("\n", " ")
 
 
-def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> None:
+def print_test(config: Config, item: dict[str, Any], data: RuleTest) -> None:
     from rich.text import Text
 
     from socialscale.output.render import clean, out_console, table
@@ -139,7 +140,7 @@ def print_test(config: Config, item: dict[str, Any], data: dict[str, Any]) -> No
                              f"sentiment {describe_sentiment(data['sentiment'])}")))
 
 
-def highlighted(value: str, matched: Sequence[dict[str, Any]], rules: dict[str, Any], name: str) -> Text:
+def highlighted(value: str, matched: Sequence[RuleHit], rules: dict[str, Any], name: str) -> Text:
     """The cleaned text with what matched styled; spans are found on the cleaned text itself."""
     from rich.text import Text
 
@@ -160,7 +161,7 @@ def highlighted(value: str, matched: Sequence[dict[str, Any]], rules: dict[str, 
     return text
 
 
-def print_rule_list(stats: dict[str, Any], tz: str) -> None:
+def print_rule_list(stats: RuleStats, tz: str) -> None:
     """Two lines a rule (what it does, then its terms): readable at any terminal width, unlike a wide table."""
     from rich.text import Text
 
@@ -181,8 +182,9 @@ def print_rule_list(stats: dict[str, Any], tz: str) -> None:
         console.print(Paragraph(_terms_summary(r), indent=5))
 
 
-def _terms_summary(rule: dict[str, Any]) -> str:
-    parts = [f"{key}: {', '.join(rule[key])}" for key in ("any", "all", "none") if rule[key]]
+def _terms_summary(rule: RuleStat) -> str:
+    parts = [f"{key}: {', '.join(terms)}" for key, terms in (("any", rule["any"]), ("all", rule["all"]),
+                                                                ("none", rule["none"])) if terms]
     parts += [f"regex: {' '.join('/' + p + '/' for p in rule['regex'])}"] if rule["regex"] else []
     if rule["fields"] != ["title", "text"]:
         parts.append(f"in {', '.join(rule['fields'])}")

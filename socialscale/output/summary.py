@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from socialscale.output.render import clean, full_time
 from socialscale.reports import NO_LANE, format_share
+from socialscale.shapes import Summary
 from socialscale.text import headline, safe_link
 from socialscale.timeutil import format_duration
 
@@ -18,7 +20,7 @@ def md(text: Any) -> str:
     return _MD_SPECIAL.sub(r"\\\1", clean(text))
 
 
-def _lanes(data: dict[str, Any]) -> list[str]:
+def _lanes(data: Summary) -> list[str]:
     seen: list[str] = []
     for name in [*data["new"]["lanes"], *(g["group"] for g in data["backlog"]["groups"]),
                  *(g["group"] for g in data["latency"]["current"]["groups"])]:
@@ -28,11 +30,11 @@ def _lanes(data: dict[str, Any]) -> list[str]:
     return seen
 
 
-def _by_group(groups: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def _by_group(groups: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     return {NO_LANE if g["group"] is None else g["group"]: g for g in groups}
 
 
-def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+def per_lane_rows(data: Summary) -> list[dict[str, Any]]:
     """One row per lane: new items, backlog, and latency this week and the week before (seconds)."""
     backlog = _by_group(data["backlog"]["groups"])
     current = _by_group(data["latency"]["current"]["groups"])
@@ -51,7 +53,7 @@ def per_lane_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def new_label(data: dict[str, Any], tz: str | None) -> str:
+def new_label(data: Summary, tz: str | None) -> str:
     """What `new` counts: since the last digest sent, or the 24 hours before the first one."""
     since = full_time(data["since"], tz)
     if data["last_digest_at"] and data["since"] == data["last_digest_at"]:
@@ -66,7 +68,7 @@ def _trend(now: int | None, before: int | None) -> str:
     return f"{text} (was {format_duration(before)})"
 
 
-def markdown(data: dict[str, Any], tz: str | None) -> str:
+def markdown(data: Summary, tz: str | None) -> str:
     total = data["backlog"]["total"]
     new = data["new"]
     lines = [f"# socialscale summary, {full_time(data['now'], tz)}", ""]
@@ -110,7 +112,7 @@ def markdown(data: dict[str, Any], tz: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def print_table(data: dict[str, Any], tz: str | None) -> None:
+def print_table(data: Summary, tz: str | None) -> None:
     from socialscale.output.render import Column, Paragraph, out_console, table
 
     console = out_console()

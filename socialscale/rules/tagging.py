@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlite_utils
 
@@ -25,9 +25,13 @@ from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
 from socialscale.models import Config, Rule
 from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
+from socialscale.shapes import ExplainedRule, RuleStat, RuleStats, RuleTest, Why
 from socialscale.store import tagging as store
 from socialscale.store.db import transaction
 from socialscale.store.items import get_item
+
+if TYPE_CHECKING:
+    from socialscale.rules.explain import RuleExplanation
 
 # Bump when the matching semantics change in code, so `socialscale tag` re-applies the rules.
 # 3: replies take their conversation's lane and owner; 4: sentiment and brands.
@@ -448,7 +452,7 @@ def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: boo
 # -- what the `rules` and `why` commands show ---------------------------------------------------------
 
 
-def test_item(config: Config, item: dict[str, Any]) -> dict[str, Any]:
+def test_item(config: Config, item: dict[str, Any]) -> RuleTest:
     """docs/json.md's `rules test` shape: {"lane", "lanes", "owner", "tags", "rules": [{"name", "lane", "terms"}]},
     and the text's sentiment."""
     sentiment = Vader().item_score(item.get("title"), item.get("text"))
@@ -459,7 +463,7 @@ def test_item(config: Config, item: dict[str, Any]) -> dict[str, Any]:
             "sentiment": sentiment}
 
 
-def why(db: sqlite_utils.Database, config: Config, item_id: int, now: datetime | None = None) -> dict[str, Any]:
+def why(db: sqlite_utils.Database, config: Config, item_id: int, now: datetime | None = None) -> Why:
     """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin;
     its sentiment and reach, and the parts of its priority (open items)."""
     from socialscale.insight import priority
@@ -507,22 +511,28 @@ def why(db: sqlite_utils.Database, config: Config, item_id: int, now: datetime |
     version = rules_version(config)
     return {
         "id": row["id"], "source": row["source"], "title": row.get("title"), "url": row.get("url"),
-        "stored": {k: row.get(k) for k in ("lane", "lanes", "tags", "rules", "owner", "owner_set_by", "status")}
-        | {"current": row.get("rules_version") == version},
+        "stored": {"lane": row.get("lane"), "lanes": row.get("lanes"), "tags": row.get("tags"), "rules": row.get("rules"),
+                   "owner": row.get("owner"), "owner_set_by": row.get("owner_set_by"), "status": row.get("status"),
+                   "current": row.get("rules_version") == version},
         "result": {"lane": lane, "lanes": json.loads(lanes), "tags": list(o.tags), "rules": list(o.rules),
                    "owner": owner, "owner_from": owner_from, "lane_from_conversation": inherited},
         "winner": hits[0].name if hits else None, "winner_reason": reason,
-        "rules": [asdict(e) for e in explanations],
+        "rules": [_explained(e) for e in explanations],
         "sentiment": {"score": row.get("sentiment"), "label": label(row.get("sentiment")), "lang": row.get("lang")},
         "reach": row.get("reach"),
         "priority": priority.parts(row, config, now or now_utc()),
     }
 
 
-def rule_stats(db: sqlite_utils.Database, config: Config, since: str) -> dict[str, Any]:
+def _explained(e: RuleExplanation) -> ExplainedRule:
+    """A rule's explanation as `why --json` writes it: the dataclass's fields, in order."""
+    return cast(ExplainedRule, asdict(e))
+
+
+def rule_stats(db: sqlite_utils.Database, config: Config, since: str) -> RuleStats:
     """Each rule with how many items first seen since `since` it matched (as stored)."""
     counts = store.rule_match_counts(db, since)
-    rules = []
+    rules: list[RuleStat] = []
     for i, r in enumerate(config.rules):
         owner = r.owner or _lane_owner(config, r.lane)
         rules.append({"index": i + 1, "name": r.name, "lane": r.lane, "owner": owner, "any": list(r.any),
