@@ -20,7 +20,7 @@ import sqlite_utils
 from socialscale import sources as kinds
 from socialscale.errors import DatabaseError, SocialscaleError, UsageError, unknown
 from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
-from socialscale.models import Config, Source
+from socialscale.models import Config, RunStatus, Source
 from socialscale.parsepool import ParsePool
 from socialscale.rules.keep import kept
 from socialscale.sources.base import Collected, SourceContext
@@ -36,7 +36,7 @@ class SourceResult:
     """One source's outcome; the fields of docs/json.md's `pull` JSON plus warnings."""
 
     name: str
-    status: str  # ok | not_modified | skipped | error
+    status: RunStatus
     http_status: int | None = None
     seen: int = 0
     new: int = 0
@@ -287,7 +287,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
                                      f"(unexpected {type(exc).__name__}: {exc})")
     message = one_line(str(error), MAX_ERROR)  # one line, no controls or bidi overrides, in every output
     waited = isinstance(error, HostWait)
-    status = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
+    status: RunStatus = "skipped" if waited or (isinstance(error, RateLimited) and error.skipped) else "error"
     http_status = error.http_status if error is not None else None  # what the server sent, when it answered
     with transaction(db):
         record_fetch(db, source, now=utc_iso(now), status=status, http_status=http_status, error=message,
@@ -298,7 +298,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
 def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected,
                  elapsed_ms: int, now: datetime) -> SourceResult:
     stamp = utc_iso(now)
-    status = "not_modified" if collected.not_modified else "ok"
+    status: RunStatus = "not_modified" if collected.not_modified else "ok"
     with transaction(db):
         items = kept(source, collected.items, lambda refs: stored_refs(db, source.name, refs))
         upserted = upsert_items(db, source.name, items, stamp)
