@@ -368,6 +368,24 @@ class RuleStat(TypedDict):
     matches: int
 
 
+# Items a tagging run moved from one lane to another, with a few of their ids. `from` is a Python
+# keyword, so this one is declared in the functional form.
+LaneMove = TypedDict("LaneMove", {"from": str | None, "to": str, "count": int, "examples": list[int]})
+
+
+class TagResult(TypedDict):
+    """`socialscale tag`: what a tagging run did (or, with --dry-run, would do)."""
+
+    dry_run: bool
+    rules_version: str
+    checked: int
+    changed: int
+    moved: int
+    kept_owner: int
+    rescored: int
+    moves: list[LaneMove]
+
+
 class RuleStats(TypedDict):
     """`rules list`: each rule with how many items since `since` it matched."""
 

@@ -25,7 +25,7 @@ from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
 from socialscale.models import Config, Rule
 from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
-from socialscale.shapes import ExplainedRule, RuleStat, RuleStats, RuleTest, Why
+from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
 from socialscale.store import tagging as store
 from socialscale.store.db import transaction
 from socialscale.store.items import get_item
@@ -122,11 +122,11 @@ class TagSummary:
     def moved(self) -> int:
         return sum(v[0] for v in self.moves.values())
 
-    def move_rows(self) -> list[dict[str, Any]]:
-        rows = [{"from": a, "to": b, "count": v[0], "examples": v[1]} for (a, b), v in self.moves.items()]
+    def move_rows(self) -> list[LaneMove]:
+        rows: list[LaneMove] = [{"from": a, "to": b, "count": v[0], "examples": v[1]} for (a, b), v in self.moves.items()]
         return sorted(rows, key=lambda r: (-r["count"], str(r["from"]), r["to"]))
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> TagResult:
         return {"dry_run": self.dry_run, "rules_version": self.version, "checked": self.checked,
                 "changed": self.changed, "moved": self.moved, "kept_owner": self.kept, "rescored": self.rescored,
                 "moves": self.move_rows()}
