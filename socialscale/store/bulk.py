@@ -2,9 +2,9 @@
 
 SQLite gets one multi-row `INSERT ... VALUES (...), (...)` per batch of rows, and `executemany` for
 updates. One statement rather than one per row matters for the items table: its full-text index is
-kept by a trigger, and FTS5 writes out its pending index data at the start of every statement that
-changes it, so a row per statement made a segment per item (and the merging of them) — 2-3x the
-CPU of the whole insert (benchmarks/README.md, "Pull: the store step").
+kept by a trigger, and with a statement per row FTS5 wrote its pending index out per row, a tiny
+segment per item (and the merging of them): twice the CPU of the whole insert (benchmarks/README.md,
+"First pull, second round").
 PostgreSQL gets one statement per batch, its rows passed as one array parameter per column and
 turned back into rows with `unnest`: psycopg's `executemany` sends one statement per row, and for
 the pull (three writes of every new item) that cost the client about 50 µs a row and the server a
