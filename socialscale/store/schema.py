@@ -311,6 +311,17 @@ def m007_sparse_indexes(db: sqlite_utils.Database) -> None:
                               f"CREATE INDEX {name} ON items ({column}) WHERE {column} IS NOT NULL;\n")
 
 
+@migration
+def m008_sentiment_in_items_start(db: sqlite_utils.Database) -> None:
+    """`items_start` carries `sentiment`: the negative share that `report latency` and the summary give per
+    group (migration 6, insight) counts the items started in the window, and read each of them from the
+    table: 0.75 s for 30 days of a million items, 5 s for a year. Now it is read from the index."""
+    d = dialect_of(db)
+    db.conn.executescript("DROP INDEX IF EXISTS items_start;\n"
+                          f"CREATE INDEX items_start ON items {d.covering('start_at, lane, owner, source', 'sentiment')}\n"
+                          "    WHERE duplicate_of IS NULL AND ours IS NULL;\n")
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     if dialect_of(db).postgres:
         if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
