@@ -114,9 +114,9 @@ def server_cpu(url: str) -> float:
     time to its parent's). Read from /proc, found through a connection's backend pid."""
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:  # its server process is alive until the block ends
         backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]  # type: ignore[index]
-    postmaster = int(_proc_status(backend)["PPid"])
+        postmaster = int(_proc_status(backend)["PPid"])
     ticks = os.sysconf("SC_CLK_TCK")
     fields = Path(f"/proc/{postmaster}/stat").read_text().rsplit(")", 1)[1].split()
     total = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime of the postmaster
