@@ -21,7 +21,7 @@ ResponseVia = Literal["reply", "dm", "email", "phone", "meeting"]
 RESPONSE_VIAS: tuple[ResponseVia, ...] = ("reply", "dm", "email", "phone", "meeting")
 HANDOFF_VIAS: frozenset[ResponseVia] = frozenset({"dm", "email", "phone", "meeting"})
 RULE_FIELDS: tuple[str, ...] = ("title", "text", "author", "url")
-# Sentiment labels (design.md): negative <= -0.05 < neutral < 0.05 <= positive.
+# Sentiment labels (docs/insight.md): negative <= -0.05 < neutral < 0.05 <= positive.
 SentimentLabel = Literal["negative", "neutral", "positive"]
 SENTIMENT_LABELS: tuple[SentimentLabel, ...] = ("negative", "neutral", "positive")
 # One source's outcome in a pull (`pull` JSON's `status`, `sources.last_status`).

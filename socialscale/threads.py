@@ -1,4 +1,4 @@
-"""Threads: every item's parent and conversation (design.md, "Conversations").
+"""Threads: every item's parent and conversation (docs/workflow.md, "Conversations").
 
 An item's parent is the stored item its `in_reply_to` names: by guid within sources of the same
 kind, or by URL (canonical, and the same `#fragment` when the parent's URL has one; see

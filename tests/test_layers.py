@@ -188,3 +188,13 @@ def test_the_checks_catch_a_cycle_hidden_in_a_function_and_a_layer_reaching_up(t
         "store/ imports only the basics (socialscale, socialscale.dburl, socialscale.errors, socialscale.models, "
         "socialscale.text, socialscale.timeutil)",
     }
+
+
+def test_code_points_at_the_docs_in_the_repository():
+    """The design contract (design.md) is not shipped: code cites the docs/ page that says the same."""
+    import re
+
+    bad = [f"{path.relative_to(REPO)}:{n}" for path in sorted(PACKAGE.rglob("*.py"))
+           for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+           if re.search(r"(?<!docs/)\bdesign\.md", line)]
+    assert not bad, "cite docs/<page>.md, not design.md: " + ", ".join(bad)

@@ -119,7 +119,7 @@ def source_language(value: object) -> str | None:
 
 
 def label(score: float | None) -> SentimentLabel | None:
-    """negative, neutral or positive (design.md's bounds), None without a score."""
+    """negative, neutral or positive (docs/insight.md's bounds), None without a score."""
     if score is None:
         return None
     if score <= NEGATIVE_BELOW:

@@ -30,7 +30,7 @@ NO_LANE = "(none)"
 def spikes(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", window_s: int = 86400,
            baseline_s: int = 14 * 86400, k: float = 3.0, lane: str | None = None, source: str | None = None
            ) -> Spikes:
-    """design.md's `report spikes` shape, plus every group's figures under `groups`."""
+    """docs/insight.md's `report spikes` shape, plus every group's figures under `groups`."""
     if by not in SPIKES_BY:
         raise UsageError(f"--by {by!r}: expected one of {', '.join(SPIKES_BY)}")
     if window_s <= 0:

@@ -27,7 +27,7 @@ VOICE_BY = ("total", "week")
 
 def voice(db: sqlite_utils.Database, config: Config, *, now: datetime, since: str | datetime = "30d",
           by: str = "total", lane: str | None = None, source: str | None = None) -> Voice:
-    """design.md's shape `{"since", "brands": [{"brand", "mentions", "share", "negative_share"}]}`; with
+    """docs/insight.md's shape `{"since", "brands": [{"brand", "mentions", "share", "negative_share"}]}`; with
     by="week" also `weeks: [{"period", "brands": [...]}]`."""
     if by not in VOICE_BY:
         raise UsageError(f"--by {by!r}: expected week (or leave it out for the whole window)")

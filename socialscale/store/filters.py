@@ -3,7 +3,7 @@
 A filter field is a condition on items; `sql()` renders the set ones as `AND ...` fragments over the
 items table aliased `i`. Adding a filter is one field here and one clause in `_clauses`.
 
-What "open" means is the backlog's meaning (design.md): an open item counts when it is not a duplicate,
+What "open" means is the backlog's meaning (docs/reports.md): an open item counts when it is not a duplicate,
 not one of our own posts and its lane expects a response. `items` applies the same rule unless
 `everything` is set (`items --all`) or the listing is one conversation (`items --conversation ID`,
 which shows every message of it, ours included), so `items --lane L --status open` lists what `report backlog`
