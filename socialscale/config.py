@@ -232,17 +232,7 @@ def _allow_private(c: Checker, value: Any) -> bool | tuple[str, ...]:
 
 def _team(c: Checker, value: Any) -> dict[str, Member]:
     team: dict[str, Member] = {}
-    if value is None:
-        return team
-    if not isinstance(value, dict):
-        c.problem("team", f"expected a mapping of member names, got {kind_name(value)}")
-        return team
-    for name, spec in value.items():
-        path = f"team.{name}"
-        if not isinstance(name, str) or not _NAME.match(name):
-            c.problem(path, "a member name is letters, digits, '-', '_' or '.'")
-            continue
-        d = c.mapping(spec, path, MEMBER_KEYS)
+    for name, path, d in c.named(value, "team", "member", MEMBER_KEYS, _NAME):
         handles = c.strings(d.get("handles"), f"{path}.handles")
         for i, handle in enumerate(handles):
             if not (handle.startswith("@") or ":" in handle):
@@ -488,20 +478,12 @@ def _known_names(c: Checker, names: Sequence[str], path: str, what: str, known: 
     for j, name in enumerate(names):
         if name not in known:
             c.problem(f"{path}[{j}]", unknown(what, name, known))
+
+
 def _brands(c: Checker, value: Any) -> dict[str, Brand]:
     """`brands: {name: {terms: [...], none: [...], ours: true}}`: share of voice (docs/insight.md)."""
     brands: dict[str, Brand] = {}
-    if value is None:
-        return brands
-    if not isinstance(value, dict):
-        c.problem("brands", f"expected a mapping of brand names, got {kind_name(value)}")
-        return brands
-    for name, spec in value.items():
-        path = f"brands.{name}"
-        if not isinstance(name, str) or not _NAME.match(name):
-            c.problem(path, "a brand name is letters, digits, '-', '_' or '.'")
-            continue
-        d = c.mapping(spec, path, BRAND_KEYS)
+    for name, path, d in c.named(value, "brands", "brand", BRAND_KEYS, _NAME):
         terms = {key: c.strings(d.get(key), f"{path}.{key}") for key in ("terms", "none")}
         if not terms["terms"]:
             c.problem(f"{path}.terms", "a brand needs at least one term")

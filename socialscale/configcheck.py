@@ -73,6 +73,22 @@ class Checker:
                 self.problem(join_path(path, str(key)), f"unknown key{extra}")
         return value
 
+    def named(self, value: Any, section: str, what: str, allowed: Iterable[str],
+              name_rule: re.Pattern[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(name, key path, mapping) for each entry of a mapping of named entries (`team:`, `brands:`),
+        problems noted: not a mapping, a name that breaks `name_rule`, unknown keys."""
+        if value is None:
+            return
+        if not isinstance(value, dict):
+            self.problem(section, f"expected a mapping of {what} names, got {kind_name(value)}")
+            return
+        for name, spec in value.items():
+            path = f"{section}.{name}"
+            if not isinstance(name, str) or not name_rule.match(name):
+                self.problem(path, f"a {what} name is letters, digits, '-', '_' or '.'")
+                continue
+            yield name, path, self.mapping(spec, path, allowed)
+
     def entries(self, value: Any, path: str, what: str, shape: str) -> Iterator[tuple[int, str, dict[str, Any]]]:
         """(index, key path, mapping) for each element of a list of mappings, problems noted."""
         if value is None:
