@@ -126,3 +126,20 @@ def test_config_error_lists_all(tmp_path):
         load_config(tmp_path / "c.yaml")
     assert len(info.value.problems) == 2
     assert os.path.basename(str(tmp_path / "c.yaml")) in info.value.problems[0]
+
+
+@pytest.mark.parametrize(("text", "messages"), [
+    ('team:\n  "bad name!": {}\n  alice: {nope: 1}\nbrands: [1]\n',
+     ["team.bad name!: a member name is letters, digits, '-', '_' or '.'",
+      "team.alice.nope: unknown key (expected one of: handles)",
+      "brands: expected a mapping of brand names, got a list"]),
+    ('team: [a]\nbrands:\n  "x y": {terms: [a]}\n',
+     ["team: expected a mapping of member names, got a list",
+      "brands.x y: a brand name is letters, digits, '-', '_' or '.'"]),
+])
+def test_named_entries_of_team_and_brands_are_checked_alike(cli, tmp_path, text, messages):
+    (tmp_path / "socialscale.yaml").write_text(text, encoding="utf-8")
+    result = cli("check")
+    assert result.exit_code == 2
+    for message in messages:
+        assert message in result.stderr
