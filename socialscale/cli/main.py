@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import re
 import sqlite3
@@ -13,6 +15,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from socialscale import __version__
+from socialscale.cli.lazy import Lazy, LazyCommands
 from socialscale.cli.state import AppState, state
 from socialscale.errors import ConfigError, ExitCode, SocialscaleError
 
@@ -28,6 +31,22 @@ class SocialscaleGroup(TyperGroup):
         super().__init__(*args, **kwargs)
         for command in self.commands.values():
             _whole_summaries(command)
+        self.commands = LazyCommands(COMMANDS, _build, loaded=self.commands)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)  # the names only: typer's own version builds every command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the table's summaries: `--help` builds no command."""
+        commands = self.commands
+        if not isinstance(commands, LazyCommands):  # pragma: no cover - set in __init__
+            return super().format_commands(ctx, formatter)
+        rows = [(name, commands.summary(name)) for name in self.list_commands(ctx)
+                if not (commands.is_built(name) and commands[name].hidden)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+        return None
 
     def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
@@ -230,17 +249,54 @@ def main(
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
-def _register() -> None:
-    # One line per command module; each module's register() adds its commands.
-    # The order is the order of `socialscale --help`: getting started, pulling, reading, the
-    # workflow, the rules, reports, alerts and open data.
-    from socialscale.cli import datasette, db, items, notify, pull, report, rules, setup, workflow
+# The root's commands in the order of `socialscale --help`: getting started, pulling, reading, the
+# workflow, the rules, reports, alerts and open data (typer lists plain commands before groups).
+# Each names the cli module whose register(app) adds it, and the summary --help shows, which is the
+# first paragraph of the command's help (tests/test_startup.py keeps the two equal). A command's
+# module is imported when the command is used, so --version and --help import none of them.
+COMMANDS = (
+    Lazy("demo", "setup", "Run the whole job offline on bundled sample feeds served from 127.0.0.1."),
+    Lazy("init", "setup", "Write a starter socialscale.yaml (never overwrites one) and create the database."),
+    Lazy("check", "setup", "Validate the config: exit 0 if it is fine, 2 with every problem listed."),
+    Lazy("pull", "pull", "Fetch all (or the named) sources concurrently, store new and changed items, tag them."),
+    Lazy("sources", "pull", "Each source's health: last success, last error, consecutive failures, items stored."),
+    Lazy("items", "items", "List and search stored items, newest first."),
+    Lazy("show", "items", "Show one item with its whole event history, and its conversation as a tree."),
+    Lazy("assign", "workflow", "Set the owner of items; a person's choice survives re-tagging."),
+    Lazy("respond", "workflow", "Record a response; the first one sets the item's first-response time."),
+    Lazy("close", "workflow", "Close items: done, out of the backlog (a recorded response still counts in latency)."),
+    Lazy("ignore", "workflow", "Ignore items: no answer needed; out of the backlog and out of latency."),
+    Lazy("reopen", "workflow", "Reopen items: back into the backlog (their first response, if any, is kept)."),
+    Lazy("note", "workflow", "Add a note to an item's history (see `socialscale show ID`)."),
+    Lazy("tag", "rules", "Re-apply the rules to stored items after the rules changed."),
+    Lazy("why", "rules", "Explain why a stored item is in its lane: matched rules and text, the winner, the owner, "
+                         "near misses."),
+    Lazy("notify", "notify", "Send breach alerts (and with --digest the daily summary) to the configured notify "
+                             "targets."),
+    Lazy("datasette", "datasette", "Print a Datasette metadata.json for the database: table and column "
+                                   "descriptions, canned queries."),
+    Lazy("rules", "rules", "Check the keyword rules: what a text would match, and what each rule caught lately."),
+    Lazy("report", "report", "Backlog, response latency, conversations, SLA breaches, volume, the daily summary "
+                             "and an HTML report."),
+    Lazy("db", "db", "Move the database: copy it into another one, SQLite or PostgreSQL."),
+)
 
-    for module in (setup, pull, items, workflow, rules, report, notify, datasette, db):
-        module.register(app)
 
+@functools.cache
+def _build(module_name: str) -> dict[str, Any]:
+    """Every command `socialscale.cli.<module_name>` registers, built as the root would build it.
 
-_register()
+    Built once per process: register() adds to the module's own sub-apps, so a second call would
+    add its commands twice.
+    """
+    module = importlib.import_module(f"socialscale.cli.{module_name}")
+    holder = typer.Typer(rich_markup_mode=app.rich_markup_mode, pretty_exceptions_short=app.pretty_exceptions_short,
+                         suggest_commands=app.suggest_commands)
+    module.register(holder)
+    commands = dict(typer.main.get_group(holder).commands)
+    for command in commands.values():
+        _whole_summaries(command)
+    return commands
 
 
 def run() -> None:

@@ -1,0 +1,109 @@
+"""Start-up: each command imports only what it needs (issue 14: --version and --help, reports).
+
+Nothing here is timed: each test runs the real program in a fresh interpreter and asserts which
+modules it imported, so a heavy import creeping back onto a fast path fails the test whatever the
+machine's speed. The figures themselves are in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import typer
+
+from socialscale.cli import main as cli_main
+
+# What the quick paths must not pay for: the terminal renderer, the HTTP client, the feed parser,
+# the PostgreSQL driver, the rule matcher, the YAML parser and the database layer.
+HEAVY = ("rich", "httpx", "feedparser", "psycopg", "socialscale.rules.matcher", "yaml", "sqlite_utils")
+# A report pays for the renderer, the config and the database, never for pulling or matching.
+PULL_SIDE = ("httpx", "feedparser", "psycopg", "socialscale.rules.matcher", "socialscale.fetch",
+             "socialscale.pipeline", "socialscale.cli.pull", "socialscale.cli.rules")
+COMMAND_MODULES = sorted({f"socialscale.cli.{entry.module}" for entry in cli_main.COMMANDS})
+
+RUN = """
+import json, sys
+out, args = sys.argv[1], json.loads(sys.argv[2])
+sys.argv = ["socialscale", *args]
+from socialscale.cli.main import run
+try:
+    run()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+with open(out, "w") as fh:
+    json.dump({"code": code, "modules": sorted(sys.modules)}, fh)
+"""
+
+
+def imported(tmp_path: Path, *args: str, code: int = 0) -> set[str]:
+    """The modules a whole `socialscale ARGS` process imported (after checking its exit code)."""
+    out = tmp_path / "modules.json"
+    done = subprocess.run([sys.executable, "-c", RUN, str(out), json.dumps(args)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert (result["code"] or 0) == code, (args, done.stdout, done.stderr)
+    return set(result["modules"])
+
+
+def loaded(modules: set[str], names: tuple[str, ...] | list[str]) -> list[str]:
+    """Which of `names` (or a module inside one) were imported."""
+    return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
+
+
+def test_the_modules_checked_exist():
+    """A misspelt name would make the tests below pass whatever is imported."""
+    for name in {*HEAVY, *PULL_SIDE, *COMMAND_MODULES}:
+        assert importlib.util.find_spec(name) is not None, name
+
+
+@pytest.mark.parametrize("args, code", [(["--version"], 0), (["--help"], 0), ([], 2)])
+def test_version_and_help_import_no_command_and_nothing_heavy(tmp_path, args, code):
+    modules = imported(tmp_path, *args, code=code)
+    assert loaded(modules, HEAVY) == []
+    assert loaded(modules, COMMAND_MODULES) == []
+
+
+@pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
+def test_a_report_imports_neither_the_pull_nor_the_matcher(tmp_path, write_config, report):
+    write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
+    modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z")
+    assert "socialscale.cli.report" in modules and "socialscale.store.reports" in modules
+    assert loaded(modules, PULL_SIDE) == []
+
+
+def test_every_command_is_in_the_table_with_its_own_summary():
+    """`socialscale --help` lists the table's summaries without building the commands: each must be
+    the first paragraph of the command's own help, and every command a module registers is listed."""
+    registered: dict[str, str] = {}
+    for module in {entry.module for entry in cli_main.COMMANDS}:
+        for name in cli_main._build(module):
+            registered[name] = module
+    assert registered == {entry.name: entry.module for entry in cli_main.COMMANDS}
+    root = typer.main.get_command(cli_main.app)
+    for entry in cli_main.COMMANDS:
+        command = root.commands[entry.name]  # type: ignore[attr-defined]
+        first = " ".join(command.help.split("\n\n", 1)[0].replace("\b", " ").split())
+        assert entry.summary == command.short_help == first, f"COMMANDS' summary of {entry.name} in cli/main.py"
+
+
+def test_help_lists_every_command_as_the_built_commands_would(cli):
+    """The listing from the table is the one click would print from the built commands."""
+    root = typer.main.get_command(cli_main.app)
+    listing = " ".join(cli("--help").stdout.split("Commands:", 1)[1].split())
+    expected = " ".join(f"{name} {root.commands[name].short_help}"  # type: ignore[attr-defined]
+                        for name in root.list_commands(None))  # type: ignore[arg-type]
+    assert listing == " ".join(expected.split())
+
+
+def test_a_mistyped_command_is_still_suggested(cli):
+    result = cli("repot")
+    assert result.exit_code == 2
+    assert "Did you mean 'report'" in result.stderr
