@@ -1,9 +1,13 @@
 """Store-side cost of a pull with replies, without HTTP or parser processes: the feeds of feedserver.py
 (20% replies) parsed in this process, then stored one feed per transaction as the pull's writer thread
-does. `new` runs the conversations step (socialscale.conversations.update); `old` runs the code before
-it (tagging, then replies.link) and only works with that version on PYTHONPATH.
+does. `new` runs the conversations step as the pull does (pipeline._conversations); `bare` runs the same code's
+tagging alone (no ours, threads, flags or answers: what conversations add is `new` minus `bare`); `old` runs
+the code before conversations (tagging, then replies.link) and only works with that version on PYTHONPATH.
+`new` and `bare` take each item's sentiment from the parser's scores as the pull does
+(pipeline.Prescored), so the store step's CPU is the writer thread's. It prints wall and CPU seconds
+of the store step alone.
 
-    python benchmarks/bench_thread_store.py FEEDS new|old [profile] [--replies 0.2] [--db postgresql://user@host/name]
+    python benchmarks/bench_thread_store.py FEEDS new|bare|old [profile] [--replies 0.2] [--db postgresql://user@host/name]
 
 `--db` stores into that (empty) database instead of a new SQLite file (password from PGPASSWORD).
 """
@@ -41,43 +45,61 @@ rules:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("feeds", type=int)
-    ap.add_argument("mode", choices=["new", "old"])
+    ap.add_argument("mode", choices=["new", "bare", "old"])
     ap.add_argument("profile", nargs="?", choices=["profile"])
     ap.add_argument("--replies", type=float, default=0.2, help="share of items that reply to another (0-1)")
     ap.add_argument("--db", help="store into this empty PostgreSQL database (password from PGPASSWORD)")
     args = ap.parse_args()
     feeds, mode, url = args.feeds, args.mode, args.db
-    batches = [(f"f{n}", parse_feed(feedserver.feed(n, 50, feeds, args.replies), f"f{n}", f"http://x/feed/{n}.xml")[0])
-               for n in range(feeds)]
+    batches: list[tuple[str, Any, dict[Any, Any]]] = []
+    for n in range(feeds):
+        body = feedserver.feed(n, 50, feeds, args.replies)
+        if mode == "old":
+            batches.append((f"f{n}", parse_feed(body, f"f{n}", f"http://x/feed/{n}.xml")[0], {}))
+        else:
+            from socialscale.sources.parsing import parse_feed_scored
+
+            items, _, scores = parse_feed_scored(body, f"f{n}", f"http://x/feed/{n}.xml")
+            batches.append((f"f{n}", items, {(i.title, i.text, i.lang): s for i, s in zip(items, scores, strict=True)}))
     work = Path(tempfile.mkdtemp())
     sources = "\n".join(f"  - {{name: f{n}, url: 'http://x/feed/{n}.xml'}}" for n in range(feeds))
     (work / "c.yaml").write_text(f"database: '{url or 'b.db'}'\nsources:\n{sources}\n{RULES}")
     config = load_config(work / "c.yaml")
     db = open_db(config.database)
-    tagger = Tagger(config)
+    tagger: Any = Tagger(config)
+    if mode != "old":
+        from socialscale.pipeline import _tagger
+
+        tagger = _tagger(config)
+
+    kinds: dict[str, str] = {}
 
     def run() -> None:
-        for name, items in batches:
+        for name, items, known in batches:
             with transaction(db):
                 stored = upsert_items(db, name, items, NOW)
                 ids: Any = stored.new_ids + stored.updated_ids
+                if mode != "old" and hasattr(tagger.vader, "known"):
+                    tagger.vader.known = known
                 if mode == "new":
-                    from socialscale import conversations
+                    from socialscale.pipeline import _conversations
 
-                    conversations.update(db, config, tagger, ids, NOW)
+                    _conversations(db, config, tagger, kinds, ids, NOW)
+                elif mode == "bare":
+                    tagger.apply(db, ids, NOW)
                 else:
                     from socialscale import replies
 
                     tagger.apply(db, ids, NOW)
                     replies.link(db, config, ids, NOW)  # type: ignore[attr-defined]
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     if args.profile:
         cProfile.runctx("run()", globals(), {"run": run}, str(work / "store.prof"))
         pstats.Stats(str(work / "store.prof")).sort_stats("cumulative").print_stats(30)
     else:
         run()
-    print(f"{mode} {feeds} feeds: store {time.perf_counter() - started:.2f} s")
+    print(f"{mode} {feeds} feeds: store {time.perf_counter() - started:.2f} s, CPU {time.process_time() - cpu:.2f} s")
 
 
 if __name__ == "__main__":

@@ -94,13 +94,17 @@ def _answer(db: sqlite_utils.Database, item: dict[str, Any], message: Mapping[st
     return 1
 
 
-def update(db: sqlite_utils.Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str) -> None:
-    """The pull's step for new and changed items; call inside the source's `transaction(db)`."""
-    kinds = replies.source_kinds(db, config)
+def update(db: sqlite_utils.Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str,
+           kinds: dict[str, str] | None = None) -> None:
+    """The pull's step for new and changed items; call inside the source's `transaction(db)`.
+    `kinds`: `replies.source_kinds` when the caller has it (a pull reads it once: it stores only the
+    config's sources, whose kinds the config gives)."""
+    if kinds is None:
+        kinds = replies.source_kinds(db, config)
     replies.mark_ours(db, config, ids, kinds)
     groups = refresh(db, threads.link(db, kinds, ids))
     members = {m["id"] for g in groups.values() for m in g}
-    tagger.apply(db, sorted({*ids, *members}), now)
+    tagger.apply(db, sorted({*ids, *members}), now, settled=members.difference(ids))
     answer(db, groups, now)
 
 

@@ -129,6 +129,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
                       states: dict[str, dict[str, Any]], now: datetime, progress: Progress | None,
                       workers: int | None) -> list[SourceResult]:
     tagger = _tagger(config)
+    kinds: dict[str, str] = {}  # every source's kind, read once by the writer (conversations.update)
     pool = ParsePool(workers, time_limit_s=config.fetch.parse_timeout_s, memory_budget=config.fetch.parse_memory)
     loop = asyncio.get_running_loop()
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
@@ -152,7 +153,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     async def collect_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
         collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
                                                          states.get(source.name) or {}, now, pull_deadline)
-        result = await loop.run_in_executor(writer, _store, db, config, tagger, source, collected, error,
+        result = await loop.run_in_executor(writer, _store, db, config, tagger, kinds, source, collected, error,
                                             elapsed_ms, now)
         done.append(result)
         if progress:
@@ -272,14 +273,14 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected | None,
-           error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
+def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], source: Source,
+           collected: Collected | None, error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
     """Store one source's batch in one transaction. Any failure of that batch other than the
     database itself (full disk, damaged file: those stop the pull with one line) is this source's
     error, recorded as such: the other sources are stored as usual."""
     if collected is not None:
         try:
-            return _store_batch(db, config, tagger, source, collected, elapsed_ms, now)
+            return _store_batch(db, config, tagger, kinds, source, collected, elapsed_ms, now)
         except DatabaseError:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
@@ -295,7 +296,8 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, source: Sourc
     return SourceResult(source.name, status, http_status=http_status, error=message, duration_ms=elapsed_ms)
 
 
-def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source: Source, collected: Collected,
+def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], source: Source,
+                 collected: Collected,
                  elapsed_ms: int, now: datetime) -> SourceResult:
     stamp = utc_iso(now)
     status: RunStatus = "not_modified" if collected.not_modified else "ok"
@@ -308,7 +310,7 @@ def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, source:
             if isinstance(scorer, Prescored):
                 scorer.known = collected.sentiments
             try:
-                _conversations(db, config, tagger, changed, stamp)
+                _conversations(db, config, tagger, kinds, changed, stamp)
             finally:
                 if isinstance(scorer, Prescored):
                     scorer.known = {}
@@ -354,11 +356,16 @@ class Prescored:
         return getattr(self.model, name)
 
 
-def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, item_ids: list[int], now: str) -> None:
-    """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered."""
-    from socialscale import conversations
+def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], item_ids: list[int],
+                   now: str) -> None:
+    """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered.
+    `kinds` is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
+    gives, so the stored ones read then stay right for the whole pull."""
+    from socialscale import conversations, replies
 
-    conversations.update(db, config, tagger, item_ids, now)
+    if not kinds:
+        kinds.update(replies.source_kinds(db, config))
+    conversations.update(db, config, tagger, item_ids, now, kinds)
 
 
 def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:

@@ -25,9 +25,10 @@ from socialscale.store import threads as store
 from socialscale.text import canonical_url
 
 
-def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
-                kinds: dict[str, str]) -> dict[int, int | None]:
-    """Each row's parent id (None: none stored), from its in_reply_to."""
+def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]], kinds: dict[str, str],
+                seen: dict[int, tuple[Any, Any]] | None = None) -> dict[int, int | None]:
+    """Each row's parent id (None: none stored), from its in_reply_to. `seen` gets the stored
+    (parent_id, conversation_id) of every candidate read, so the caller need not read them again."""
     wanted = [r for r in rows if r["in_reply_to"]]
     hits: dict[tuple[str, str], list[dict[str, Any]]] = {}
     by_kind: dict[str, set[str]] = {}
@@ -37,12 +38,16 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
         sources = sorted(name for name, k in kinds.items() if k == kind)
         for c in store.by_guid(db, sources, sorted(refs)):
             hits.setdefault((kind, c["guid"]), []).append(c)
+            if seen is not None:
+                seen[c["id"]] = (c["parent_id"], c["conversation_id"])
     # By URL only what no guid matched (most replies name their parent's guid).
     canon = {str(r["in_reply_to"]): canonical_url(str(r["in_reply_to"])) for r in wanted
              if (kinds.get(r["source"], ""), str(r["in_reply_to"])) not in hits}
     by_url: dict[str, list[dict[str, Any]]] = {}
     for c in store.by_canonical(db, sorted({u for u in canon.values() if u})):
         by_url.setdefault(c["canonical_url"], []).append(c)
+        if seen is not None:
+            seen[c["id"]] = (c["parent_id"], c["conversation_id"])
     parents: dict[int, int | None] = {}
     for r in rows:
         parent = None
@@ -61,13 +66,16 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]],
 def link(db: sqlite_utils.Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
     """Thread these (new or changed) items and adopt stored replies that were waiting for them.
 
-    Returns the conversations that changed. Call inside `transaction(db)`, after the upsert.
+    Returns the conversations that changed, less those of new items that stay alone (a new root
+    that nothing replies to: no follow-up, nothing to answer). Call inside `transaction(db)`, after
+    the upsert.
     """
     if not ids:
         return set()
     rows = store.thread_rows(db, ids)
     batch = {r["id"]: r for r in rows}
-    parents = _candidates(db, rows, kinds)
+    seen: dict[int, tuple[Any, Any]] = {}
+    parents = _candidates(db, rows, kinds, seen)
     for item_id, parent in list(parents.items()):
         row = batch[item_id]
         # A changed link of an item already threaded may point below itself: walk up from the new parent.
@@ -75,7 +83,9 @@ def link(db: sqlite_utils.Database, kinds: dict[str, str], ids: Sequence[int]) -
                 and parent != row["parent_id"] and _has_ancestor(db, parent, item_id, parents, batch):
             parents[item_id] = None
     outside = {p for p in parents.values() if p is not None and p not in batch}
-    known = store.parent_and_conversation(db, sorted(outside))
+    # The candidates read carry their own links; only a duplicate's original needs reading.
+    known = {p: seen[p] for p in outside if p in seen}
+    known.update(store.parent_and_conversation(db, sorted(outside - known.keys())))
     conversation = _conversations(batch, parents, known)
     links = [(parents[i], conversation[i], i) for i in batch
              if (parents[i], conversation[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
@@ -84,9 +94,21 @@ def link(db: sqlite_utils.Database, kinds: dict[str, str], ids: Sequence[int]) -
     moved = [i for _, c, i in links if batch[i]["conversation_id"] is not None and batch[i]["conversation_id"] != c]
     if moved:
         _carry(db, moved, conversation, batch)
-    adopted = _adopt(db, kinds, rows, batch)
-    now_in = store.parent_and_conversation(db, sorted({*batch, *adopted}))
-    return {c for _, c in now_in.values() if c is not None}
+    now_in = dict(conversation)  # batch and adopted items -> conversation, kept as _adopt moves them
+    _adopt(db, kinds, rows, batch, now_in)
+    sizes: dict[int, int] = {}
+    for c in now_in.values():
+        sizes[c] = sizes.get(c, 0) + 1
+    return {c for c in now_in.values() if not _alone(c, batch, parents, sizes)}
+
+
+def _alone(conversation: int, batch: dict[int, Any], parents: dict[int, int | None], sizes: dict[int, int]) -> bool:
+    """Whether a conversation is one new item and nothing else: an item threaded for the first time
+    (never had a conversation, so no stored item names it as parent or conversation), a root, and
+    the only one of the batch and the adopted replies in it."""
+    row = batch.get(conversation)
+    return (row is not None and row["conversation_id"] is None and parents[conversation] is None
+            and sizes[conversation] == 1)
 
 
 def _has_ancestor(db: sqlite_utils.Database, start: int, target: int, parents: dict[int, int | None],
@@ -153,13 +175,13 @@ def _carry(db: sqlite_utils.Database, moved: Sequence[int], conversation: dict[i
 
 
 def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
-           batch: dict[int, Any]) -> list[int]:
-    """Stored replies that arrived before these parents join their conversations, with their own replies."""
+           batch: dict[int, Any], now_in: dict[int, int]) -> None:
+    """Stored replies that arrived before these parents join their conversations, with their own
+    replies; `now_in` (item -> conversation, of the batch) gets the adopted items and every move."""
     keys = sorted({str(k) for r in rows for k in (r["guid"], r["url"], r["canonical_url"]) if k})
     waiting = [o for o in store.unlinked_replies_to(db, keys) if o["id"] not in batch]
     if not waiting:
-        return []
-    adopted = []
+        return
     parents = _candidates(db, waiting, kinds)
     for orphan in sorted(waiting, key=lambda o: o["id"]):
         parent = parents[orphan["id"]]
@@ -173,8 +195,10 @@ def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict
         store.set_links(db, [(parent, target, orphan["id"])])
         if current is not None:
             store.move_conversation(db, current, target)
-        adopted.append(orphan["id"])
-    return adopted
+            for item, c in now_in.items():
+                if c == current:
+                    now_in[item] = target
+        now_in[orphan["id"]] = target
 
 
 def relink_all(db: sqlite_utils.Database, kinds: dict[str, str]) -> set[int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -40,8 +40,8 @@ SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging 
 EXAMPLES = 3
 BATCH = 20_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
-PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG = (store.TAG_COLUMNS.index(c) for c in (
-    "parent_id", "conversation_id", "followup", "response_url", "lang"))
+PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT = (store.TAG_COLUMNS.index(c) for c in (
+    "parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment"))
 
 
 def rules_version(config: Config) -> str:
@@ -169,12 +169,17 @@ class Tagger:
         return p
 
     def apply(self, db: sqlite_utils.Database, item_ids: Sequence[int], now: str,
-              reason: str | None = None) -> TagSummary:
+              reason: str | None = None, settled: Collection[int] = ()) -> TagSummary:
         """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
-        into the `tagged` events (e.g. the upgrade that re-tagged them)."""
+        into the `tagged` events (e.g. the upgrade that re-tagged them). `settled`: those of them whose
+        text did not change since they were tagged (re-tagged for their conversation's sake): the
+        sentiment stored then stands (scored again only where none is stored)."""
         summary = TagSummary(self.version)
         rows = store.rows_by_id(db, item_ids)
-        updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason)
+        known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
+                 if row[0] in settled and row[SENTIMENT] is not None} if settled else None
+        updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason,
+                                                   known=known)
         store.write_tagging(db, updates, events)
         store.stamp_version(db, unchanged, self.version)
         return summary
