@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
+import yaml
+from doctools import uncomment_examples
 
-from socialscale.config import load_config, parse_size
+from socialscale.config import ConfigLoader, FastConfigLoader, load_config, parse_size, parse_yaml
 from socialscale.errors import ConfigError
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,3 +146,59 @@ def test_named_entries_of_team_and_brands_are_checked_alike(cli, tmp_path, text,
     assert result.exit_code == 2
     for message in messages:
         assert message in result.stderr
+
+
+# --- libyaml's parser (issue 14): the same data as PyYAML's pure one, the same errors ---
+
+def _pure(text: str) -> object:
+    return yaml.load(text, Loader=ConfigLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _outcome(load, text: str) -> tuple[str, object]:
+    try:
+        return "data", load(text)
+    except yaml.YAMLError as exc:
+        return "error", str(exc)
+    except RecursionError:
+        return "error", "nested too deeply"
+
+
+def test_the_fast_loader_is_libyaml_with_the_configs_own_rules():
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML was built without libyaml: the pure loader reads the config")
+    assert issubclass(FastConfigLoader, yaml.CSafeLoader)
+    # A key is a name, never a boolean, on both parsers (notify's `on:`); values read as usual.
+    text = "notify:\n  - name: chat\n    url_env: HOOK\n    on: [new]\nlanes:\n  listening: {respond: no}\n"
+    assert yaml.load(text, Loader=FastConfigLoader) == _pure(text) == {  # noqa: S506
+        "notify": [{"name": "chat", "url_env": "HOOK", "on": ["new"]}], "lanes": {"listening": {"respond": False}}}
+
+
+def test_config_example_reads_the_same_on_both_parsers():
+    text = (REPO / "config.example.yaml").read_text(encoding="utf-8")
+    for variant in (text, uncomment_examples(text)):
+        data = parse_yaml(variant)
+        assert data == _pure(variant) and data["sources"] and data["rules"]
+    assert any("on" in target for target in parse_yaml(uncomment_examples(text))["notify"])
+
+
+def test_damaged_configs_read_as_the_pure_parser_reads_them():
+    """Seeded edits of config.example.yaml: whatever the pure parser read, parse_yaml reads the same
+    data, and every error it raises is the pure parser's (wording, line and column). libyaml does
+    accept a few texts PyYAML's scanner refused (a tab before a value, `?` in a flow mapping): those
+    are valid YAML, and load (docs/design.md)."""
+    lines = uncomment_examples((REPO / "config.example.yaml").read_text(encoding="utf-8")).splitlines(keepends=True)
+    rng = random.Random(14)
+    marks = list(" \t\n:-[]{},#&*!|>'\"%@`?\x07\x85\ufeffab1\r\\.")
+    for _ in range(500):
+        start = rng.randrange(len(lines) - 40)  # a stretch of the file, so that each parse is quick
+        chars = list("".join(lines[start:start + 40]))
+        for _ in range(rng.randrange(1, 4)):
+            at = rng.randrange(len(chars))
+            if rng.random() < 0.5:
+                chars.insert(at, rng.choice(marks))
+            else:
+                del chars[at]
+        text = "".join(chars)
+        pure, fast = _outcome(_pure, text), _outcome(parse_yaml, text)
+        if pure[0] == "data" or fast[0] == "error":
+            assert fast == pure, text
