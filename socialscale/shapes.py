@@ -383,6 +383,7 @@ class TagResult(TypedDict):
     moved: int
     kept_owner: int
     rescored: int
+    scored: int
     moves: list[LaneMove]
 
 

@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pgserver import PASSWORD
 from reportdata import CONFIG, NOW, build
 
+from socialscale.insight.sentiment import MODEL
 from socialscale.reports import remember_digest
 from socialscale.store import alerts
 from socialscale.store.copy import count, tables
@@ -31,6 +32,14 @@ def _outputs(cli, database: str) -> dict[str, str]:
     return out
 
 
+def _scored_by(database: str) -> dict[str, str | None]:
+    db = open_db(database)
+    try:
+        return dict(db.execute("SELECT guid, sentiment_model FROM items").fetchall())
+    finally:
+        db.conn.close()
+
+
 def _counts(database: str) -> dict[str, int]:
     db = open_db(database)
     try:
@@ -50,6 +59,8 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_row(cli, write_config, t
     alerts.queue(db, "team-chat", "new", ["1", "2", "3"], now)
     alerts.finish(db, "team-chat", "new", alerts.claim(db, "team-chat", "new", now, ["1"]), now, None)
     remember_digest(db, now)  # what a sent digest leaves in `state` (a summary only looks)
+    db.execute("UPDATE items SET sentiment_model = ? WHERE id % 2 = 0", [MODEL])  # as tagging leaves it
+    db.conn.commit()
     db.conn.close()
     before = _counts(original)
     assert set(TABLES) <= set(before) and before["items"] == 19 and before["alerts"] == 3 and before["state"] >= 1
@@ -70,6 +81,9 @@ def test_copy_sqlite_to_postgresql_and_back_keeps_every_row(cli, write_config, t
     assert "every table's row count verified" in result.stderr
     assert _counts(back) == before
     assert _outputs(cli, back) == seen
+    # Which model scored each item is copied too (no item JSON shows it): tag --all does not score them again.
+    scored_by = [_scored_by(d) for d in (original, server, back)]
+    assert scored_by[0] == scored_by[1] == scored_by[2] and set(scored_by[0].values()) == {MODEL, None}
     # Search reads the full-text index the copy filled on each side.
     searched = [cli("--db", d, "items", "--all", "--search", "item", "--json").stdout for d in (original, server, back)]
     assert searched[0] == searched[1] == searched[2] and len(json.loads(searched[0])) == 18  # all but F

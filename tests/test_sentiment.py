@@ -1,5 +1,6 @@
 """Sentiment: the fast VADER equals the reference, its rules, the language guard, the labelled set,
-and scores stored by tagging and re-scored by `tag --all` (real SQLite file, through the CLI)."""
+and scores stored by tagging, kept by `tag --all` and scored again by `tag --all --rescore` (real SQLite
+file, through the CLI; tests/test_sentiment_model.py: when a stored score is scored again)."""
 
 from __future__ import annotations
 
@@ -128,7 +129,9 @@ def scores(tmp_path: Path) -> dict[str, float | None]:
         return dict(conn.execute("SELECT guid, sentiment FROM items").fetchall())
 
 
-def test_tagging_stores_the_score_and_tag_all_rescores(cli, write_config, tmp_path, vader):
+def test_tagging_stores_the_score_tag_all_keeps_it_and_rescore_scores_again(cli, write_config, tmp_path, vader):
+    """A score the current model made from the current text is kept by `tag --all` (corrupted on purpose
+    here, it survives); `tag --all --rescore` scores every item again."""
     config(write_config)
     texts = {"a": ("Refund please", "the app is broken and support is awful"), "b": ("", "Love it, great work 😍"),
              "c": ("", ""), "d": ("", "Das ist nicht gut")}
@@ -142,7 +145,10 @@ def test_tagging_stores_the_score_and_tag_all_rescores(cli, write_config, tmp_pa
     cli("tag")  # the rules did not change: nothing to do
     assert set(scores(tmp_path).values()) == {0.5}
     out = json.loads(cli("tag", "--all", "--json").stdout)
-    assert out["rescored"] == 4 and out["changed"] == 0
+    assert (out["checked"], out["scored"], out["rescored"], out["changed"]) == (4, 0, 0, 0)
+    assert set(scores(tmp_path).values()) == {0.5}  # read, not scored again
+    out = json.loads(cli("tag", "--all", "--rescore", "--json").stdout)
+    assert (out["checked"], out["scored"], out["rescored"], out["changed"]) == (4, 4, 4, 0)
     assert scores(tmp_path) == expected
     items = json.loads(cli("items", "--json").stdout)
     assert {i["id"]: i["sentiment"] for i in items} == {i["id"]: expected[g] for i, g in
@@ -182,8 +188,8 @@ def test_tag_all_with_the_sentiment_worker_gives_the_same_scores(write_config, t
     db = open_db(cfg.database)
     real_read = tagging._Ahead.read
 
-    def read_then_edit(db_, after, batch, stale_for, pool):
-        ahead = real_read(db_, after, batch, stale_for, pool)
+    def read_then_edit(db_, after, batch, stale_for, pool, rescore=False):
+        ahead = real_read(db_, after, batch, stale_for, pool, rescore)
         if after == 0:  # a pull changes an item after the worker got its text
             db_.conn.execute("UPDATE items SET text = 'absolutely wonderful' WHERE guid = 'g1'")
         return ahead

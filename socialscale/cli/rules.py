@@ -39,18 +39,22 @@ def tag(
     dry_run: Annotated[bool, typer.Option("--dry-run", "-n", help="Show what would move between lanes; write nothing.")] = False,
     relink: Annotated[bool, typer.Option("--relink", help="Also re-derive which items are the team's own and which "
                                          "replies answered what (after editing team handles).")] = False,
+    rescore: Annotated[bool, typer.Option("--rescore", help="Score the sentiment of the items it checks again, "
+                                          "even those the current model already scored.")] = False,
     fmt: FormatOption = Format.table,
     as_json: JsonOption = False,
 ) -> None:
     """Re-apply the rules to stored items after the rules changed.
 
     Items a person assigned or answered keep their owner and status; only lane, lanes and tags follow
-    the rules, and every change is a `tagged` event.
+    the rules, and every change is a `tagged` event. An item's sentiment is scored once per model and
+    text (again when a pull changes the text); --rescore scores the checked items again.
 
     \b
     Example:
       socialscale tag --dry-run
       socialscale tag --all
+      socialscale tag --all --rescore
       socialscale tag --relink
     """
     from socialscale.rules.tagging import Tagger
@@ -62,13 +66,13 @@ def tag(
     tagger = Tagger(st.config())
     now = utc_iso(now_utc())
     if st.quiet or out != "table":
-        summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run)
+        summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run, rescore=rescore)
     else:
         from socialscale.output.render import err_console
 
         # A million items take half a minute: say how far it got (stderr, so stdout stays data).
         with err_console().status("re-tagging…") as status:
-            summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run,
+            summary = tagger.retag(db, now=now, all_items=all_items, dry_run=dry_run, rescore=rescore,
                                    progress=lambda s: status.update(f"re-tagging… {s.checked:,} items checked"))
     if relink and not dry_run:
         # Handles decide what is "ours" and which replies count as responses; a changed team

@@ -40,8 +40,8 @@ SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging 
 EXAMPLES = 3
 BATCH = 20_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
-PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT = (store.TAG_COLUMNS.index(c) for c in (
-    "parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment"))
+PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY = (store.TAG_COLUMNS.index(c) for c in (
+    "parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment", "sentiment_model"))
 
 
 def rules_version(config: Config) -> str:
@@ -116,6 +116,7 @@ class TagSummary:
     changed: int = 0  # items whose lane, lanes, tags, rules or owner changed (or were tagged first)
     kept: int = 0  # of those, items whose owner/status a person decided and that kept them
     rescored: int = 0  # items whose sentiment or brands changed
+    scored: int = 0  # items whose sentiment was computed (the others' stored score was the current model's)
     moves: dict[tuple[str | None, str], list[Any]] = field(default_factory=dict)  # (from, to) -> [count, ids]
 
     @property
@@ -129,7 +130,7 @@ class TagSummary:
     def to_json(self) -> TagResult:
         return {"dry_run": self.dry_run, "rules_version": self.version, "checked": self.checked,
                 "changed": self.changed, "moved": self.moved, "kept_owner": self.kept, "rescored": self.rescored,
-                "moves": self.move_rows()}
+                "scored": self.scored, "moves": self.move_rows()}
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: one per distinct set of matched rules
@@ -173,7 +174,8 @@ class Tagger:
         """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
         into the `tagged` events (e.g. the upgrade that re-tagged them). `settled`: those of them whose
         text did not change since they were tagged (re-tagged for their conversation's sake): the
-        sentiment stored then stands (scored again only where none is stored)."""
+        sentiment stored then stands (scored again only where none is stored). Otherwise sentiment is scored
+        for the items without a score of the current model (new ones, and those whose text the pull changed)."""
         summary = TagSummary(self.version)
         rows = store.rows_by_id(db, item_ids)
         known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
@@ -186,29 +188,35 @@ class Tagger:
 
     def retag(self, db: sqlite_utils.Database, *, now: str, all_items: bool = False, dry_run: bool = False,
               batch: int = BATCH, progress: Callable[[TagSummary], None] | None = None,
-              worker: bool | None = None) -> TagSummary:
+              worker: bool | None = None, rescore: bool = False) -> TagSummary:
         """`socialscale tag`: re-apply the rules to items tagged by other rules (or to all items).
 
+        An item's stored sentiment is kept when the current model scored it from its current text (a
+        score depends on nothing else); the others are scored, and with `rescore` every item is.
         One transaction per batch, so a pull running meanwhile waits seconds, not minutes;
-        `progress` is called after each batch. With `worker` (default: when there are many items and a
-        second core), a worker process scores the sentiment of the next batch meanwhile.
+        `progress` is called after each batch. With `worker` (default: when many items need scoring and
+        there is a second core), a worker process scores the sentiment of the next batch meanwhile.
         """
         summary = TagSummary(self.version, dry_run=dry_run)
         stale_for = None if all_items else self.version
         if worker is None:
-            worker = worth_it(store.count_items(db) if all_items else store.count_stale(db, self.version))
+            if rescore:
+                to_score = store.count_items(db) if all_items else store.count_stale(db, self.version)
+            else:
+                to_score = store.count_to_score(db, MODEL, stale_for)
+            worker = worth_it(to_score)
         scorer = SentimentWorker() if worker else None
         try:
-            return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer)
+            return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
         finally:
             if scorer is not None:
                 scorer.close()
 
     def _retag(self, db: sqlite_utils.Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
                progress: Callable[[TagSummary], None] | None, summary: TagSummary,
-               scorer: SentimentWorker | None) -> TagSummary:
+               scorer: SentimentWorker | None, rescore: bool) -> TagSummary:
         last = 0
-        ahead = _Ahead.read(db, last, batch, stale_for, scorer) if scorer is not None else None
+        ahead = _Ahead.read(db, last, batch, stale_for, scorer, rescore) if scorer is not None else None
         pool: MatchPool | None = None  # started once a second batch shows the job is large (not beside a scorer)
         try:
             while True:
@@ -216,17 +224,18 @@ class Tagger:
                 known = None
                 if ahead is not None and scorer is not None:
                     current = ahead  # the next batch goes to the scorer first, then this one's scores are awaited
-                    ahead = _Ahead.read(db, current.last(last), batch, stale_for, scorer) if current.full(batch) else None
+                    ahead = (_Ahead.read(db, current.last(last), batch, stale_for, scorer, rescore)
+                             if current.full(batch) else None)
                     known = current.scores()
                 if dry_run:
                     rows = store.rows_after(db, last, batch, stale_for)
-                    self._process(rows, now, summary, match, self._context(db, rows), known=known)
+                    self._process(rows, now, summary, match, self._context(db, rows), known=known, rescore=rescore)
                 else:
                     with transaction(db):
                         rows = store.rows_after(db, last, batch, stale_for)
                         if rows:
                             updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows),
-                                                               known=known)
+                                                               known=known, rescore=rescore)
                             store.write_tagging(db, updates, events)
                             store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
                 if progress is not None:
@@ -292,26 +301,28 @@ class Tagger:
                 ctx.latest_ours.update((i, f.latest_ours) for i, f in analyse(group).items() if f.latest_ours)
         return ctx
 
-    def _sentiments(self, rows: Sequence[tuple[Any, ...]],
-                    known: dict[int, tuple[tuple[Any, ...], float | None]] | None) -> list[float | None]:
-        """Each row's sentiment; `known`: scored by the worker from an earlier read, kept where the text is
-        still the same."""
+    def _sentiments(self, rows: Sequence[tuple[Any, ...]], known: dict[int, tuple[tuple[Any, ...], float | None]] | None,
+                    summary: TagSummary, rescore: bool = False) -> list[float | None]:
+        """Each row's sentiment: the stored one where the current model scored it (unless `rescore`), else
+        scored; `known`: scored by the worker from an earlier read, kept where the text is still the same."""
         score = self.vader.item_score
-        if not known:
-            return [score(*_texts(row)) for row in rows]
         out = []
         for row in rows:
-            found = known.get(row[0])
+            if row[SCORED_BY] == MODEL and not rescore:
+                out.append(row[SENTIMENT])
+                continue
+            summary.scored += 1
             texts = _texts(row)
+            found = known.get(row[0]) if known else None
             out.append(found[1] if found is not None and found[0] == texts else score(*texts))
         return out
 
     def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
                  match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
                  ctx: Context | None = None, reason: str | None = None,
-                 known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None,
+                 known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None, rescore: bool = False,
                  ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        sentiments = self._sentiments(rows, known)
+        sentiments = self._sentiments(rows, known, summary, rescore)
         fields = [row[1:6] for row in rows]  # (source, title, text, author, url)
         if self.matcher.moods:
             # Rules with a `sentiment:` condition: every match first, filtered by the item's label, then the
@@ -340,22 +351,22 @@ class Tagger:
                 roots[row[0]] = (p.outcome.lane, row[10] if kept else p.outcome.owner)
         for row, p, sentiment, brand in zip(rows, prepared, sentiments, brands, strict=True):
             (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version,
-             parent_id, conversation_id, followup, _, _, old_sentiment, old_brands) = row
+             parent_id, conversation_id, followup, _, _, old_sentiment, old_brands, scored_by) = row
             o = p.outcome
             kept = _kept(row)
             root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
             new_lane, new_lanes, new_owner, new_set_by, inherited = self.in_conversation(
                 p, kept, owner, owner_set_by, conversation_id, root, bool(followup), ctx.latest_ours.get(item_id))
             same = old_sentiment == sentiment and old_brands == brand
-            if not same:
-                summary.rescored += 1
+            summary.rescored += not same
+            same = same and scored_by == MODEL  # else the same score, but which model made it is recorded
             if (old_version is not None and lane == new_lane and lanes == new_lanes and tags == p.tags
                     and rules == p.rules and owner == new_owner and owner_set_by == new_set_by):
                 if same:
                     unchanged.append(item_id)
                 else:  # only what the text says moved: no `tagged` event, the workflow did not change
                     updates.append((lane, lanes, tags, rules, version, owner, owner_set_by, sentiment, brand,
-                                    item_id))
+                                    MODEL, item_id))
                 continue
             summary.changed += 1
             if kept:
@@ -366,7 +377,7 @@ class Tagger:
                 if len(move[1]) < EXAMPLES:
                     move[1].append(item_id)
             updates.append((new_lane, new_lanes, p.tags, p.rules, version, new_owner, new_set_by, sentiment, brand,
-                            item_id))
+                            MODEL, item_id))
             previous = lane if lane is not None and lane != new_lane else None
             key = (p, previous, new_owner, new_set_by, kept, inherited, new_lanes, reason)
             detail = details.get(key)
@@ -405,18 +416,20 @@ class _Ahead:
     """A batch read before its turn, its sentiment being scored by the worker meanwhile."""
 
     rows: list[tuple[Any, ...]]
+    scoring: list[tuple[Any, ...]]  # the rows given to the worker: those without the current model's score
     future: Future[list[float | None]] | None
 
     @classmethod
     def read(cls, db: sqlite_utils.Database, after: int, batch: int, stale_for: str | None,
-             pool: SentimentWorker) -> _Ahead:
+             pool: SentimentWorker, rescore: bool = False) -> _Ahead:
         rows = store.rows_after(db, after, batch, stale_for)
-        return cls(rows, pool.submit([_texts(r) for r in rows]) if rows else None)
+        scoring = rows if rescore else [r for r in rows if r[SCORED_BY] != MODEL]
+        return cls(rows, scoring, pool.submit([_texts(r) for r in scoring]) if scoring else None)
 
     def scores(self) -> dict[int, tuple[tuple[Any, ...], float | None]]:
         if self.future is None:
             return {}
-        return {row[0]: (_texts(row), value) for row, value in zip(self.rows, self.future.result(), strict=True)}
+        return {row[0]: (_texts(row), value) for row, value in zip(self.scoring, self.future.result(), strict=True)}
 
     def full(self, batch: int) -> bool:
         return len(self.rows) == batch

@@ -57,6 +57,8 @@ TABLES: dict[str, dict[str, Any]] = {
                      "empty where the source reports none.",
             "lang": "The item's language as the source gives it (primary subtag).",
             "brands": "The configured brands it mentions (JSON list), for share of voice.",
+            "sentiment_model": "The model that scored sentiment from the current title and text; empty: not scored "
+                               "since the item changed.",
         },
     },
     "events": {

@@ -79,13 +79,14 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
         elif found[1] != digest:
             updates.append((item.url, item.canonical_url, item.title, item.author, item.text, item.published_at,
                             start_of(item.published_at, found[2]), item.in_reply_to, digest, _extra(item), now,
-                            item.lang, item.reach, found[0]))
+                            item.lang, item.reach, None, found[0]))
             result.updated_ids.append(found[0])
         else:
             result.unchanged += 1
     if updates:
         update_rows(db, "items", ("url", "canonical_url", "title", "author", "text", "published_at", "start_at",
-                                  "in_reply_to", "content_hash", "extra", "updated_at", "lang", "reach"), updates)
+                                  "in_reply_to", "content_hash", "extra", "updated_at", "lang", "reach",
+                                  "sentiment_model"), updates)  # changed: its sentiment is scored again
     if fresh:
         duplicates = _earlier_copies(conn, source, [i.canonical_url for i, _ in fresh if i.canonical_url])
         insert_rows(db, "items", ("source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",

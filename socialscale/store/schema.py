@@ -78,6 +78,7 @@ CREATE TABLE IF NOT EXISTS items (
     reach INTEGER,                   -- attention the source reports; NULL: it says nothing (feeds)
     lang TEXT,                       -- the language the source gives, primary subtag
     brands TEXT NOT NULL DEFAULT '[]',  -- JSON list of the configured brands it mentions
+    sentiment_model TEXT,            -- the model that scored `sentiment` from the current text; NULL: to score
     UNIQUE (source, guid)
 );
 CREATE INDEX IF NOT EXISTS items_backlog ON items (status, lane, start_at, owner, source)
@@ -320,6 +321,15 @@ def m008_sentiment_in_items_start(db: sqlite_utils.Database) -> None:
     db.conn.executescript("DROP INDEX IF EXISTS items_start;\n"
                           f"CREATE INDEX items_start ON items {d.covering('start_at, lane, owner, source', 'sentiment')}\n"
                           "    WHERE duplicate_of IS NULL AND ours IS NULL;\n")
+
+
+@migration
+def m009_sentiment_model(db: sqlite_utils.Database) -> None:
+    """`sentiment_model`: which model scored an item's stored `sentiment` from its current text (a pull that
+    changes the text clears it). `tag --all` scores only the items whose score is not the current model's,
+    instead of every item each time (docs/insight.md). Items stored before have none: the next `tag --all`
+    scores them once."""
+    add_columns(db, "items", (("sentiment_model", "TEXT"),))
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

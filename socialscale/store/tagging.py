@@ -14,7 +14,7 @@ from socialscale.store.items import EVENT_COLUMNS
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
                "owner_set_by", "status", "rules_version", "parent_id", "conversation_id", "followup", "response_url",
-               "lang", "sentiment", "brands")
+               "lang", "sentiment", "brands", "sentiment_model")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 
@@ -43,10 +43,10 @@ def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: 
 
 def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
                   events: Iterable[tuple[Any, ...]]) -> None:
-    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands, id);
-    `events`: (item_id, at, detail). Call inside `transaction(db)`."""
+    """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands,
+    sentiment_model, id); `events`: (item_id, at, detail). Call inside `transaction(db)`."""
     update_rows(db, "items", ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment",
-                              "brands"), updates)
+                              "brands", "sentiment_model"), updates)
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
@@ -66,6 +66,17 @@ def count_stale(db: sqlite_utils.Database, version: str) -> int:
     """Items not tagged by the current rules (never tagged, or tagged by an older rule set)."""
     return int(db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {dialect_of(db).is_not('rules_version')}",
                                (version,)).fetchone()[0])
+
+
+def count_to_score(db: sqlite_utils.Database, model: str, stale_for: str | None) -> int:
+    """Items whose sentiment was not scored by `model` from their current text (of those not tagged by
+    `stale_for`, when it is given)."""
+    is_not = dialect_of(db).is_not
+    sql = f"SELECT COUNT(*) FROM items WHERE {is_not('sentiment_model')}"
+    params: tuple[str, ...] = (model,)
+    if stale_for is not None:
+        sql, params = f"{sql} AND {is_not('rules_version')}", (model, stale_for)
+    return int(db.conn.execute(sql, params).fetchone()[0])
 
 
 def count_items(db: sqlite_utils.Database) -> int:
