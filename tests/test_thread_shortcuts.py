@@ -93,7 +93,7 @@ def test_members_retagged_for_their_conversation_keep_their_stored_sentiment(ser
     assert scored is not None and scored < 0  # "arrived broken, I want a refund"
     with sqlite3.connect("test.db") as conn:  # d1 as scored, say, by an earlier lexicon; p1 from before sentiment
         conn.execute("UPDATE items SET sentiment = 0.5 WHERE guid = 'd1'")
-        conn.execute("UPDATE items SET sentiment = NULL WHERE guid = 'p1'")
+        conn.execute("UPDATE items SET sentiment = NULL, sentiment_model = NULL WHERE guid = 'p1'")
     conn.close()
     server.routes["/comments"].body = thread_atom([THREADS[0], THREADS[6], THREADS[1], THREADS[8]]).encode()
     pull_json(cli)  # Sam answers d1, Bob answers p1: both re-tagged as members of their conversations
