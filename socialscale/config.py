@@ -26,10 +26,10 @@ from socialscale.configcheck import (  # noqa: F401 - parse_size is part of this
 )
 from socialscale.dburl import has_password, is_url
 from socialscale.errors import ConfigError, unknown
-from socialscale.insight.sentiment import LABELS
 from socialscale.models import (
     DEFAULT_LANES,
     RULE_FIELDS,
+    SENTIMENT_LABELS,
     Brand,
     BusinessHours,
     Config,
@@ -40,7 +40,6 @@ from socialscale.models import (
     Rule,
     Source,
 )
-from socialscale.rules.regex import regex_problem
 from socialscale.rules.text import term_problem
 from socialscale.text import http_url_problem
 
@@ -278,12 +277,13 @@ def _handle_kinds(c: Checker, team: dict[str, Member], sources: tuple[Source, ..
     """A `kind:name` handle must name a source type or a configured source: a typo there would make
     reply tracking miss the member's replies without a word."""
     names = {s.name.lower(): s.name for s in sources}
-    kinds = {k.lower(): k for k in source_kinds.KINDS}
+    kinds: dict[str, str] = {}  # read from the installed entry points only when a handle needs it
     for member in team.values():
         for i, handle in enumerate(member.handles):
             if handle.startswith("@") or ":" not in handle:
                 continue
             kind = handle.partition(":")[0].strip()
+            kinds = kinds or {k.lower(): k for k in source_kinds.KINDS}
             if kind.lower() not in names and kind.lower() not in kinds:
                 c.problem(f"team.{member.name}.handles[{i}]",
                           unknown("source or source type", kind, [*kinds.values(), *names.values()]))
@@ -470,7 +470,7 @@ def _rules(c: Checker, value: Any, lanes: dict[str, Lane], team: dict[str, Membe
             c.problem(f"{label}.lane", unknown("lane", lane, lanes))
         terms = _rule_terms(c, d, label)
         moods = c.strings(d.get("sentiment"), f"{label}.sentiment")
-        _known_names(c, moods, f"{label}.sentiment", "sentiment", LABELS)
+        _known_names(c, moods, f"{label}.sentiment", "sentiment", SENTIMENT_LABELS)
         if not (terms["any"] or terms["all"] or terms["regex"] or moods):
             c.problem(label, "an empty rule: give at least one of any, all, regex or sentiment")
         fields = c.strings(d.get("fields"), f"{label}.fields") or ("title", "text")
@@ -490,6 +490,9 @@ def _rule_terms(c: Checker, d: dict[str, Any], label: str) -> dict[str, tuple[st
     """A rule's any/all/none terms and regexes, each checked."""
     terms = {key: c.strings(d.get(key), f"{label}.{key}") for key in ("any", "all", "none", "regex")}
     _check_terms(c, terms, label, ("any", "all", "none"))
+    if terms["regex"]:
+        # re2 only for a config that has regexes: every command loads the config (docs/design.md, "Start-up")
+        from socialscale.rules.regex import regex_problem
     for j, pattern in enumerate(terms["regex"]):
         why = regex_problem(pattern)
         if why:

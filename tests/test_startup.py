@@ -22,8 +22,11 @@ from socialscale.cli import main as cli_main
 # the PostgreSQL driver, the rule matcher, the YAML parser and the database layer.
 HEAVY = ("rich", "httpx", "feedparser", "psycopg", "socialscale.rules.matcher", "yaml", "sqlite_utils")
 # A report pays for the renderer, the config and the database, never for pulling or matching.
+# Nor, with no sources or regexes in the config, for re2 or a scan of every installed
+# package's entry points (importlib.metadata: source kinds; sqlite-utils plugins, never loaded).
 PULL_SIDE = ("httpx", "feedparser", "psycopg", "socialscale.rules.matcher", "socialscale.fetch",
-             "socialscale.pipeline", "socialscale.cli.pull", "socialscale.cli.rules")
+             "socialscale.pipeline", "socialscale.cli.pull", "socialscale.cli.rules", "re2", "importlib.metadata",
+             "socialscale.insight.sentiment")
 COMMAND_MODULES = sorted({f"socialscale.cli.{entry.module}" for entry in cli_main.COMMANDS})
 
 RUN = """

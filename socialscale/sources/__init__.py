@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
 from typing import TYPE_CHECKING
 
 from socialscale.errors import SocialscaleError
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from socialscale.sources import (
         appstore,
         bluesky,
@@ -43,6 +44,8 @@ GROUP = "socialscale.sources"
 
 @cache
 def _entry_points() -> dict[str, EntryPoint]:
+    from importlib.metadata import entry_points  # ~15 ms to import: only when a kind is looked up
+
     found: dict[str, EntryPoint] = {}
     for ep in entry_points(group=GROUP):
         # socialscale's own kinds win a name clash: a plugin cannot replace `feed` by accident.

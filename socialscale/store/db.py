@@ -48,7 +48,9 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         conn = _connect_read_only(path) if read_only else _connect(str(path), uri=False)
-        db = sqlite_utils.Database(conn)
+        # No sqlite-utils plugins: they would add their SQL functions to our connection, and looking
+        # them up scans every installed package's entry points on each open (tens of ms per command).
+        db = sqlite_utils.Database(conn, execute_plugins=False)
         if schema_version(db) > len(MIGRATIONS) or read_only:
             migrate(db, str(path))  # refuses, before a single byte (even the journal mode) is changed
         if not read_only:
