@@ -24,7 +24,7 @@ from socialscale.models import Config, RunStatus, Source
 from socialscale.parsepool import ParsePool
 from socialscale.rules.keep import kept
 from socialscale.sources.base import Collected, SourceContext
-from socialscale.store.db import transaction
+from socialscale.store.db import bulk_writing, transaction
 from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
 from socialscale.text import mask_secrets, one_line
@@ -114,7 +114,8 @@ def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = ()
     due, skipped = select_sources(config, states, names, force, now)
     results = list(skipped)
     if due:
-        results += asyncio.run(_pull_async(db, config, due, states, now, progress, workers))
+        with bulk_writing(db):
+            results += asyncio.run(_pull_async(db, config, due, states, now, progress, workers))
     order = {s.name: i for i, s in enumerate(config.sources)}
     results.sort(key=lambda r: order.get(r.name, 0))
     summary = PullSummary(results)

@@ -116,3 +116,40 @@ def test_the_oldest_waiting_items_are_read_page_by_page_in_order_across_ties(dat
                                          filters=report_store.Filters(), per_group=3)
     assert [(row["group"], row["id"]) for row in oldest if row["group"] == "ann"] == [("ann", ids[24])]
     db.conn.close()
+
+
+def test_bulk_writing_keeps_statement_journals_in_memory_and_restores_the_connection(tmp_path):
+    """A pull (and `tag --all`) writes with statement journals in memory and a larger WAL between
+    checkpoints; the connection is given back as it was, also when the work fails."""
+    from socialscale.store.db import bulk_writing
+
+    db = open_db(tmp_path / "bulk.db")
+
+    def pragmas() -> tuple[int, int]:
+        return (db.execute("PRAGMA temp_store").fetchone()[0], db.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+
+    assert pragmas() == (0, 1000)
+    with bulk_writing(db):
+        assert pragmas() == (2, 8000)
+        with transaction(db):
+            stored = upsert_items(db, "s", [Item("s", f"g{n}", title=f"title {n}") for n in range(300)], NOW)
+            update_rows(db, "items", ("lane",), [("sales", i) for i in stored.new_ids])
+    assert pragmas() == (0, 1000)
+    assert db.execute("SELECT COUNT(*) FROM items WHERE lane = 'sales'").fetchone()[0] == 300
+    try:
+        with bulk_writing(db):
+            raise RuntimeError("the work failed")
+    except RuntimeError:
+        pass
+    assert pragmas() == (0, 1000)
+    db.conn.close()
+
+
+def test_bulk_writing_changes_nothing_on_postgresql(pg_url):
+    from socialscale.store.db import bulk_writing
+
+    db = open_db(pg_url)
+    with bulk_writing(db), transaction(db):
+        stored = upsert_items(db, "s", [Item("s", "g1", title="one")], NOW)
+    assert stored.new_ids
+    db.conn.close()

@@ -154,6 +154,35 @@ def db_path(db: sqlite_utils.Database) -> str | None:
     return str(row[2]) if row and row[2] else None
 
 
+# A long run of write transactions (a pull, `tag --all`) on SQLite, per connection and restored after:
+# - statement journals in memory: a multi-row INSERT or UPDATE inside a transaction keeps one, to undo
+#   that statement alone; past 64 KiB SQLite spills it to a new temporary file, so every source of a
+#   pull created, wrote and deleted one (a third of the pull's writes, 1,000 feeds);
+# - the WAL checkpointed every 8,000 pages (32 MiB) instead of 1,000: a page that many sources touch (an
+#   index leaf) is copied into the database once per checkpoint rather than eight times.
+# benchmarks/README.md ("Pull") has the figures.
+BULK_PRAGMAS = (("temp_store", "MEMORY", "DEFAULT"), ("wal_autocheckpoint", "8000", "1000"))
+
+
+@contextmanager
+def bulk_writing(db: sqlite_utils.Database) -> Iterator[None]:
+    """Settings for many write transactions in a row (see BULK_PRAGMAS); nothing changes on PostgreSQL
+    or for a read-only database."""
+    if isinstance(db, PgDatabase) or is_read_only(db):
+        yield
+        return
+    for name, value, _ in BULK_PRAGMAS:
+        db.conn.execute(f"PRAGMA {name} = {value}")
+    try:
+        yield
+    finally:
+        for name, _, default in BULK_PRAGMAS:
+            try:
+                db.conn.execute(f"PRAGMA {name} = {default}")
+            except sqlite3.Error:
+                pass  # a closed or broken connection: nothing left to restore
+
+
 @contextmanager
 def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
     """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers wait instead of failing.
