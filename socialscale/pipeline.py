@@ -1,8 +1,9 @@
 """One pull, start to end: due sources -> fetch -> parse (process pool) -> store -> thread -> tag -> answer -> notify.
 
 The CLI and the demo call `pull()`; it returns a summary as data and never prints. Each source
-is stored in its own transaction as soon as it is fetched, so a crash loses only the sources
-still in flight, and a failing source never stops the others.
+is stored as soon as it is fetched, whole or not at all (in its own transaction, or in its own
+savepoint of a group that finished while the writer was busy: `_GroupWriter`), so a crash loses
+only the sources still in flight, and a failing source never stops the others.
 """
 
 from __future__ import annotations
@@ -136,6 +137,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
+    store = _GroupWriter(loop, writer, lambda jobs: _store_group(db, config, tagger, kinds, jobs, now))
     done: list[SourceResult] = []
     pull_deadline = loop.time() + config.fetch.pull_timeout_s
     # The longest-waiting sources ask first: one skipped for want of a host slot is first in line next time.
@@ -154,8 +156,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     async def collect_and_store(source: Source, fetcher: Fetcher) -> SourceResult:
         collected, error, elapsed_ms = await _collect(source, config, fetcher, pool,
                                                          states.get(source.name) or {}, now, pull_deadline)
-        result = await loop.run_in_executor(writer, _store, db, config, tagger, kinds, source, collected, error,
-                                            elapsed_ms, now)
+        result = await store.submit((source, collected, error, elapsed_ms))
         done.append(result)
         if progress:
             progress(result, len(done), len(due))
@@ -272,6 +273,61 @@ def _masked_value(value: Any, secrets: list[str]) -> Any:
 
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
+
+
+_Job = tuple[Source, "Collected | None", "SocialscaleError | None", int]  # a source, what it gave, its error, ms
+MAX_GROUP = 32  # sources stored in one transaction at most: a workflow command waits for the lock that long
+
+
+class _GroupWriter:
+    """Hands finished sources to the writer thread. A source that finds the writer idle is stored at
+    once; those that finish while it is busy are stored next, together, in one transaction (group
+    commit): each commit rewrites the index pages it touched, and sources stored together share
+    them. Each source still has its own savepoint, so one source's failure undoes only that source
+    (docs/design.md, "Pull"). A database failure fails the whole group, and the pull stops as before."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, writer: ThreadPoolExecutor,
+                 store_group: Callable[[list[_Job]], list[SourceResult]]) -> None:
+        self.loop, self.writer, self.store_group = loop, writer, store_group
+        self.waiting: list[tuple[_Job, asyncio.Future[SourceResult]]] = []
+        self.busy = False
+
+    def submit(self, job: _Job) -> asyncio.Future[SourceResult]:
+        done: asyncio.Future[SourceResult] = self.loop.create_future()
+        self.waiting.append((job, done))
+        if not self.busy:
+            self._next()
+        return done
+
+    def _next(self) -> None:
+        group, self.waiting = self.waiting[:MAX_GROUP], self.waiting[MAX_GROUP:]
+        self.busy = bool(group)
+        if group:
+            stored = self.loop.run_in_executor(self.writer, self.store_group, [job for job, _ in group])
+            stored.add_done_callback(lambda f: self._finished(group, f))
+
+    def _finished(self, group: list[tuple[_Job, asyncio.Future[SourceResult]]],
+                  stored: asyncio.Future[list[SourceResult]]) -> None:
+        failure = None if stored.cancelled() else stored.exception()
+        for n, (_, done) in enumerate(group):
+            if done.cancelled():
+                continue
+            if stored.cancelled():
+                done.cancel()
+            elif failure is not None:
+                done.set_exception(failure)
+            else:
+                done.set_result(stored.result()[n])
+        self._next()
+
+
+def _store_group(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], jobs: list[_Job],
+                 now: datetime) -> list[SourceResult]:
+    """Store these sources, one transaction for all of them (each its own savepoint inside)."""
+    if len(jobs) == 1:
+        return [_store(db, config, tagger, kinds, *jobs[0], now)]
+    with transaction(db):
+        return [_store(db, config, tagger, kinds, *job, now) for job in jobs]
 
 
 def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], source: Source,

@@ -18,7 +18,8 @@ from socialscale.dburl import is_url, safe_url
 from socialscale.errors import DatabaseError, DatabaseUnavailable
 from socialscale.store.dialect import Dialect
 from socialscale.store.dialect import dialect_of as _dialect_of
-from socialscale.store.postgres import PgDatabase
+from socialscale.store.postgres import SAVE_FAILED, PgDatabase
+from socialscale.store.savepoint import savepoint
 from socialscale.store.schema import MIGRATIONS, migrate, schema_version
 
 BUSY_TIMEOUT_MS = 30_000
@@ -189,7 +190,9 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
 
     Plain BEGIN upgrades to a write lock late and loses writes to "database is locked" under
     contention; IMMEDIATE takes the lock first and waits for it under the busy timeout. On any
-    failure the whole transaction is rolled back: nothing of it is half-written.
+    failure the whole transaction is rolled back: nothing of it is half-written. Inside another
+    transaction it is a savepoint: its failure undoes its own writes only (the pull stores a group of
+    sources in one transaction, each source in its own savepoint).
     """
     if isinstance(db, PgDatabase):
         from socialscale.store.postgres import pg_transaction
@@ -198,6 +201,10 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
             yield db
         return
     conn = db.conn
+    if conn.in_transaction:
+        with savepoint(conn, sqlite3.DatabaseError, lambda exc: describe(exc, db_path(db), SAVE_FAILED)):
+            yield db
+        return
     try:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
@@ -206,7 +213,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         yield db
     except sqlite3.DatabaseError as exc:
         _rollback(conn)
-        raise DatabaseError(describe(exc, db_path(db), "could not save, nothing of this step was written")) from exc
+        raise DatabaseError(describe(exc, db_path(db), SAVE_FAILED)) from exc
     except BaseException:
         _rollback(conn)
         raise
@@ -214,7 +221,7 @@ def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
         conn.execute("COMMIT")
     except sqlite3.DatabaseError as exc:
         _rollback(conn)
-        raise DatabaseError(describe(exc, db_path(db), "could not save, nothing of this step was written")) from exc
+        raise DatabaseError(describe(exc, db_path(db), SAVE_FAILED)) from exc
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -181,6 +181,9 @@ def migrate_pg(db: PgDatabase) -> None:
         raw.execute("SELECT pg_advisory_unlock(%s)", (LOCK_MIGRATE,))
 
 
+SAVE_FAILED = "could not save, nothing of this step was written"
+
+
 @contextmanager
 def pg_transaction(db: PgDatabase) -> Iterator[PgDatabase]:
     """One write transaction. Every writer first takes the same transaction-scoped advisory lock, so
@@ -189,6 +192,12 @@ def pg_transaction(db: PgDatabase) -> Iterator[PgDatabase]:
     import psycopg
 
     conn = db.pg
+    if conn.in_transaction:
+        from socialscale.store.savepoint import savepoint
+
+        with savepoint(conn, psycopg.Error, lambda exc: describe(exc, db.url, SAVE_FAILED)):
+            yield db
+        return
     try:
         conn.execute("BEGIN")
         conn.execute("SELECT pg_advisory_xact_lock(?)", [LOCK_WRITE])
@@ -199,7 +208,7 @@ def pg_transaction(db: PgDatabase) -> Iterator[PgDatabase]:
         yield db
     except psycopg.Error as exc:
         _rollback(conn)
-        raise DatabaseError(describe(exc, db.url, "could not save, nothing of this step was written")) from None
+        raise DatabaseError(describe(exc, db.url, SAVE_FAILED)) from None
     except BaseException:
         _rollback(conn)
         raise
@@ -207,7 +216,7 @@ def pg_transaction(db: PgDatabase) -> Iterator[PgDatabase]:
         conn.execute("COMMIT")
     except psycopg.Error as exc:
         _rollback(conn)
-        raise DatabaseError(describe(exc, db.url, "could not save, nothing of this step was written")) from None
+        raise DatabaseError(describe(exc, db.url, SAVE_FAILED)) from None
 
 
 def _rollback(conn: PgConnection) -> None:
