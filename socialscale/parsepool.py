@@ -31,8 +31,18 @@ def _address_space() -> int:
         return 0
 
 
-def _worker(conn: Connection, memory_budget: int) -> None:
+def _call(target: str, args: tuple[Any, ...]) -> Any:
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)(*args)
+
+
+def _worker(conn: Connection, memory_budget: int, prepare: tuple[str, tuple[Any, ...]] | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops
+    if prepare is not None:
+        try:
+            _call(*prepare)
+        except Exception:  # noqa: BLE001, S110 - a worker that could not prepare still parses; the caller does the rest
+            pass
     try:
         import resource
 
@@ -49,8 +59,7 @@ def _worker(conn: Connection, memory_budget: int) -> None:
             return
         target, args = message
         try:
-            module, _, name = target.partition(":")
-            reply: tuple[str, Any] = ("ok", getattr(importlib.import_module(module), name)(*args))
+            reply: tuple[str, Any] = ("ok", _call(target, args))
         except MemoryError:
             reply = ("memory", f"needed more than the {memory_budget // 2**20} MiB memory limit for parsing "
                                "(fetch.parse_memory)")
@@ -67,10 +76,10 @@ def _worker(conn: Connection, memory_budget: int) -> None:
 
 
 class _Worker:
-    def __init__(self, ctx: Any, memory_budget: int) -> None:
+    def __init__(self, ctx: Any, memory_budget: int, prepare: tuple[str, tuple[Any, ...]] | None = None) -> None:
         parent, child = ctx.Pipe()
         self.conn: Connection = parent
-        self.process = ctx.Process(target=_worker, args=(child, memory_budget), daemon=True)
+        self.process = ctx.Process(target=_worker, args=(child, memory_budget, prepare), daemon=True)
         try:
             self.process.start()
         except BaseException:
@@ -88,11 +97,17 @@ class _Worker:
 
 
 class ParsePool:
-    """A few long-lived parser processes; `await pool.run("module:function", *args)`."""
+    """A few long-lived parser processes; `await pool.run("module:function", *args)`.
+
+    `prepare` ("module:function", args) is called in each worker as it starts, before any payload (the
+    pull gives the workers its rules this way, once, rather than with every feed); should it fail, the
+    worker parses all the same."""
 
     def __init__(self, workers: int | None = None, *, time_limit_s: float = DEFAULT_TIME_LIMIT_S,
-                 memory_budget: int = DEFAULT_MEMORY_BUDGET) -> None:
+                 memory_budget: int = DEFAULT_MEMORY_BUDGET, prepare: tuple[str, tuple[Any, ...]] | None = None,
+                 ) -> None:
         self.size = max(1, workers or os.cpu_count() or 2)
+        self.prepare = prepare
         self.time_limit_s = time_limit_s
         self.memory_budget = memory_budget
         # forkserver: workers are forked from a clean, single-threaded server that has already
@@ -105,7 +120,7 @@ class ParsePool:
         self._all: list[_Worker] = []
 
     def _spawn(self) -> _Worker:
-        worker = _Worker(self._ctx, self.memory_budget)
+        worker = _Worker(self._ctx, self.memory_budget, self.prepare)
         self._all.append(worker)
         return worker
 

@@ -132,7 +132,11 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
                       workers: int | None) -> list[SourceResult]:
     tagger = _tagger(config)
     kinds: dict[str, str] = {}  # every source's kind, read once by the writer (conversations.update)
-    pool = ParsePool(workers, time_limit_s=config.fetch.parse_timeout_s, memory_budget=config.fetch.parse_memory)
+    # The parser processes also decide each feed item's rules (Prematched), unless a rule reads the
+    # sentiment (those are decided with every match, here).
+    rules = config.rules if isinstance(getattr(tagger, "matcher", None), Prematched) else []
+    pool = ParsePool(workers, time_limit_s=config.fetch.parse_timeout_s, memory_budget=config.fetch.parse_memory,
+                     prepare=("socialscale.sources.parsing:use_rules", (rules,)) if rules else None)
     loop = asyncio.get_running_loop()
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
@@ -363,14 +367,16 @@ def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: 
         upserted = upsert_items(db, source.name, items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
         if changed:
-            scorer = getattr(tagger, "vader", None)
-            if isinstance(scorer, Prescored):
-                scorer.known = collected.sentiments
+            prepared = [(p, known) for p, known in ((getattr(tagger, "vader", None), collected.sentiments),
+                                                     (getattr(tagger, "matcher", None), collected.decided))
+                        if isinstance(p, Prescored | Prematched)]
+            for p, known in prepared:
+                p.known = known
             try:
                 _conversations(db, config, tagger, kinds, changed, stamp)
             finally:
-                if isinstance(scorer, Prescored):
-                    scorer.known = {}
+                for p, _ in prepared:
+                    p.known = {}
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
                      updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
@@ -391,6 +397,8 @@ def _tagger(config: Config) -> Any:
     tagger: Any = Tagger(config)
     if hasattr(tagger, "vader"):
         tagger.vader = Prescored(tagger.vader)
+    if config.rules and not tagger.matcher.moods:
+        tagger.matcher = Prematched(tagger.matcher)
     return tagger
 
 
@@ -411,6 +419,29 @@ class Prescored:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)
+
+
+class Prematched:
+    """The tagger's matcher, answering `decide_many` first from the decisions the parser processes made
+    for the source being stored (`Collected.decided`), for exactly the same source, title, text, author
+    and URL; anything else (a text masked since, a conversation's root stored earlier) it decides itself.
+    Everything else is the matcher's own."""
+
+    def __init__(self, matcher: Any) -> None:
+        self.matcher = matcher
+        self.known: dict[tuple[Any, ...], tuple[int, ...]] = {}
+
+    def decide_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
+        known = self.known
+        out: list[tuple[int, ...] | None] = [known.get(tuple(fields)) for fields in items] if known else [None] * len(items)
+        missing = [n for n, found in enumerate(out) if found is None]
+        if missing:
+            for n, found in zip(missing, self.matcher.decide_many([items[n] for n in missing]), strict=True):
+                out[n] = found
+        return out  # type: ignore[return-value]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.matcher, name)
 
 
 def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], item_ids: list[int],

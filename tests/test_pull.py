@@ -301,3 +301,43 @@ def test_sentiment_scored_in_the_parser_processes_is_what_the_tagger_stores(serv
     by_guid = {r[0]: r[4] for r in stored}
     assert by_guid["e1"] > 0.05 > -0.05 > by_guid["e2"] and by_guid["d1"] is None
     assert [text for _, text, _ in scored_here] == ["this is great: ***"]
+
+
+def test_rules_decided_in_the_parser_processes_give_what_the_tagger_would(server, cli, write_config, tmp_path,
+                                                                         monkeypatch):
+    # The parser processes also decide each feed item's rules (parse_feed_scored with use_rules); the
+    # tagger takes a decision only for the very source, title, text, author and URL it reads. A text
+    # masked after parsing is decided again here; nothing else is. With a `sentiment:` rule every
+    # item is decided here (such rules need every match, filtered by the stored sentiment).
+    from socialscale.rules.matcher import Matcher
+
+    token = "tok3nValue9f8e7d6c5b4a"
+    feed = rss([{"title": "Broken again", "guid": "b1", "description": "awful support, I want a refund"},
+                {"title": "Looking for", "guid": "b2", "description": "any alternative to this CRM?"},
+                {"title": "Echo", "guid": "b3", "description": f"refund please: {token}"},
+                {"title": "Plain", "guid": "b4", "description": "the parcel arrived on tuesday"}])
+    rules = [{"name": "complaints", "lane": "customer_service", "any": ["refund*", "broken"], "tags": ["angry"]},
+             {"name": "leads", "lane": "sales_prospecting", "any": ["alternative", "looking for"]}]
+    decided_here: list[tuple[object, ...]] = []
+    real = Matcher.decide_many
+
+    def counting(self, items):
+        decided_here.extend(tuple(i) for i in items)
+        return real(self, items)
+
+    monkeypatch.setattr(Matcher, "decide_many", counting)  # this process only: the parser processes are their own
+    write_config({"sources": [{"name": "s", "url": server.add("/s", feed) + f"?token={token}"}], "rules": rules})
+    assert cli("pull").exit_code == 0
+    stored = {r[0]: r[1:] for r in rows(tmp_path / "test.db", "SELECT guid, lane, tags, rules FROM items")}
+    assert stored == {"b1": ("customer_service", '["angry"]', '["complaints"]'),
+                      "b2": ("sales_prospecting", "[]", '["leads"]'),
+                      "b3": ("customer_service", '["angry"]', '["complaints"]'),
+                      "b4": ("listening", "[]", "[]")}
+    assert [fields[2] for fields in decided_here] == ["refund please: ***"]
+
+    decided_here.clear()
+    write_config({"sources": [{"name": "s2", "url": server.add("/s2", feed.replace("guid>b", "guid>c"))}],
+                  "rules": [{**rules[0], "sentiment": ["negative"]}, rules[1]]})
+    assert cli("pull").exit_code == 0
+    lanes = dict(rows(tmp_path / "test.db", "SELECT guid, lane FROM items WHERE source = 's2'"))
+    assert lanes == {"c1": "customer_service", "c2": "sales_prospecting", "c3": "listening", "c4": "listening"}

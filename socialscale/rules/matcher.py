@@ -500,6 +500,12 @@ class Matcher:
         return p.confirm is None or p.confirm(text, *_narrow(text, a, b, p.part)) is not None
 
 
+def item_fields(item: Any) -> tuple[Any, ...]:
+    """What the matcher reads of an Item, in the order of a stored row's fields: (source, title, text,
+    author, url)."""
+    return (item.source, item.title, item.text, item.author, item.url)
+
+
 def _bits(indices: Any) -> int:
     """A set of rule positions as an int, bit r for rule r."""
     out = 0

@@ -46,6 +46,9 @@ class Collected:
     # Sentiment already computed in the parser processes, by what it reads: (title, text, lang) -> score.
     # The tagger takes a score from here only for exactly these inputs (sentiment.Vader.item_score).
     sentiments: dict[tuple[str, str, str | None], float | None] = field(default_factory=dict)
+    # The rules deciding each item, decided in the parser processes, by what the matcher reads:
+    # rules.matcher.item_fields -> rule indices (Matcher.decide_many). Used only for exactly these inputs.
+    decided: dict[tuple[Any, ...], tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass

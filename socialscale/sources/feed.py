@@ -25,7 +25,12 @@ async def collect(ctx: SourceContext) -> Collected:
         out.etag = out.etag or ctx.state.get("etag")
         out.last_modified = out.last_modified or ctx.state.get("last_modified")
         return out
-    out.items, out.warnings, scores = await ctx.parse("socialscale.sources.parsing:parse_feed_scored", res.body,
-                                                      ctx.source.name, res.final_url)
+    out.items, out.warnings, scores, decided = await ctx.parse("socialscale.sources.parsing:parse_feed_scored",
+                                                               res.body, ctx.source.name, res.final_url)
     out.sentiments = {(i.title, i.text, i.lang): score for i, score in zip(out.items, scores, strict=True)}
+    if decided is not None:
+        # Imported here: the pull has it loaded already, and other commands never get this far.
+        from socialscale.rules.matcher import item_fields
+
+        out.decided = {item_fields(i): d for i, d in zip(out.items, decided, strict=True)}
     return out

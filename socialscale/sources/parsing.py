@@ -48,21 +48,41 @@ def parse_feed(body: bytes, source: str, base_url: str) -> tuple[list[Item], lis
 
 
 _vader: Any = None
+_rules: tuple[Any, ...] = ()
+_matcher: Any = None
 
 
-def parse_feed_scored(body: bytes, source: str, base_url: str) -> tuple[list[Item], list[str], list[float | None]]:
-    """`parse_feed`, and each item's sentiment score (`Vader.item_score` of its title, text and language).
+def use_rules(rules: Any) -> None:
+    """The pull's rules, given to each parser process as it starts (ParsePool's `prepare`): then
+    `parse_feed_scored` also decides each item's rules, off the pull's main process."""
+    global _rules, _matcher
+    _rules, _matcher = tuple(rules), None
 
-    The pull asks for this in its parser processes: scored there, on both cores, rather than by the
-    tagger in the pull's writer thread, where the pure-Python scoring holds the GIL the event loop needs
-    (benchmarks/README.md, "Pull"). The tagger uses a score only for the same title, text and language."""
-    global _vader
+
+def parse_feed_scored(body: bytes, source: str, base_url: str
+                      ) -> tuple[list[Item], list[str], list[float | None], list[tuple[int, ...]] | None]:
+    """`parse_feed`, each item's sentiment score (`Vader.item_score` of its title, text and language)
+    and, when the pull gave this process its rules (`use_rules`), the rules that decide each item
+    (`Matcher.decide_many` of `item_fields`); else None.
+
+    The pull asks for this in its parser processes: scored and matched there, on both cores, rather
+    than by the tagger in the pull's writer thread, which holds the GIL the event loop needs
+    (benchmarks/README.md, "Pull"). The tagger uses a score or a decision only for exactly the same
+    inputs (pipeline.Prescored, pipeline.Prematched)."""
+    global _vader, _matcher
     items, warnings = parse_feed(body, source, base_url)
     if _vader is None:
         from socialscale.insight.sentiment import Vader
 
         _vader = Vader()
-    return items, warnings, [_vader.item_score(i.title, i.text, i.lang) for i in items]
+    scores = [_vader.item_score(i.title, i.text, i.lang) for i in items]
+    if not _rules:
+        return items, warnings, scores, None
+    from socialscale.rules.matcher import Matcher, item_fields
+
+    if _matcher is None:
+        _matcher = Matcher(list(_rules))
+    return items, warnings, scores, _matcher.decide_many([item_fields(i) for i in items])
 
 
 _WIDE_BOMS = ((b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
