@@ -26,7 +26,7 @@ def main() -> None:
     for label, args in [("report html --since 30d", ["report", "html", "-o", "bench.html", *now]),
                         ("report html --since 365d", ["report", "html", "-o", "bench.html", "--since", "365d", *now]),
                         ("datasette -o metadata.json", ["datasette", "-o", "metadata.json"])]:
-        median, best = timed(args, work, opts.runs)
+        median, best, _cpu = timed(args, work, opts.runs)
         print(f"  {label:<45} {median * 1000:7.0f} ms  ({best * 1000:.0f} ms)")
     print(f"  report html size: {(work / 'bench.html').stat().st_size / 1024:.0f} KiB")
     queries = json.loads((work / "metadata.json").read_text())["databases"]["bench"]["queries"]

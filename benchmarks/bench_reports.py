@@ -12,6 +12,7 @@ under 0.5 s on PostgreSQL (issue 17); --help and --version under 0.15 s.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import resource
 import statistics
@@ -74,20 +75,27 @@ def build(path: Path, items: int, responded: int, seed: int = 4) -> None:
     db.conn.close()
 
 
+def run_once(args: list[str], cwd: Path, package: Path | None = None) -> tuple[float, float]:
+    """Wall and CPU time (user + system) of one whole `socialscale ARGS` process; `package` is a
+    folder holding another copy of the `socialscale` package to run instead of the installed one."""
+    env = dict(os.environ)
+    if package is not None:
+        env["PYTHONPATH"] = str(package)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "socialscale", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode not in (0, 3):
+        raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
+    return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+
+
 def timed(args: list[str], cwd: Path, runs: int) -> tuple[float, float, float]:
-    """Median and best wall time, and median CPU time (user + system) of `runs` whole processes."""
-    command = [sys.executable, "-m", "socialscale", *args]
-    times, cpu = [], []
-    for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - t0)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-        if done.returncode not in (0, 3):
-            raise SystemExit(f"{' '.join(args)} failed ({done.returncode}): {done.stderr.strip()}")
-    return statistics.median(times), min(times), statistics.median(cpu)
+    """Median and best wall time, and median CPU time of `runs` whole processes."""
+    walls, cpus = zip(*(run_once(args, cwd) for _ in range(runs)), strict=True)
+    return statistics.median(walls), min(walls), statistics.median(cpus)
 
 
 def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
@@ -100,6 +108,9 @@ def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
     parser.add_argument("--responded", type=int, default=100_000)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "socialscale-bench-reports")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--compare", nargs="+", metavar="NAME=DIR",
+                        help="time these copies of the socialscale package instead, alternating runs (DIR holds "
+                             "socialscale/, e.g. `git archive REV socialscale | tar -x -C DIR`): one column each")
     parser.add_argument("--db", help="run on this PostgreSQL database (postgresql://user@host/name, password from "
                                      "PGPASSWORD): filled once from the SQLite benchmark file by `db copy`")
     opts = parser.parse_args()
@@ -152,9 +163,20 @@ def main() -> None:
     ]
     print(f"{opts.items:,} items, {opts.responded:,} answered; whole process, median (min) of {opts.runs} runs, "
           "and the median CPU time (user + system: what a shared machine's load changes least)")
+    if not opts.compare:
+        for label, args in cases:
+            median, best, cpu = timed(args, work, opts.runs)
+            print(f"  {label:<45} {median * 1000:7.0f} ms  ({best * 1000:.0f} ms)  cpu {cpu * 1000:5.0f} ms")
+        return
+    versions = {name: Path(folder) for name, _, folder in (v.partition("=") for v in opts.compare)}
     for label, args in cases:
-        median, best, cpu = timed(args, work, opts.runs)
-        print(f"  {label:<45} {median * 1000:7.0f} ms  ({best * 1000:.0f} ms)  cpu {cpu * 1000:5.0f} ms")
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in versions}
+        for _ in range(opts.runs):  # alternating, so that the machine's load falls on each version alike
+            for name, folder in versions.items():
+                runs[name].append(run_once(args, work, folder))
+        print(f"  {label:<45}" + "".join(
+            f" | {name}: {statistics.median(w for w, _ in r) * 1000:5.0f} ms, cpu {statistics.median(c for _, c in r) * 1000:4.0f} ms"
+            for name, r in runs.items()))
 
 
 if __name__ == "__main__":

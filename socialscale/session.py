@@ -28,15 +28,20 @@ class Session:
     def db(self) -> sqlite_utils.Database:
         if self._db is None:
             # Looked up at call time, not bound at import: tests stand a failing disk in for open_db.
-            from socialscale.conversations import upgrade
             from socialscale.store.db import is_read_only, open_db
             from socialscale.store.lanes import sync_lanes
-            from socialscale.timeutil import now_utc, utc_iso
+            from socialscale.store.schema import UPGRADE_STATE_KEY
+            from socialscale.store.threads import get_state
 
             db = open_db(self.config.database)
             if not is_read_only(db):  # a read-only database still serves reads
                 sync_lanes(db, self.config)
-                upgrade(db, self.config, utc_iso(now_utc()))  # once, for items stored before conversations
+                if get_state(db, UPGRADE_STATE_KEY) is not None:  # once, for items stored before conversations
+                    # (threading and tagging are imported only then: every command opens the database)
+                    from socialscale.conversations import upgrade
+                    from socialscale.timeutil import now_utc, utc_iso
+
+                    upgrade(db, self.config, utc_iso(now_utc()))
             self._db = db
         return self._db
 

@@ -26,7 +26,7 @@ HEAVY = ("rich", "httpx", "feedparser", "psycopg", "socialscale.rules.matcher", 
 # package's entry points (importlib.metadata: source kinds; sqlite-utils plugins, never loaded).
 PULL_SIDE = ("httpx", "feedparser", "psycopg", "socialscale.rules.matcher", "socialscale.fetch",
              "socialscale.pipeline", "socialscale.cli.pull", "socialscale.cli.rules", "re2", "importlib.metadata",
-             "socialscale.insight.sentiment")
+             "socialscale.insight.sentiment", "socialscale.conversations", "socialscale.threads")
 COMMAND_MODULES = sorted({f"socialscale.cli.{entry.module}" for entry in cli_main.COMMANDS})
 
 RUN = """
