@@ -38,3 +38,19 @@ def test_a_worker_without_rules_or_whose_preparation_failed_still_parses():
     for prepare in (None, ("socialscale.no_such_module:nothing", ())):
         items, _, _, decided = _parse(prepare)
         assert [i.guid for i in items] == ["g1", "g2"] and decided is None
+
+
+def test_an_item_crosses_processes_whole():
+    import dataclasses
+    import pickle
+
+    from socialscale.models import Item
+
+    item = Item("s", "g", "title", "text", "http://x/1", "ann", "2026-11-24T09:00:00Z", "g0", {"reach": {"likes": 3}},
+                "http://x/1", "en", 3)
+    # Every field is in __reduce__, in order: a field added to Item and forgotten there fails here.
+    assert [f.name for f in dataclasses.fields(Item)] == ["source", "guid", "title", "text", "url", "author",
+                                                           "published_at", "in_reply_to", "extra", "canonical_url",
+                                                           "lang", "reach"]
+    assert pickle.loads(pickle.dumps(item)) == item
+    assert pickle.loads(pickle.dumps(Item("s", "g"))) == Item("s", "g")
