@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import inspect
 import os
 import pstats
 import sys
@@ -84,7 +85,10 @@ def main() -> None:
                 if mode == "new":
                     from socialscale.pipeline import _conversations
 
-                    _conversations(db, config, tagger, kinds, ids, NOW)
+                    if "kinds" in inspect.signature(_conversations).parameters:
+                        _conversations(db, config, tagger, kinds, ids, NOW)
+                    else:  # a version before the pull read source kinds once
+                        _conversations(db, config, tagger, ids, NOW)  # type: ignore[call-arg]
                 elif mode == "bare":
                     tagger.apply(db, ids, NOW)
                 else:

@@ -35,8 +35,12 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]], kinds
     for r in wanted:
         by_kind.setdefault(kinds.get(r["source"], ""), set()).add(str(r["in_reply_to"]))
     for kind, refs in by_kind.items():
-        sources = sorted(name for name, k in kinds.items() if k == kind)
-        for c in store.by_guid(db, sources, sorted(refs)):
+        if not kind:
+            continue  # a source of no known kind: no parent by guid
+        # Filtered by the candidate's kind, not by a list of the kind's sources (a thousand feeds are one kind).
+        for c in store.by_guid(db, sorted(refs)):
+            if kinds.get(c["source"]) != kind:
+                continue
             hits.setdefault((kind, c["guid"]), []).append(c)
             if seen is not None:
                 seen[c["id"]] = (c["parent_id"], c["conversation_id"])
