@@ -3,9 +3,9 @@
 does. `new` runs the conversations step as the pull does (pipeline._conversations); `bare` runs the same code's
 tagging alone (no ours, threads, flags or answers: what conversations add is `new` minus `bare`); `old` runs
 the code before conversations (tagging, then replies.link) and only works with that version on PYTHONPATH.
-`new` and `bare` take each item's sentiment from the parser's scores as the pull does
-(pipeline.Prescored), so the store step's CPU is the writer thread's. It prints wall and CPU seconds
-of the store step alone.
+`new` and `bare` take each item's sentiment and rules from the parser step as the pull does
+(pipeline.Prescored, pipeline.Prematched, where the version has them), so the store step's CPU is
+the writer thread's. It prints wall and CPU seconds of the store step alone.
 
     python benchmarks/bench_thread_store.py FEEDS new|bare|old [profile] [--replies 0.2] [--db postgresql://user@host/name]
 
@@ -43,6 +43,27 @@ rules:
 """
 
 
+def parsed(feeds: int, replies: float, old: bool) -> list[tuple[str, Any, dict[Any, Any], dict[Any, Any]]]:
+    """Each feed's items, with the sentiment scores and rule decisions the parser step gives the pull."""
+    from socialscale.sources import parsing
+
+    batches: list[tuple[str, Any, dict[Any, Any], dict[Any, Any]]] = []
+    for n in range(feeds):
+        body = feedserver.feed(n, 50, feeds, replies)
+        if old:
+            batches.append((f"f{n}", parse_feed(body, f"f{n}", f"http://x/feed/{n}.xml")[0], {}, {}))
+            continue
+        items, _, scores, *more = parsing.parse_feed_scored(body, f"f{n}", f"http://x/feed/{n}.xml")
+        decided: dict[Any, Any] = {}
+        if more and more[0] is not None:
+            from socialscale.rules.matcher import item_fields  # type: ignore[attr-defined]
+
+            decided = {item_fields(i): d for i, d in zip(items, more[0], strict=True)}
+        batches.append((f"f{n}", items, {(i.title, i.text, i.lang): s for i, s in zip(items, scores, strict=True)},
+                        decided))
+    return batches
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("feeds", type=int)
@@ -52,16 +73,6 @@ def main() -> None:
     ap.add_argument("--db", help="store into this empty PostgreSQL database (password from PGPASSWORD)")
     args = ap.parse_args()
     feeds, mode, url = args.feeds, args.mode, args.db
-    batches: list[tuple[str, Any, dict[Any, Any]]] = []
-    for n in range(feeds):
-        body = feedserver.feed(n, 50, feeds, args.replies)
-        if mode == "old":
-            batches.append((f"f{n}", parse_feed(body, f"f{n}", f"http://x/feed/{n}.xml")[0], {}))
-        else:
-            from socialscale.sources.parsing import parse_feed_scored
-
-            items, _, scores = parse_feed_scored(body, f"f{n}", f"http://x/feed/{n}.xml")
-            batches.append((f"f{n}", items, {(i.title, i.text, i.lang): s for i, s in zip(items, scores, strict=True)}))
     work = Path(tempfile.mkdtemp())
     sources = "\n".join(f"  - {{name: f{n}, url: 'http://x/feed/{n}.xml'}}" for n in range(feeds))
     (work / "c.yaml").write_text(f"database: '{url or 'b.db'}'\nsources:\n{sources}\n{RULES}")
@@ -69,23 +80,29 @@ def main() -> None:
     db = open_db(config.database)
     tagger: Any = Tagger(config)
     if mode != "old":
-        from socialscale.pipeline import _tagger
+        from socialscale import pipeline
+        from socialscale.sources import parsing
 
-        tagger = _tagger(config)
+        tagger = pipeline._tagger(config)
+        if hasattr(parsing, "use_rules") and type(tagger.matcher).__name__ == "Prematched":
+            parsing.use_rules(config.rules)  # the parser processes decide the rules too, as in the pull
+    batches = parsed(feeds, args.replies, mode == "old")
 
     kinds: dict[str, str] = {}
 
     def run() -> None:
-        for name, items, known in batches:
+        for name, items, known, decided in batches:
             with transaction(db):
                 stored = upsert_items(db, name, items, NOW)
                 ids: Any = stored.new_ids + stored.updated_ids
                 if mode != "old" and hasattr(tagger.vader, "known"):
                     tagger.vader.known = known
+                if mode != "old" and hasattr(tagger.matcher, "known"):
+                    tagger.matcher.known = decided
                 if mode == "new":
                     from socialscale.pipeline import _conversations
 
-                    if "kinds" in inspect.signature(_conversations).parameters:
+                    if len(inspect.signature(_conversations).parameters) == 6:
                         _conversations(db, config, tagger, kinds, ids, NOW)
                     else:  # a version before the pull read source kinds once
                         _conversations(db, config, tagger, ids, NOW)  # type: ignore[call-arg]

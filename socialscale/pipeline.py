@@ -131,7 +131,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
                       states: dict[str, dict[str, Any]], now: datetime, progress: Progress | None,
                       workers: int | None) -> list[SourceResult]:
     tagger = _tagger(config)
-    kinds: dict[str, str] = {}  # every source's kind, read once by the writer (conversations.update)
+    kind_of: dict[str, str] = {}  # every source's kind, read once by the writer (conversations.update)
     # The parser processes also decide each feed item's rules (Prematched), unless a rule reads the
     # sentiment (those are decided with every match, here).
     rules = config.rules if isinstance(getattr(tagger, "matcher", None), Prematched) else []
@@ -141,7 +141,7 @@ async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Sourc
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
-    store = _GroupWriter(loop, writer, lambda jobs: _store_group(db, config, tagger, kinds, jobs, now))
+    store = _GroupWriter(loop, writer, lambda jobs: _store_group(db, config, tagger, kind_of, jobs, now))
     done: list[SourceResult] = []
     pull_deadline = loop.time() + config.fetch.pull_timeout_s
     # The longest-waiting sources ask first: one skipped for want of a host slot is first in line next time.
@@ -325,23 +325,23 @@ class _GroupWriter:
         self._next()
 
 
-def _store_group(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], jobs: list[_Job],
+def _store_group(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], jobs: list[_Job],
                  now: datetime) -> list[SourceResult]:
     """Store these sources, one transaction for all of them (each its own savepoint inside)."""
     if len(jobs) == 1:
-        return [_store(db, config, tagger, kinds, *jobs[0], now)]
+        return [_store(db, config, tagger, kind_of, *jobs[0], now)]
     with transaction(db):
-        return [_store(db, config, tagger, kinds, *job, now) for job in jobs]
+        return [_store(db, config, tagger, kind_of, *job, now) for job in jobs]
 
 
-def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], source: Source,
+def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
            collected: Collected | None, error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
     """Store one source's batch in one transaction. Any failure of that batch other than the
     database itself (full disk, damaged file: those stop the pull with one line) is this source's
     error, recorded as such: the other sources are stored as usual."""
     if collected is not None:
         try:
-            return _store_batch(db, config, tagger, kinds, source, collected, elapsed_ms, now)
+            return _store_batch(db, config, tagger, kind_of, source, collected, elapsed_ms, now)
         except DatabaseError:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
@@ -357,7 +357,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[s
     return SourceResult(source.name, status, http_status=http_status, error=message, duration_ms=elapsed_ms)
 
 
-def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], source: Source,
+def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
                  collected: Collected,
                  elapsed_ms: int, now: datetime) -> SourceResult:
     stamp = utc_iso(now)
@@ -373,7 +373,7 @@ def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: 
             for p, known in prepared:
                 p.known = known
             try:
-                _conversations(db, config, tagger, kinds, changed, stamp)
+                _conversations(db, config, tagger, kind_of, changed, stamp)
             finally:
                 for p, _ in prepared:
                     p.known = {}
@@ -444,16 +444,16 @@ class Prematched:
         return getattr(self.matcher, name)
 
 
-def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kinds: dict[str, str], item_ids: list[int],
+def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], item_ids: list[int],
                    now: str) -> None:
     """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered.
-    `kinds` is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
+    `kind_of` (source -> kind) is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
     gives, so the stored ones read then stay right for the whole pull."""
     from socialscale import conversations, replies
 
-    if not kinds:
-        kinds.update(replies.source_kinds(db, config))
-    conversations.update(db, config, tagger, item_ids, now, kinds)
+    if not kind_of:
+        kind_of.update(replies.source_kinds(db, config))
+    conversations.update(db, config, tagger, item_ids, now, kind_of)
 
 
 def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:
