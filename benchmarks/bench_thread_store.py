@@ -89,6 +89,10 @@ def main() -> None:
     batches = parsed(feeds, args.replies, mode == "old")
 
     kinds: dict[str, str] = {}
+    if mode == "new":
+        from socialscale.pipeline import _conversations
+
+        six = len(inspect.signature(_conversations).parameters) == 6  # this version reads source kinds once a pull
 
     def run() -> None:
         for name, items, known, decided in batches:
@@ -102,7 +106,7 @@ def main() -> None:
                 if mode == "new":
                     from socialscale.pipeline import _conversations
 
-                    if len(inspect.signature(_conversations).parameters) == 6:
+                    if six:
                         _conversations(db, config, tagger, kinds, ids, NOW)
                     else:  # a version before the pull read source kinds once
                         _conversations(db, config, tagger, ids, NOW)  # type: ignore[call-arg]
