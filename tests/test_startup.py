@@ -82,6 +82,23 @@ def test_a_report_imports_neither_the_pull_nor_the_matcher(tmp_path, write_confi
     assert loaded(modules, PULL_SIDE) == []
 
 
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+@pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
+def test_a_report_for_a_script_does_not_import_rich(tmp_path, write_config, report, fmt):
+    """rich draws tables; json and csv are written without it."""
+    write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
+    modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z", "--format", fmt)
+    assert "socialscale.output.render" in modules
+    assert loaded(modules, ["rich"]) == []
+
+
+def test_a_report_as_a_table_draws_with_rich(tmp_path, write_config):
+    """The other side of the test above: the terminal table is still drawn by rich, so an import left
+    out by mistake cannot pass unseen."""
+    write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
+    assert loaded(imported(tmp_path, "report", "backlog", "--now", "2024-06-01T12:00:00Z"), ["rich"]) == ["rich"]
+
+
 def test_every_command_is_in_the_table_with_its_own_summary():
     """`socialscale --help` lists the table's summaries without building the commands: each must be
     the first paragraph of the command's own help, and every command a module registers is listed."""

@@ -4,6 +4,9 @@ Everything that came from the web goes through `clean()` before rich sees it: co
 characters (C0, C1, DEL), ANSI/OSC sequences and bidi overrides are stripped, and cells are
 built as `rich.text.Text`, which never parses markup or emoji codes. JSON is written with
 json.dumps straight to stdout, never through rich.
+
+rich is imported only when something is drawn (a table, a paragraph, a console): json, ndjson and csv
+output never load it (issue 14: ~25 ms of a scripted report's start-up).
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from rich.console import Console
-from rich.text import Text
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from socialscale.text import headline, strip_controls
 from socialscale.timeutil import format_duration
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 _CSV_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -39,6 +44,8 @@ def clean(value: Any, *, single_line: bool = True) -> str:
 
 def cell(value: Any, *, single_line: bool = True) -> Text:
     """A table cell for untrusted text: cleaned, and a Text so rich parses no markup or emoji."""
+    from rich.text import Text
+
     return Text(clean(value, single_line=single_line))
 
 
@@ -58,17 +65,26 @@ def out_console() -> Console:
     # Piped to a file or a pager there is no terminal width to respect: use a wide one rather than
     # rich's fallback of 80, which would cut report columns.
     width = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 160
-    return _OutConsole(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False, width=width)
+    return _out_console_class()(emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=False, width=width)
 
 
-class _OutConsole(Console):
-    def on_broken_pipe(self) -> None:
-        # rich exits 1 here; the CLI's one handler (cli/main.py) ends every command the same quiet way.
-        self.quiet = True
-        raise BrokenPipeError
+@cache
+def _out_console_class() -> type[Console]:
+    """The stdout console's class, made on first use so that rich is imported only when something is drawn."""
+    from rich.console import Console
+
+    class _OutConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; the CLI's one handler (cli/main.py) ends every command the same quiet way.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return _OutConsole
 
 
 def err_console() -> Console:
+    from rich.console import Console
+
     # soft_wrap: an error stays one line however narrow the terminal, so grep and cron mail see it whole.
     return Console(stderr=True, emoji=False, highlight=False, no_color=_colour_off(), soft_wrap=True)
 
@@ -166,6 +182,8 @@ class Listing:
             yield Segment.line()
 
     def lines(self, console: Console, width: int) -> list[Text]:
+        from rich.text import Text
+
         shown, folded, widths = self._layout(width)
         out: list[Text] = []
         if self.title:
@@ -212,6 +230,7 @@ class Listing:
     def _row(self, console: Console, values: list[str], shown: list[int], widths: dict[int, int],
              style: str = "") -> list[Text]:
         from rich.cells import cell_len
+        from rich.text import Text
 
         wrapped = [[line.plain.rstrip() for line in Text(v).wrap(console, widths[k], overflow="fold")] or [""]
                    for v, k in zip(values, shown, strict=True)]
@@ -253,6 +272,8 @@ class Paragraph:
     A str is untrusted and cleaned; a Text is taken as built (its parts already cleaned)."""
 
     def __init__(self, text: str | Text, style: str = "", indent: int = 0) -> None:
+        from rich.text import Text
+
         self.text = text if isinstance(text, Text) else Text(clean(text), style=style)
         self.indent = indent
 
@@ -276,6 +297,7 @@ class Fields:
     def __rich_console__(self, console: Console, options: Any) -> Any:
         from rich.cells import cell_len
         from rich.segment import Segment
+        from rich.text import Text
 
         label = max((cell_len(name) for name, _ in self.pairs), default=0) + GAP
         room = max(10, options.max_width - label)
