@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import math
-import statistics
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
@@ -316,12 +315,16 @@ def _business_stats(rows: Iterable[tuple[Any, ...]], config: Config) -> list[dic
 
 
 def _p90(values: list[int]) -> float:
+    import statistics  # here: backlog, breaches and conversations never load it (nor fractions, decimal, random)
+
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=10, method="inclusive")[8]
 
 
 def _latency_figures(s: dict[str, Any] | None) -> LatencyFigures:
+    import statistics
+
     if not s or not s["responded"]:
         return {"responded": 0, "median_s": None, "p90_s": None, "max_s": None, "within_sla": None,
                 "handoff_share": None, "median_detection_lag_s": None}

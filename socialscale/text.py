@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import base64
-import html
 import json
 import re
 import unicodedata
 from collections.abc import Iterable
-from html.parser import HTMLParser
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -36,27 +35,35 @@ _CSV_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200e\u200f\u20
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
+@cache
+def _text_extractor() -> type:
+    """The HTML-to-text parser's class, made on first use: html.parser is imported only by what reads HTML
+    (a pull, tagging), not by every command that imports this module (a report's renderer does)."""
+    from html.parser import HTMLParser
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
+    class _TextExtractor(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.parts: list[str] = []
+            self.skip = 0
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP and self.skip:
-            self.skip -= 1
-        elif tag in _BLOCK:
-            self.parts.append(" ")
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag in _SKIP:
+                self.skip += 1
+            elif tag in _BLOCK:
+                self.parts.append(" ")
 
-    def handle_data(self, data: str) -> None:
-        if not self.skip:
-            self.parts.append(data)
+        def handle_endtag(self, tag: str) -> None:
+            if tag in _SKIP and self.skip:
+                self.skip -= 1
+            elif tag in _BLOCK:
+                self.parts.append(" ")
+
+        def handle_data(self, data: str) -> None:
+            if not self.skip:
+                self.parts.append(data)
+
+    return _TextExtractor
 
 
 def fold_ws(text: str) -> str:
@@ -69,12 +76,14 @@ def html_to_text(value: str | None) -> str:
         return ""
     if not _TAG_HINT.search(value):
         return plain_text(value)
-    parser = _TextExtractor()
+    parser = _text_extractor()()
     try:
         parser.feed(_STORE_CONTROLS.sub("", value))
         parser.close()
         text = "".join(parser.parts)
     except (AssertionError, ValueError):  # HTMLParser gives up on some malformed markup
+        import html
+
         text = html.unescape(re.sub(r"<[^>]*>", " ", value))
     # Again after decoding: "&#27;" is an escape character once unescaped.
     return plain_text(text)

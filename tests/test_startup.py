@@ -84,12 +84,14 @@ def test_a_report_imports_neither_the_pull_nor_the_matcher(tmp_path, write_confi
 
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 @pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
-def test_a_report_for_a_script_does_not_import_rich(tmp_path, write_config, report, fmt):
-    """rich draws tables; json and csv are written without it."""
+def test_a_report_for_a_script_imports_no_renderer_it_does_not_use(tmp_path, write_config, report, fmt):
+    """rich draws tables; json and csv are written without it. Nor does a report read HTML (html.parser is
+    the pull's), and only latency takes medians (statistics pulls in fractions, decimal and random)."""
     write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
     modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z", "--format", fmt)
-    assert "socialscale.output.render" in modules
-    assert loaded(modules, ["rich"]) == []
+    assert "socialscale.output.render" in modules and "socialscale.text" in modules
+    assert loaded(modules, ["rich", "html.parser"]) == []
+    assert ("statistics" in modules) == (report == "latency")
 
 
 def test_a_report_as_a_table_draws_with_rich(tmp_path, write_config):
