@@ -5,6 +5,7 @@
     python benchmarks/bench_rules.py --skip-tag      # matching only
     python benchmarks/bench_rules.py --workers 0     # one process only (default: also cores-1 workers + caller)
     python benchmarks/bench_rules.py --skip-match --db postgresql://user@host/name   # tag --all on PostgreSQL
+    python benchmarks/bench_rules.py --skip-match --scored   # items already scored, as a pull leaves them
 
 Matching is timed through `Matcher.match_many` in one process, then through `MatchPool` (worker
 processes plus the caller); each figure is the median of --repeat runs after a first run.
@@ -19,8 +20,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -31,6 +34,7 @@ from pathlib import Path
 import yaml
 
 import socialscale
+from socialscale.insight.sentiment import MODEL, Vader
 from socialscale.models import DEFAULT_LANES, Rule
 from socialscale.rules.matcher import CHUNK, Matcher, fold
 from socialscale.rules.pool import MatchPool, default_workers
@@ -207,10 +211,28 @@ def _where_the_time_goes(matcher: Matcher, items: list[Item]) -> tuple[float, fl
     return fold_s, time.process_time() - c0
 
 
+_vader: Vader | None = None
+
+
+def _score(texts: list[tuple[str, str]]) -> list[float | None]:
+    global _vader
+    if _vader is None:
+        _vader = Vader()
+    return [_vader.item_score(title, text) for title, text in texts]
+
+
+def scores(pool: multiprocessing.pool.Pool, rows: list[tuple[str, str]]) -> list[float | None]:
+    """Each (title, text)'s sentiment, as the pull's parser processes score it, on every core."""
+    step = 2_000
+    return [s for part in pool.map(_score, [rows[k:k + step] for k in range(0, len(rows), step)]) for s in part]
+
+
 def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, workdir: Path,
-             url: str | None = None) -> Path:
+             url: str | None = None, scored: bool = False) -> Path:
     """A config with `rules` and a database of `n` untagged items (in a new SQLite file, or in the empty
-    PostgreSQL database `url`); returns the config's path."""
+    PostgreSQL database `url`); returns the config's path. With `scored`, each item's sentiment is stored
+    as a pull stores it (scored by the current model), so `tag --all` has none to score; without, none
+    is (a database upgraded from before migration 9, or a new model)."""
     db_path = workdir / "bench.db"
     config = {
         "database": url or str(db_path),
@@ -231,12 +253,19 @@ def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, wo
         db.conn.execute("DROP TRIGGER items_ai")
     now = "2024-05-01T12:00:00Z"
     columns = ("source", "guid", "title", "text", "author", "url", "first_seen_at", "updated_at", "start_at",
-               "content_hash")
+               "content_hash", "sentiment", "sentiment_model")
+    pool = multiprocessing.get_context("forkserver").Pool(os.cpu_count() or 1) if scored else None
     for start in range(0, n, 50_000):
-        rows = [(s, f"g{start + k}", t, x, a, u, now, now, now, "h")
-                for k, (s, t, x, a, u) in enumerate(maker.item(sources) for _ in range(min(50_000, n - start)))]
+        made = [maker.item(sources) for _ in range(min(50_000, n - start))]
+        sentiments = scores(pool, [(t, x) for _, t, x, _, _ in made]) if pool else [None] * len(made)
+        model = MODEL if scored else None
+        rows = [(s, f"g{start + k}", t, x, a, u, now, now, now, "h", score, model)
+                for k, ((s, t, x, a, u), score) in enumerate(zip(made, sentiments, strict=True))]
         with transaction(db):
             insert_rows(db, "items", columns, rows)
+    if pool is not None:
+        pool.close()
+        pool.join()
     if url:
         # A live server's autovacuum has long since visited the table; do it now rather than during the run.
         db.execute("ALTER TABLE items ENABLE TRIGGER items_search_ai")
@@ -245,26 +274,34 @@ def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, wo
     else:
         size = db_path.stat().st_size / 2**20
     db.conn.close()
-    print(f"loaded {n:,} items into {url or db_path.name} ({size:.0f} MiB) in {time.perf_counter() - t0:.1f} s")
+    print(f"loaded {n:,} items into {url or db_path.name} ({size:.0f} MiB) in {time.perf_counter() - t0:.1f} s, "
+          f"{'each scored by ' + MODEL + ' (as a pull leaves them)' if scored else 'none scored (an upgrade)'}")
     return config_path
 
 
 def bench_tag(config_path: Path) -> None:
-    """`socialscale tag --all` as a user runs it (a fresh process each time), three ways."""
+    """`socialscale tag --all` as a user runs it (a fresh process each time), three ways; wall time, and the
+    CPU seconds of the process and its children (the sentiment worker), which a shared machine moves less."""
     env = {**os.environ, "SOCIALSCALE_CONFIG": str(config_path)}
     for label, args in (("first tagging of every item (all change, one event each)", ["tag", "--all"]),
                         ("tag --all again, nothing changes", ["tag", "--all"]),
                         ("tag --all --dry-run", ["tag", "--all", "--dry-run"])):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _children_cpu()
         out = subprocess.run([sys.executable, "-m", "socialscale", "--quiet", *args, "--format", "json"], env=env,
                              capture_output=True, text=True, check=True)
-        elapsed = time.perf_counter() - t0
-        changed = json.loads(out.stdout)["changed"]
-        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end ({label}; changed {changed:,})")
+        elapsed, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        result = json.loads(out.stdout)
+        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end, {cpu:.1f} CPU s ({label}; "
+              f"changed {result['changed']:,}, scored {result['scored']:,})")
     db = socialscale.open(config_path).db
     events = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'tagged'").fetchone()[0]
     db.conn.close()
     print(f"tagged events written: {events:,}")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -281,6 +318,8 @@ def main() -> None:
                         help="worker processes next to the caller for the pooled figure (0: skip it)")
     parser.add_argument("--db", help="run `tag --all` on this empty PostgreSQL database instead of a new SQLite "
                                      "file: postgresql://user@host/name (password from PGPASSWORD)")
+    parser.add_argument("--scored", action="store_true",
+                        help="store each item's sentiment as a pull does (default: none, as after an upgrade)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     sources = [f"source-{k}" for k in range(8)]
@@ -296,7 +335,7 @@ def main() -> None:
         del short
     if not args.skip_tag:
         with tempfile.TemporaryDirectory() as tmp:
-            bench_tag(build_db(rules, maker, sources, args.items, Path(tmp), args.db))
+            bench_tag(build_db(rules, maker, sources, args.items, Path(tmp), args.db, args.scored))
 
 
 if __name__ == "__main__":

@@ -187,3 +187,31 @@ def test_a_version_8_database_gets_the_column_keeps_its_scores_and_tag_all_score
     assert (out["checked"], out["scored"]) == (5, 5)
     assert stored(str(tmp_path / "old.db")) == {g: (vader.item_score(t, x), MODEL) for g, (t, x) in TEXTS.items()}
     assert tag(cli, "--all")["scored"] == 0
+
+
+def test_retagging_gives_the_connection_its_own_page_cache_back(write_config, tmp_path):
+    """`tag` runs with a larger SQLite page cache (store.tagging.roomy_cache), which a longer-lived
+    connection (a library user's) gets back as it was."""
+    from socialscale.config import load_config
+    from socialscale.store import tagging as store
+
+    database = str(tmp_path / "test.db")
+    setup(write_config, database)
+    db = open_db(database)
+    try:
+        db.conn.execute("PRAGMA cache_size = -1234")
+        seen: list[int] = []
+        real = store.rows_after
+
+        def spy(db_: Any, *args: Any) -> Any:
+            seen.append(int(db_.conn.execute("PRAGMA cache_size").fetchone()[0]))
+            return real(db_, *args)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(store, "rows_after", spy)
+            tagging.Tagger(load_config(tmp_path / "socialscale.yaml")).retag(db, now="2026-01-01T00:00:00Z",
+                                                                           all_items=True)
+        assert seen == [-store.CACHE_KIB]
+        assert db.conn.execute("PRAGMA cache_size").fetchone()[0] == -1234
+    finally:
+        db.conn.close()

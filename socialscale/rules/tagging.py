@@ -207,7 +207,8 @@ class Tagger:
             worker = worth_it(to_score)
         scorer = SentimentWorker() if worker else None
         try:
-            return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
+            with store.roomy_cache(db):
+                return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
         finally:
             if scorer is not None:
                 scorer.close()
