@@ -190,8 +190,8 @@ def test_a_version_8_database_gets_the_column_keeps_its_scores_and_tag_all_score
 
 
 def test_retagging_gives_the_connection_its_own_page_cache_back(write_config, tmp_path):
-    """`tag` runs with a larger SQLite page cache (store.tagging.roomy_cache), which a longer-lived
-    connection (a library user's) gets back as it was."""
+    """`tag` runs with a larger SQLite page cache (store.db.bulk_writing with store.tagging.CACHE_KIB),
+    which a longer-lived connection (a library user's) gets back as it was."""
     from socialscale.config import load_config
     from socialscale.store import tagging as store
 

@@ -27,7 +27,7 @@ from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
 from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
 from socialscale.store import tagging as store
-from socialscale.store.db import transaction
+from socialscale.store.db import bulk_writing, transaction
 from socialscale.store.items import get_item
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ class Tagger:
             worker = worth_it(to_score)
         scorer = SentimentWorker() if worker else None
         try:
-            with store.roomy_cache(db):
+            with bulk_writing(db, cache_kib=store.CACHE_KIB):
                 return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
         finally:
             if scorer is not None:

@@ -166,18 +166,22 @@ BULK_PRAGMAS = (("temp_store", "MEMORY", "DEFAULT"), ("wal_autocheckpoint", "800
 
 
 @contextmanager
-def bulk_writing(db: sqlite_utils.Database) -> Iterator[None]:
+def bulk_writing(db: sqlite_utils.Database, cache_kib: int | None = None) -> Iterator[None]:
     """Settings for many write transactions in a row (see BULK_PRAGMAS); nothing changes on PostgreSQL
-    or for a read-only database."""
+    or for a read-only database. `cache_kib`: also a page cache of that size (then the connection's
+    own again), for a job whose batches rewrite rows and index entries all over a large table."""
     if isinstance(db, PgDatabase) or is_read_only(db):
         yield
         return
-    for name, value, _ in BULK_PRAGMAS:
+    pragmas = list(BULK_PRAGMAS)
+    if cache_kib is not None:
+        pragmas.append(("cache_size", str(-cache_kib), str(int(db.conn.execute("PRAGMA cache_size").fetchone()[0]))))
+    for name, value, _ in pragmas:
         db.conn.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
-        for name, _, default in BULK_PRAGMAS:
+        for name, _, default in pragmas:
             try:
                 db.conn.execute(f"PRAGMA {name} = {default}")
             except sqlite3.Error:

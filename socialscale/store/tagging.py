@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -18,7 +17,10 @@ TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes"
                "lang", "sentiment", "brands", "sentiment_model")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
-CACHE_KIB = 65_536  # SQLite's page cache while re-tagging (its default: 2,000 KiB)
+# SQLite's page cache while re-tagging (its default: 2,000 KiB). A batch rewrites 20,000 rows and their
+# entries in `items_backlog` and `items_start`; with 2 MB their pages were read again and again (17% of
+# a first tagging's CPU, benchmarks/README.md "tag --all with stored sentiment").
+CACHE_KIB = 65_536
 
 
 def rows_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[Any, ...]]:
@@ -68,22 +70,6 @@ def count_stale(db: sqlite_utils.Database, version: str) -> int:
     """Items not tagged by the current rules (never tagged, or tagged by an older rule set)."""
     return int(db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {dialect_of(db).is_not('rules_version')}",
                                (version,)).fetchone()[0])
-
-
-@contextmanager
-def roomy_cache(db: sqlite_utils.Database) -> Iterator[None]:
-    """A 64 MiB page cache on SQLite for the duration (then the connection's own again). Re-tagging a
-    batch rewrites 20,000 rows and their entries in `items_backlog` and `items_start`; with the default
-    2 MB the index pages were read again and again (15% of the UPDATEs' CPU, benchmarks/README.md)."""
-    if dialect_of(db).postgres:
-        yield
-        return
-    before = int(db.conn.execute("PRAGMA cache_size").fetchone()[0])
-    db.conn.execute(f"PRAGMA cache_size = {-CACHE_KIB}")
-    try:
-        yield
-    finally:
-        db.conn.execute(f"PRAGMA cache_size = {before}")
 
 
 def count_to_score(db: sqlite_utils.Database, model: str, stale_for: str | None) -> int:
