@@ -34,6 +34,7 @@ import feedserver  # noqa: E402
 
 from socialscale import pipeline  # noqa: E402
 from socialscale.config import load_config  # noqa: E402
+from socialscale.rules.matcher import item_fields  # noqa: E402
 from socialscale.sources.base import Collected  # noqa: E402
 from socialscale.sources.parsing import parse_feed_scored, use_rules  # noqa: E402
 from socialscale.store.db import bulk_writing, open_db  # noqa: E402
@@ -63,8 +64,7 @@ def once(feeds: int, group: int, bulk: bool) -> tuple[float, float, float, float
                                                              source.url or "")
         collected = Collected(items=items, warnings=warnings)
         collected.sentiments = {(i.title, i.text, i.lang): s for i, s in zip(items, scores, strict=True)}
-        collected.decided = {(i.source, i.title, i.text, i.author, i.url): d
-                             for i, d in zip(items, decided or [], strict=True)}
+        collected.decided = {item_fields(i): d for i, d in zip(items, decided or [], strict=True)}
         jobs.append((source, collected, None, 10))
     db = open_db(config.database)
     tagger = pipeline._tagger(config)

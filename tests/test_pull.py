@@ -269,6 +269,20 @@ def test_a_malformed_link_keeps_the_rest_of_the_feed(server, cli, write_config, 
     assert got == {"1": "http://[oops/x", "2": server.url("/ok")}
 
 
+def calls_in_this_process(monkeypatch, owner: type, name: str) -> list[tuple[object, ...]]:
+    """The arguments of every call of `owner.name` made in this process (the parser processes are their
+    own: what they compute never shows here)."""
+    calls: list[tuple[object, ...]] = []
+    real = getattr(owner, name)
+
+    def recording(self, *args):
+        calls.append(args)
+        return real(self, *args)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
+
+
 def test_sentiment_scored_in_the_parser_processes_is_what_the_tagger_stores(server, cli, write_config, tmp_path,
                                                                               monkeypatch):
     # The parser processes score each feed item (sources.parsing.parse_feed_scored); the tagger takes a
@@ -284,14 +298,8 @@ def test_sentiment_scored_in_the_parser_processes_is_what_the_tagger_stores(serv
     german = english.replace("<channel>", "<channel><language>de-DE</language>").replace("guid>e", "guid>d")
     write_config({"sources": [{"name": "en", "url": server.add("/en", english) + f"?token={token}"},
                               {"name": "de", "url": server.add("/de", german)}]})
-    scored_here: list[tuple[object, ...]] = []
     real = Vader.item_score
-
-    def counting(self, title, text, lang=None):
-        scored_here.append((title, text, lang))
-        return real(self, title, text, lang)
-
-    monkeypatch.setattr(Vader, "item_score", counting)  # this process only: the parser processes are their own
+    scored_here = calls_in_this_process(monkeypatch, Vader, "item_score")
     assert cli("pull").exit_code == 0
     stored = rows(tmp_path / "test.db", "SELECT guid, title, text, lang, sentiment FROM items ORDER BY guid")
     assert len(stored) == 8 and "***" in dict((r[0], r[2]) for r in stored)["e3"]
@@ -300,7 +308,7 @@ def test_sentiment_scored_in_the_parser_processes_is_what_the_tagger_stores(serv
         assert sentiment == real(vader, title, text, lang), guid
     by_guid = {r[0]: r[4] for r in stored}
     assert by_guid["e1"] > 0.05 > -0.05 > by_guid["e2"] and by_guid["d1"] is None
-    assert [text for _, text, _ in scored_here] == ["this is great: ***"]
+    assert [args[1] for args in scored_here] == ["this is great: ***"]
 
 
 def test_rules_decided_in_the_parser_processes_give_what_the_tagger_would(server, cli, write_config, tmp_path,
@@ -318,14 +326,7 @@ def test_rules_decided_in_the_parser_processes_give_what_the_tagger_would(server
                 {"title": "Plain", "guid": "b4", "description": "the parcel arrived on tuesday"}])
     rules = [{"name": "complaints", "lane": "customer_service", "any": ["refund*", "broken"], "tags": ["angry"]},
              {"name": "leads", "lane": "sales_prospecting", "any": ["alternative", "looking for"]}]
-    decided_here: list[tuple[object, ...]] = []
-    real = Matcher.decide_many
-
-    def counting(self, items):
-        decided_here.extend(tuple(i) for i in items)
-        return real(self, items)
-
-    monkeypatch.setattr(Matcher, "decide_many", counting)  # this process only: the parser processes are their own
+    calls = calls_in_this_process(monkeypatch, Matcher, "decide_many")
     write_config({"sources": [{"name": "s", "url": server.add("/s", feed) + f"?token={token}"}], "rules": rules})
     assert cli("pull").exit_code == 0
     stored = {r[0]: r[1:] for r in rows(tmp_path / "test.db", "SELECT guid, lane, tags, rules FROM items")}
@@ -333,9 +334,9 @@ def test_rules_decided_in_the_parser_processes_give_what_the_tagger_would(server
                       "b2": ("sales_prospecting", "[]", '["leads"]'),
                       "b3": ("customer_service", '["angry"]', '["complaints"]'),
                       "b4": ("listening", "[]", "[]")}
-    assert [fields[2] for fields in decided_here] == ["refund please: ***"]
+    assert [fields[2] for (items,) in calls for fields in items] == ["refund please: ***"]
 
-    decided_here.clear()
+    calls.clear()
     write_config({"sources": [{"name": "s2", "url": server.add("/s2", feed.replace("guid>b", "guid>c"))}],
                   "rules": [{**rules[0], "sentiment": ["negative"]}, rules[1]]})
     assert cli("pull").exit_code == 0
