@@ -23,9 +23,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import sqlite_utils
-
 import socialscale
+from socialscale.store.database import Database
 from socialscale.store.db import open_db, transaction
 from socialscale.timeutil import utc_iso
 
@@ -78,7 +77,7 @@ def build(path: Path, items: int, responded: int, seed: int = 4) -> None:
     db.conn.close()
 
 
-def thread(db: sqlite_utils.Database) -> None:
+def thread(db: Database) -> None:
     """Every item is the root of its own conversation, as a pull threads a post that replies to nothing.
 
     Files built before this had no conversation ids at all, so `report conversations` found nothing to

@@ -15,13 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import sqlite_utils
-
 from socialscale import replies, threads
 from socialscale.followups import analyse
 from socialscale.models import Config
 from socialscale.store import replies as reply_store
 from socialscale.store import threads as store
+from socialscale.store.database import Database
 from socialscale.store.db import transaction
 from socialscale.store.schema import UPGRADE_STATE_KEY
 
@@ -29,7 +28,7 @@ if TYPE_CHECKING:
     from socialscale.rules.tagging import Tagger
 
 
-def refresh(db: sqlite_utils.Database, conversations: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+def refresh(db: Database, conversations: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     """Store the follow-up and catalyzed flags of these conversations; returns the members of those
     with more than one item (a lone item has no follow-up and nothing to answer)."""
     groups: dict[int, list[dict[str, Any]]] = {}
@@ -55,7 +54,7 @@ def refresh(db: sqlite_utils.Database, conversations: Iterable[int]) -> dict[int
     return groups
 
 
-def answer(db: sqlite_utils.Database, groups: Mapping[int, Sequence[dict[str, Any]]], now: str,
+def answer(db: Database, groups: Mapping[int, Sequence[dict[str, Any]]], now: str,
            reason: str | None = None) -> int:
     """Record what our messages answered in these conversations; returns responses recorded."""
     recorded = 0
@@ -84,7 +83,7 @@ def _when(item: Mapping[str, Any]) -> str:
     return str(item["start_at"])
 
 
-def _answer(db: sqlite_utils.Database, item: dict[str, Any], message: Mapping[str, Any], at: str, now: str,
+def _answer(db: Database, item: dict[str, Any], message: Mapping[str, Any], at: str, now: str,
             reason: str | None) -> int:
     """Record `message` as the item's response unless an earlier (or equal) one is already recorded."""
     if item["responded_at"] and item["responded_at"] <= at:
@@ -94,7 +93,7 @@ def _answer(db: sqlite_utils.Database, item: dict[str, Any], message: Mapping[st
     return 1
 
 
-def update(db: sqlite_utils.Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str,
+def update(db: Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str,
            kinds: dict[str, str] | None = None) -> None:
     """The pull's step for new and changed items; call inside the source's `transaction(db)`.
     `kinds`: `replies.source_kinds` when the caller has it (a pull reads it once: it stores only the
@@ -108,7 +107,7 @@ def update(db: sqlite_utils.Database, config: Config, tagger: Tagger, ids: Seque
     answer(db, groups, now)
 
 
-def rebuild(db: sqlite_utils.Database, config: Config, tagger: Tagger, now: str, *, reason: str,
+def rebuild(db: Database, config: Config, tagger: Tagger, now: str, *, reason: str,
             mark_ours: bool = True) -> int:
     """Threads, flags, lanes, owners and answers for every stored item; returns responses recorded.
     Call inside `transaction(db)`."""
@@ -121,7 +120,7 @@ def rebuild(db: sqlite_utils.Database, config: Config, tagger: Tagger, now: str,
     return answer(db, groups, now, reason=reason)
 
 
-def upgrade(db: sqlite_utils.Database, config: Config, now: str) -> bool:
+def upgrade(db: Database, config: Config, now: str) -> bool:
     """Once, after the migration that added conversations: thread the items stored before it and apply
     the follow-up lane and owner rules and the answer rule to them (every change an event; a person's
     decisions stand). Returns whether it ran."""

@@ -27,8 +27,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone, tzinfo
 from typing import Any
 
-import sqlite_utils
-
 from socialscale import reports
 from socialscale.insight import priority
 from socialscale.insight.spikes import spikes
@@ -36,6 +34,7 @@ from socialscale.models import Config, NotifyTarget
 from socialscale.reports import format_share
 from socialscale.shapes import BreachedItem, Spike, Spikes
 from socialscale.store import alerts as ledger
+from socialscale.store.database import Database
 from socialscale.store.items import get_items
 from socialscale.text import headline, inert_in_chat, inert_link, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, utc_iso, zone
@@ -225,7 +224,7 @@ def breach_message(config: Config, items: Sequence[BreachedItem]) -> tuple[str, 
     return title, "\n".join(_lines_by_lane(config, items, age))
 
 
-def digest_message(db: sqlite_utils.Database, config: Config, now: datetime) -> tuple[str, str]:
+def digest_message(db: Database, config: Config, now: datetime) -> tuple[str, str]:
     """The daily digest as plain text, from reports.summary (remembered only once sent: see run())."""
     data = reports.summary(db, config, now=now)
     tz = zone(config.timezone)
@@ -272,7 +271,7 @@ def _local(stamp: str, tz: tzinfo) -> str:
 # --- the runs ---------------------------------------------------------------------------------------
 
 
-def send_new(db: sqlite_utils.Database, config: Config, new_ids: Sequence[int], now: datetime) -> list[str]:
+def send_new(db: Database, config: Config, new_ids: Sequence[int], now: datetime) -> list[str]:
     """After a pull: queue `new` alerts for the new items each target wants, then send what is due.
 
     One message per target. Returns one error line per target whose send failed (to be retried).
@@ -291,7 +290,7 @@ def send_new(db: sqlite_utils.Database, config: Config, new_ids: Sequence[int], 
     return errors
 
 
-def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: bool = False) -> list[Outcome]:
+def run(db: Database, config: Config, *, now: datetime, digest: bool = False) -> list[Outcome]:
     """`socialscale notify`: held/failed `new` alerts, breach alerts, and (with `digest`) the daily digest."""
     outcomes: list[Outcome] = []
     breached: list[BreachedItem] | None = None
@@ -318,7 +317,7 @@ def run(db: sqlite_utils.Database, config: Config, *, now: datetime, digest: boo
     return outcomes
 
 
-def send_test(db: sqlite_utils.Database, config: Config, now: datetime) -> list[Outcome]:
+def send_test(db: Database, config: Config, now: datetime) -> list[Outcome]:
     """A test message to every target, whatever its quiet hours; each result is logged in `alerts`."""
     outcomes = []
     for target in config.notify:
@@ -344,7 +343,7 @@ def _held(target: NotifyTarget, kind: str, until: str, items: int) -> Outcome:
     return Outcome(target.name, kind, "held", items, note=f"quiet hours until {until}")
 
 
-def _flush_new(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime) -> Outcome:
+def _flush_new(db: Database, config: Config, target: NotifyTarget, now: datetime) -> Outcome:
     until = in_quiet_hours(target, config, now)
     if until:
         return _held(target, "new", until, ledger.count_claimable(db, target.name, "new"))
@@ -356,7 +355,7 @@ def _flush_new(db: sqlite_utils.Database, config: Config, target: NotifyTarget, 
     return _send(db, target, "new", keys, title, body, now)
 
 
-def _breaches(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
+def _breaches(db: Database, config: Config, target: NotifyTarget, now: datetime,
               breached: list[BreachedItem]) -> Outcome:
     candidates = [i for i in breached if wants(target, config, {**i, "status": "open"}, now)]
     until = in_quiet_hours(target, config, now)
@@ -388,7 +387,7 @@ def spike_message(found: Spikes, spikes_: Sequence[Spike]) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-def _spikes(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
+def _spikes(db: Database, config: Config, target: NotifyTarget, now: datetime,
             found: Spikes) -> Outcome:
     candidates = [s for s in found["spikes"] if not target.lanes or s["group"] in target.lanes]
     keys = [spike_key(s, found) for s in candidates]
@@ -403,7 +402,7 @@ def _spikes(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now
     return _send(db, target, "spike", [k for k, _ in chosen], title, body, now)
 
 
-def _digest(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now: datetime,
+def _digest(db: Database, config: Config, target: NotifyTarget, now: datetime,
             requested: bool, message: tuple[str, str]) -> Outcome:
     day = now.astimezone(zone(config.timezone)).date().isoformat()
     if requested:
@@ -418,7 +417,7 @@ def _digest(db: sqlite_utils.Database, config: Config, target: NotifyTarget, now
     return _send(db, target, "digest", keys, title, body, now)
 
 
-def _send(db: sqlite_utils.Database, target: NotifyTarget, kind: str, keys: list[str], title: str, body: str,
+def _send(db: Database, target: NotifyTarget, kind: str, keys: list[str], title: str, body: str,
           now: datetime) -> Outcome:
     try:
         error = deliver(target, title, body)

@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from socialscale import sources as kinds
 from socialscale.errors import DatabaseError, SocialscaleError, UsageError, unknown
 from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_secrets
@@ -25,6 +23,7 @@ from socialscale.models import Config, RunStatus, Source
 from socialscale.parsepool import ParsePool
 from socialscale.rules.keep import kept
 from socialscale.sources.base import Collected, SourceContext
+from socialscale.store.database import Database
 from socialscale.store.db import bulk_writing, transaction
 from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
@@ -107,7 +106,7 @@ def select_sources(config: Config, states: dict[str, dict[str, Any]], names: Seq
     return due, skipped
 
 
-def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = (), force: bool = False,
+def pull(db: Database, config: Config, *, names: Sequence[str] = (), force: bool = False,
          now: datetime, progress: Progress | None = None, workers: int | None = None,
          notify: bool = True) -> PullSummary:
     """Fetch the due (or named) sources concurrently and store what they hold."""
@@ -127,7 +126,7 @@ def pull(db: sqlite_utils.Database, config: Config, *, names: Sequence[str] = ()
     return summary
 
 
-async def _pull_async(db: sqlite_utils.Database, config: Config, due: list[Source],
+async def _pull_async(db: Database, config: Config, due: list[Source],
                       states: dict[str, dict[str, Any]], now: datetime, progress: Progress | None,
                       workers: int | None) -> list[SourceResult]:
     tagger = _tagger(config)
@@ -325,7 +324,7 @@ class _GroupWriter:
         self._next()
 
 
-def _store_group(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], jobs: list[_Job],
+def _store_group(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], jobs: list[_Job],
                  now: datetime) -> list[SourceResult]:
     """Store these sources, one transaction for all of them (each its own savepoint inside)."""
     if len(jobs) == 1:
@@ -334,7 +333,7 @@ def _store_group(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of
         return [_store(db, config, tagger, kind_of, *job, now) for job in jobs]
 
 
-def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
+def _store(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
            collected: Collected | None, error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
     """Store one source's batch in one transaction. Any failure of that batch other than the
     database itself (full disk, damaged file: those stop the pull with one line) is this source's
@@ -357,7 +356,7 @@ def _store(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict
     return SourceResult(source.name, status, http_status=http_status, error=message, duration_ms=elapsed_ms)
 
 
-def _store_batch(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
+def _store_batch(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
                  collected: Collected,
                  elapsed_ms: int, now: datetime) -> SourceResult:
     stamp = utc_iso(now)
@@ -444,7 +443,7 @@ class Prematched:
         return getattr(self.matcher, name)
 
 
-def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kind_of: dict[str, str], item_ids: list[int],
+def _conversations(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], item_ids: list[int],
                    now: str) -> None:
     """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered.
     `kind_of` (source -> kind) is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
@@ -456,7 +455,7 @@ def _conversations(db: sqlite_utils.Database, config: Config, tagger: Any, kind_
     conversations.update(db, config, tagger, item_ids, now, kind_of)
 
 
-def _notify_new(db: sqlite_utils.Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:
+def _notify_new(db: Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:
     from socialscale import notify  # Apprise is heavy: imported only when targets are configured
 
     return list(notify.send_new(db, config, new_ids, now))

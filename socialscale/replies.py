@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlite_utils
-
 from socialscale.models import Config
 from socialscale.store import replies as store
+from socialscale.store.database import Database
 
 _USER_PREFIXES = ("/u/", "u/", "/user/", "@")
 
@@ -44,7 +43,7 @@ def _account(name: str) -> str:
     return name
 
 
-def source_kinds(db: sqlite_utils.Database, config: Config) -> dict[str, str]:
+def source_kinds(db: Database, config: Config) -> dict[str, str]:
     kinds = store.stored_kinds(db)
     kinds.update({s.name: s.type for s in config.sources})
     return kinds
@@ -66,7 +65,7 @@ def member_for(item: dict[str, Any], kind: str, keys: dict[tuple[str, str], str]
     return None
 
 
-def mark_ours(db: sqlite_utils.Database, config: Config, item_ids: Sequence[int], kinds: dict[str, str]) -> None:
+def mark_ours(db: Database, config: Config, item_ids: Sequence[int], kinds: dict[str, str]) -> None:
     """Set `ours` on these items from the team's handles (and clear it where no handle matches any more).
 
     Which items our messages answer is decided per conversation (socialscale.conversations).

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, cast
 
-import sqlite_utils
-
 from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.shapes import (
@@ -39,6 +37,7 @@ from socialscale.shapes import (
     WaitingItem,
 )
 from socialscale.store import reports as sql
+from socialscale.store.database import Database
 from socialscale.store.db import transaction
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import BusinessClock, parse_iso, parse_since, period_start, periods, utc_iso
@@ -126,7 +125,7 @@ def _age(now: datetime, start_at: str) -> int:
 
 # --- backlog -------------------------------------------------------------------------------------------
 
-def backlog(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
+def backlog(db: Database, config: Config, *, now: datetime, by: str = "lane",
             lane: str | None = None, owner: str | None = None, source: str | None = None,
             sort: str = "age") -> Backlog:
     """Open items per group: count, unassigned, age buckets, oldest age, breached, the oldest few (with
@@ -204,7 +203,7 @@ def _check_sort(sort: str) -> None:
         raise UsageError(f"--sort {sort!r}: expected one of {', '.join(SORTS)}")
 
 
-def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: str | None = None,
+def breaches(db: Database, config: Config, *, now: datetime, lane: str | None = None,
              owner: str | None = None, source: str | None = None, limit: int | None = None,
              sort: str = "age") -> list[BreachedItem]:
     """The waiting items now past their lane's SLA, oldest first (or highest priority first), with age
@@ -224,7 +223,7 @@ def breaches(db: sqlite_utils.Database, config: Config, *, now: datetime, lane: 
 
 # --- latency -------------------------------------------------------------------------------------------
 
-def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", since: str | datetime = "30d",
+def latency(db: Database, config: Config, *, now: datetime, by: str = "lane", since: str | datetime = "30d",
             business_hours: bool = False, lane: str | None = None, owner: str | None = None,
             source: str | None = None) -> Latency:
     """First-response time per group for responses since `since`: median, p90, max, share within SLA,
@@ -235,7 +234,7 @@ def latency(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str
                     business_hours=business_hours, filters=Filters(lane, owner, source))
 
 
-def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datetime, until: datetime,
+def _latency(db: Database, config: Config, *, by: str, since: datetime, until: datetime,
              now: datetime, business_hours: bool, filters: Filters) -> Latency:
     """Latency of first responses in [since, until)."""
     spans = [(label, utc_iso(lo), utc_iso(hi)) for label, lo, hi in periods(since, until, "week", config.timezone)] \
@@ -265,7 +264,7 @@ def _latency(db: sqlite_utils.Database, config: Config, *, by: str, since: datet
 TOTAL = object()  # negative_shares' key for all groups together
 
 
-def negative_shares(db: sqlite_utils.Database, *, by: str, since: str, until: str,
+def negative_shares(db: Database, *, by: str, since: str, until: str,
                     filters: Filters) -> dict[Any, float | None]:
     """Per lane/owner/source, and in all (key TOTAL): the share of negative items among the items with a
     sentiment that started in [since, until) (docs/insight.md); None where none has a score. Other
@@ -343,7 +342,7 @@ def _next_figures(s: dict[str, Any] | None) -> NextFigures:
 
 # --- conversations -------------------------------------------------------------------------------------
 
-def conversations(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane",
+def conversations(db: Database, config: Config, *, now: datetime, by: str = "lane",
                   since: str | datetime = "30d", lane: str | None = None, owner: str | None = None,
                   source: str | None = None) -> Conversations:
     """Conversations started since `since`, per group of their first message: how many, the share we joined,
@@ -374,7 +373,7 @@ def _conversation_figures(row: dict[str, Any] | None) -> ConversationFigures:
             "handoffs": row["handoffs"], "waiting": row["waiting"]}
 
 
-def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
+def started_by_us(db: Database, config: Config, *, now: datetime,
                   since: str | datetime = "30d") -> StartedByUs:
     """The conversations we started since `since` and the replies they drew from new people: catalyzed
     replies answered and waiting (the HTML report's panel, the summary's line)."""
@@ -390,7 +389,7 @@ def started_by_us(db: sqlite_utils.Database, config: Config, *, now: datetime,
 
 # --- volume --------------------------------------------------------------------------------------------
 
-def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "day", since: str | datetime = "30d",
+def volume(db: Database, config: Config, *, now: datetime, by: str = "day", since: str | datetime = "30d",
            lane: str | None = None, owner: str | None = None, source: str | None = None) -> Volume:
     """Items per lane per local day or ISO week, by start; `since` is moved back to the start of its
     period so that every period but the current one is whole."""
@@ -411,7 +410,7 @@ def volume(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str 
 
 # --- summary -------------------------------------------------------------------------------------------
 
-def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> Summary:
+def summary(db: Database, config: Config, *, now: datetime) -> Summary:
     """The daily digest: new items since the last digest sent (or the last 24 hours before the first),
     backlog by lane with breaches, latency over the last 7 days against the 7 before, the oldest waiting.
 
@@ -445,7 +444,7 @@ def summary(db: sqlite_utils.Database, config: Config, *, now: datetime) -> Summ
             "oldest": oldest}
 
 
-def remember_digest(db: sqlite_utils.Database, now: datetime) -> None:
+def remember_digest(db: Database, now: datetime) -> None:
     """Make `now` the time of the last digest sent, so the next summary counts new items from here; a
     remembered time later than `now` (a digest sent with --now in the past) is kept."""
     previous = sql.get_state(db, DIGEST_STATE_KEY)

@@ -12,9 +12,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from socialscale.models import Config
+    from socialscale.store.database import Database
 
 
 class Session:
@@ -22,10 +21,10 @@ class Session:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._db: sqlite_utils.Database | None = None
+        self._db: Database | None = None
 
     @property
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         if self._db is None:
             # Looked up at call time, not bound at import: tests stand a failing disk in for open_db.
             from socialscale.store.db import is_read_only, open_db

@@ -18,14 +18,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.replies import same_anchor
 from socialscale.store import threads as store
+from socialscale.store.database import Database
 from socialscale.text import canonical_url
 
 
-def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]], kinds: dict[str, str],
+def _candidates(db: Database, rows: Sequence[dict[str, Any]], kinds: dict[str, str],
                 seen: dict[int, tuple[Any, Any]] | None = None) -> dict[int, int | None]:
     """Each row's parent id (None: none stored), from its in_reply_to. `seen` gets the stored
     (parent_id, conversation_id) of every candidate read, so the caller need not read them again."""
@@ -67,7 +66,7 @@ def _candidates(db: sqlite_utils.Database, rows: Sequence[dict[str, Any]], kinds
     return parents
 
 
-def link(db: sqlite_utils.Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
+def link(db: Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
     """Thread these (new or changed) items and adopt stored replies that were waiting for them.
 
     Returns the conversations that changed, less those of new items that stay alone (a new root
@@ -115,7 +114,7 @@ def _alone(conversation: int, batch: dict[int, Any], parents: dict[int, int | No
             and sizes[conversation] == 1)
 
 
-def _has_ancestor(db: sqlite_utils.Database, start: int, target: int, parents: dict[int, int | None],
+def _has_ancestor(db: Database, start: int, target: int, parents: dict[int, int | None],
                   batch: dict[int, Any]) -> bool:
     """Whether `target` is on the parent chain above `start` (stored links, and the batch's new ones)."""
     seen: set[int] = set()
@@ -165,7 +164,7 @@ def _conversations(batch: dict[int, Any], parents: dict[int, int | None],
     return conversation
 
 
-def _carry(db: sqlite_utils.Database, moved: Sequence[int], conversation: dict[int, int],
+def _carry(db: Database, moved: Sequence[int], conversation: dict[int, int],
            batch: dict[int, Any]) -> None:
     """Give the stored replies below `moved` items their new conversation (breadth first, no recursion)."""
     frontier = {i: conversation[i] for i in moved}
@@ -178,7 +177,7 @@ def _carry(db: sqlite_utils.Database, moved: Sequence[int], conversation: dict[i
         frontier = {child: c for c, child in updates}
 
 
-def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
+def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
            batch: dict[int, Any], now_in: dict[int, int]) -> None:
     """Stored replies that arrived before these parents join their conversations, with their own
     replies; `now_in` (item -> conversation, of the batch) gets the adopted items and every move."""
@@ -205,7 +204,7 @@ def _adopt(db: sqlite_utils.Database, kinds: dict[str, str], rows: Sequence[dict
         now_in[orphan["id"]] = target
 
 
-def relink_all(db: sqlite_utils.Database, kinds: dict[str, str]) -> set[int]:
+def relink_all(db: Database, kinds: dict[str, str]) -> set[int]:
     """Thread every stored item from scratch (the migration, `tag --relink`); returns conversations
     with more than one item. Runs in memory: a million items take seconds, not a query per item."""
     rows = [dict(zip(store.THREAD_COLUMNS, r, strict=True)) for r in store.all_thread_rows(db)]
@@ -220,7 +219,7 @@ def relink_all(db: sqlite_utils.Database, kinds: dict[str, str]) -> set[int]:
 
 
 
-def tree(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+def tree(db: Database, item_id: int) -> dict[str, Any] | None:
     """The whole conversation of an item as a list in reading order: each message after its parent,
     siblings oldest first, with its depth (walked with a stack: no recursion, whatever the depth)."""
     conversation = store.conversation_of(db, item_id)

@@ -20,12 +20,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.errors import UsageError, unknown
 from socialscale.models import HANDOFF_VIAS, RESPONSE_VIAS, Config
 from socialscale.rules.tagging import SYSTEM_OWNERS
 from socialscale.store import workflow as store
+from socialscale.store.database import Database
 from socialscale.store.db import transaction
 from socialscale.store.items import add_event
 from socialscale.timeutil import utc_iso
@@ -106,7 +105,7 @@ def _member_error(config: Config, name: str) -> str | None:
                    none="none; add them under `team:` in the config", hint=False)
 
 
-def _apply(db: sqlite_utils.Database, ids: Iterable[str | int], step: Any) -> Outcome:
+def _apply(db: Database, ids: Iterable[str | int], step: Any) -> Outcome:
     """Run `step(item_row) -> Change | str` for each id in one transaction; a str is that id's error,
     and `step` writes nothing before it has decided the id is fine."""
     outcome = Outcome()
@@ -126,7 +125,7 @@ def _apply(db: sqlite_utils.Database, ids: Iterable[str | int], step: Any) -> Ou
     return outcome
 
 
-def _unchanged(db: sqlite_utils.Database, item_id: int, action: str, detail: dict[str, Any], when: str,
+def _unchanged(db: Database, item_id: int, action: str, detail: dict[str, Any], when: str,
                actor: str, note: str | None) -> Change:
     """A no-op: no event for the action; a note that came with it is kept on its own."""
     if note:
@@ -138,7 +137,7 @@ def _with_note(detail: dict[str, Any], note: str | None) -> dict[str, Any]:
     return {**detail, "note": note} if note else detail
 
 
-def assign(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], *, to: str, actor: str,
+def assign(db: Database, config: Config, ids: Iterable[str | int], *, to: str, actor: str,
            now: datetime, at: datetime | None = None, note: str | None = None) -> Outcome:
     """Make `to` the owner; `owner_set_by` records the person who chose, so re-tagging keeps it."""
     actor = _check_actor(actor)
@@ -163,7 +162,7 @@ def assign(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], 
     return _apply(db, ids, step)
 
 
-def respond(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], *, by: str, now: datetime,
+def respond(db: Database, config: Config, ids: Iterable[str | int], *, by: str, now: datetime,
             at: datetime | None = None, via: str = "reply", note: str | None = None) -> Outcome:
     """Record a response by team member `by` at `at` (default now) through `via`."""
     if via not in RESPONSE_VIAS:
@@ -196,7 +195,7 @@ def respond(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int],
     return _apply(db, ids, step)
 
 
-def _set_status(db: sqlite_utils.Database, ids: Iterable[str | int], *, status: str, kind: str, actor: str,
+def _set_status(db: Database, ids: Iterable[str | int], *, status: str, kind: str, actor: str,
                 now: datetime, at: datetime | None, note: str | None) -> Outcome:
     actor = _check_actor(actor)
     when = _when(at, now)
@@ -213,25 +212,25 @@ def _set_status(db: sqlite_utils.Database, ids: Iterable[str | int], *, status: 
     return _apply(db, ids, step)
 
 
-def close(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
+def close(db: Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
           at: datetime | None = None, note: str | None = None) -> Outcome:
     """Done with these items: they leave the backlog; a recorded response still counts in latency."""
     return _set_status(db, ids, status="closed", kind="closed", actor=actor, now=now, at=at, note=note)
 
 
-def ignore(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
+def ignore(db: Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
            at: datetime | None = None, note: str | None = None) -> Outcome:
     """Not worth an answer: they leave the backlog and are left out of latency."""
     return _set_status(db, ids, status="ignored", kind="ignored", actor=actor, now=now, at=at, note=note)
 
 
-def reopen(db: sqlite_utils.Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
+def reopen(db: Database, config: Config, ids: Iterable[str | int], *, actor: str, now: datetime,
            at: datetime | None = None, note: str | None = None) -> Outcome:
     """Back to open (and into the backlog); the first response, if any, is kept."""
     return _set_status(db, ids, status="open", kind="reopened", actor=actor, now=now, at=at, note=note)
 
 
-def note(db: sqlite_utils.Database, config: Config, item_id: str | int, text: str, *, actor: str, now: datetime,
+def note(db: Database, config: Config, item_id: str | int, text: str, *, actor: str, now: datetime,
          at: datetime | None = None) -> Outcome:
     """Add a note to an item's history; nothing else changes."""
     if not text.strip():

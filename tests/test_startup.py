@@ -82,6 +82,20 @@ def test_a_report_imports_neither_the_pull_nor_the_matcher(tmp_path, write_confi
     assert loaded(modules, PULL_SIDE) == []
 
 
+@pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
+def test_a_report_opens_the_database_with_the_standard_library_alone(tmp_path, write_config, report):
+    """sqlite-utils (a second click, pluggy, dateutil: ~65 ms) is imported only by the migration that builds
+    the search index; a report on a database that exists already opens it with sqlite3 (store.database)."""
+    import socialscale
+
+    with socialscale.open(write_config({"lanes": {"listening": {"respond": False},
+                                                  "customer_service": {"sla": "2h"}}})) as session:
+        assert session.db.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0  # created and migrated
+    modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z")
+    assert "socialscale.store.database" in modules and "sqlite3" in modules
+    assert loaded(modules, ["sqlite_utils", "click", "pluggy", "dateutil"]) == []
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 @pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
 def test_a_report_for_a_script_imports_no_renderer_it_does_not_use(tmp_path, write_config, report, fmt):

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    import sqlite_utils
-
     from socialscale.models import Config
     from socialscale.session import Session
+    from socialscale.store.database import Database
 
 
 class Format(str, Enum):
@@ -77,7 +76,7 @@ class AppState:
     def config(self) -> Config:
         return self.session().config
 
-    def db(self) -> sqlite_utils.Database:
+    def db(self) -> Database:
         return self.session().db
 
     def loaded_config(self) -> Config | None:

@@ -12,13 +12,12 @@ import statistics
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _ordered, _utc
 from socialscale.shapes import Spike, SpikeFigures, Spikes
 from socialscale.store import insight as sql
+from socialscale.store.database import Database
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import period_start, periods, utc_iso
 
@@ -27,7 +26,7 @@ MIN_COUNT = 5
 NO_LANE = "(none)"
 
 
-def spikes(db: sqlite_utils.Database, config: Config, *, now: datetime, by: str = "lane", window_s: int = 86400,
+def spikes(db: Database, config: Config, *, now: datetime, by: str = "lane", window_s: int = 86400,
            baseline_s: int = 14 * 86400, k: float = 3.0, lane: str | None = None, source: str | None = None
            ) -> Spikes:
     """docs/insight.md's `report spikes` shape, plus every group's figures under `groups`."""
@@ -84,7 +83,7 @@ def _figures(group: str, count: int, baseline: list[int], k: float) -> SpikeFigu
             "baseline": baseline}
 
 
-def spikes_by_period(db: sqlite_utils.Database, config: Config, *, now: datetime, since: datetime,
+def spikes_by_period(db: Database, config: Config, *, now: datetime, since: datetime,
                      baseline_periods: int = 14, k: float = 3.0) -> dict[tuple[str, str], SpikeFigures]:
     """For the HTML volume chart: (local day, lane) -> the spike's figures, each day of [since, now] taken
     as the window and the `baseline_periods` days before it as the baseline (the same formula)."""

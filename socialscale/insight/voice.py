@@ -12,20 +12,19 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.errors import UsageError
 from socialscale.models import Config
 from socialscale.reports import _share, _since, _utc
 from socialscale.shapes import BrandShare, Voice
 from socialscale.store import insight as sql
+from socialscale.store.database import Database
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import periods, utc_iso
 
 VOICE_BY = ("total", "week")
 
 
-def voice(db: sqlite_utils.Database, config: Config, *, now: datetime, since: str | datetime = "30d",
+def voice(db: Database, config: Config, *, now: datetime, since: str | datetime = "30d",
           by: str = "total", lane: str | None = None, source: str | None = None) -> Voice:
     """docs/insight.md's shape `{"since", "brands": [{"brand", "mentions", "share", "negative_share"}]}`; with
     by="week" also `weeks: [{"period", "brands": [...]}]`."""

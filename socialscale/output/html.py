@@ -14,8 +14,6 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-import sqlite_utils
-
 from socialscale import reports
 from socialscale.insight.spikes import spikes_by_period
 from socialscale.insight.voice import voice as share_of_voice
@@ -31,6 +29,7 @@ from socialscale.shapes import (
     Voice,
     Volume,
 )
+from socialscale.store.database import Database
 from socialscale.text import headline, one_line, safe_link
 from socialscale.timeutil import format_duration, parse_iso, zone
 
@@ -259,7 +258,7 @@ def _dur(seconds: float | None) -> str:
     return escape(format_duration(seconds))
 
 
-def render(db: sqlite_utils.Database, config: Config, *, now: datetime, since: str = "30d") -> str:
+def render(db: Database, config: Config, *, now: datetime, since: str = "30d") -> str:
     """The whole report as one HTML document."""
     volume = reports.volume(db, config, now=now, by="day", since=since)
     backlog = reports.backlog(db, config, now=now, by="lane")

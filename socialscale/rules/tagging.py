@@ -16,8 +16,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-import sqlite_utils
-
 from socialscale.errors import UsageError
 from socialscale.followups import analyse
 from socialscale.insight.sentiment import MODEL, Vader, label
@@ -27,6 +25,7 @@ from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
 from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
 from socialscale.store import tagging as store
+from socialscale.store.database import Database
 from socialscale.store.db import bulk_writing, transaction
 from socialscale.store.items import get_item
 
@@ -169,7 +168,7 @@ class Tagger:
             self._prepared[indices] = p
         return p
 
-    def apply(self, db: sqlite_utils.Database, item_ids: Sequence[int], now: str,
+    def apply(self, db: Database, item_ids: Sequence[int], now: str,
               reason: str | None = None, settled: Collection[int] = ()) -> TagSummary:
         """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
         into the `tagged` events (e.g. the upgrade that re-tagged them). `settled`: those of them whose
@@ -186,7 +185,7 @@ class Tagger:
         store.stamp_version(db, unchanged, self.version)
         return summary
 
-    def retag(self, db: sqlite_utils.Database, *, now: str, all_items: bool = False, dry_run: bool = False,
+    def retag(self, db: Database, *, now: str, all_items: bool = False, dry_run: bool = False,
               batch: int = BATCH, progress: Callable[[TagSummary], None] | None = None,
               worker: bool | None = None, rescore: bool = False) -> TagSummary:
         """`socialscale tag`: re-apply the rules to items tagged by other rules (or to all items).
@@ -213,7 +212,7 @@ class Tagger:
             if scorer is not None:
                 scorer.close()
 
-    def _retag(self, db: sqlite_utils.Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
+    def _retag(self, db: Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
                progress: Callable[[TagSummary], None] | None, summary: TagSummary,
                scorer: SentimentWorker | None, rescore: bool) -> TagSummary:
         last = 0
@@ -280,7 +279,7 @@ class Tagger:
                 set_by = "lane" if new_owner else None
         return lane, lanes, new_owner, set_by, inherited
 
-    def _context(self, db: sqlite_utils.Database, rows: Sequence[tuple[Any, ...]]) -> Context:
+    def _context(self, db: Database, rows: Sequence[tuple[Any, ...]]) -> Context:
         """What the rules of a reply need from its conversation: the root's own lane and owner (matched
         here when the root is not among `rows`), and our latest earlier author for follow-ups."""
         ctx = Context()
@@ -421,7 +420,7 @@ class _Ahead:
     future: Future[list[float | None]] | None
 
     @classmethod
-    def read(cls, db: sqlite_utils.Database, after: int, batch: int, stale_for: str | None,
+    def read(cls, db: Database, after: int, batch: int, stale_for: str | None,
              pool: SentimentWorker, rescore: bool = False) -> _Ahead:
         rows = store.rows_after(db, after, batch, stale_for)
         scoring = rows if rescore else [r for r in rows if r[SCORED_BY] != MODEL]
@@ -462,7 +461,7 @@ def _dump(values: tuple[str, ...]) -> str:
     return json.dumps(list(values), ensure_ascii=False)
 
 
-def retag(db: sqlite_utils.Database, config: Config, *, now: str, all_items: bool = False,
+def retag(db: Database, config: Config, *, now: str, all_items: bool = False,
           dry_run: bool = False) -> TagSummary:
     """The function behind `socialscale tag`."""
     return Tagger(config).retag(db, now=now, all_items=all_items, dry_run=dry_run)
@@ -482,7 +481,7 @@ def test_item(config: Config, item: dict[str, Any]) -> RuleTest:
             "sentiment": sentiment}
 
 
-def why(db: sqlite_utils.Database, config: Config, item_id: int, now: datetime | None = None) -> Why:
+def why(db: Database, config: Config, item_id: int, now: datetime | None = None) -> Why:
     """Why a stored item is (or would now be) in its lane: every rule's outcome, the winner, the owner's origin;
     its sentiment and reach, and the parts of its priority (open items)."""
     from socialscale.insight import priority
@@ -548,7 +547,7 @@ def _explained(e: RuleExplanation) -> ExplainedRule:
     return cast(ExplainedRule, asdict(e))
 
 
-def rule_stats(db: sqlite_utils.Database, config: Config, since: str) -> RuleStats:
+def rule_stats(db: Database, config: Config, since: str) -> RuleStats:
     """Each rule with how many items first seen since `since` it matched (as stored)."""
     counts = store.rule_match_counts(db, since)
     rules: list[RuleStat] = []

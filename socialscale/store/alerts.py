@@ -12,8 +12,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import sqlite_utils
-
+from socialscale.store.database import Database
 from socialscale.store.db import transaction
 from socialscale.timeutil import utc_iso
 
@@ -24,7 +23,7 @@ _QUEUE_SQL = ("INSERT INTO alerts (target, kind, key, status, at) VALUES (?, ?, 
 _CHUNK = 500  # keys per IN (...): below SQLite's limit on bound parameters
 
 
-def queue(db: sqlite_utils.Database, target: str, kind: str, keys: Iterable[str], now: datetime) -> int:
+def queue(db: Database, target: str, kind: str, keys: Iterable[str], now: datetime) -> int:
     """Record alerts to send later; keys already known (queued, sent, ...) are left alone. Returns the count added."""
     stamp = utc_iso(now)
     with transaction(db):
@@ -32,7 +31,7 @@ def queue(db: sqlite_utils.Database, target: str, kind: str, keys: Iterable[str]
     return max(0, cur.rowcount)
 
 
-def claim(db: sqlite_utils.Database, target: str, kind: str, now: datetime,
+def claim(db: Database, target: str, kind: str, now: datetime,
           keys: Sequence[str] | None = None) -> list[str]:
     """Take the alerts this run will send, atomically.
 
@@ -65,7 +64,7 @@ def claim(db: sqlite_utils.Database, target: str, kind: str, now: datetime,
     return claimed
 
 
-def finish(db: sqlite_utils.Database, target: str, kind: str, keys: Iterable[str], now: datetime,
+def finish(db: Database, target: str, kind: str, keys: Iterable[str], now: datetime,
            error: str | None) -> None:
     """Mark claimed alerts sent (error None) or failed with the (already redacted) reason."""
     status = "sent" if error is None else "failed"
@@ -75,7 +74,7 @@ def finish(db: sqlite_utils.Database, target: str, kind: str, keys: Iterable[str
             [(status, utc_iso(now), error, target, kind, str(k)) for k in keys])
 
 
-def record(db: sqlite_utils.Database, target: str, kind: str, key: str, now: datetime, error: str | None) -> None:
+def record(db: Database, target: str, kind: str, key: str, now: datetime, error: str | None) -> None:
     """Log a one-off message (a `--test`) with its outcome."""
     with transaction(db):
         db.conn.execute(
@@ -85,21 +84,21 @@ def record(db: sqlite_utils.Database, target: str, kind: str, key: str, now: dat
             (target, kind, key, "sent" if error is None else "failed", utc_iso(now), error))
 
 
-def unsent(db: sqlite_utils.Database, target: str, kind: str, keys: Sequence[str]) -> list[str]:
+def unsent(db: Database, target: str, kind: str, keys: Sequence[str]) -> list[str]:
     """The keys with no `sent` alert yet."""
     sent = {r[0] for r in db.execute("SELECT key FROM alerts WHERE target = ? AND kind = ? AND status = 'sent'",
                                      (target, kind)).fetchall()}
     return [k for k in keys if k not in sent]
 
 
-def count_claimable(db: sqlite_utils.Database, target: str, kind: str) -> int:
+def count_claimable(db: Database, target: str, kind: str) -> int:
     marks = ",".join("?" * len(CLAIMABLE))
     row = db.execute(f"SELECT count(*) FROM alerts WHERE target = ? AND kind = ? AND status IN ({marks})",
                      (target, kind, *CLAIMABLE)).fetchone()
     return int(row[0])
 
 
-def alerts(db: sqlite_utils.Database, target: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+def alerts(db: Database, target: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
     """The ledger, for tests and `socialscale items`-style inspection."""
     where, params = [], []
     if target:

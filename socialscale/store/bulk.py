@@ -17,15 +17,14 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sqlite_utils
-
+from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 
 BATCH = 20_000  # rows per statement on PostgreSQL (each column is one array parameter)
 SQLITE_PARAMETERS = 30_000  # values per statement on SQLite (its limit is 32,766 since 3.32; older ones: 999)
 
 
-def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """INSERT every row (values in `columns` order); ids, where the table makes them, follow the rows' order."""
     names = ", ".join(columns)
     if not dialect_of(db).postgres:
@@ -39,7 +38,7 @@ def insert_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], r
         _execute(db, sql, batch)
 
 
-def update_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 key: str = "id") -> None:
     """UPDATE `table` SET each of `columns` WHERE `key` matches; each row is (*values, key value).
 
@@ -58,7 +57,7 @@ def update_rows(db: sqlite_utils.Database, table: str, columns: Sequence[str], r
         _execute(db, sql, batch)
 
 
-def _insert_sqlite(db: sqlite_utils.Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
+def _insert_sqlite(db: Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
     """Multi-row VALUES statements; rows are inserted (and given ids) in order."""
     one = f"({', '.join('?' * width)})"
     limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db.conn, "getlimit") else 999
@@ -86,13 +85,13 @@ def _batches(rows: Iterable[Sequence[Any]]) -> Iterable[list[Sequence[Any]]]:
         yield batch
 
 
-def _execute(db: sqlite_utils.Database, sql: str, rows: list[Sequence[Any]]) -> None:
+def _execute(db: Database, sql: str, rows: list[Sequence[Any]]) -> None:
     """One statement, a column of the rows in each parameter; in psycopg's binary format (its text
     format escapes every element of an array in Python: 60% of the client's time in a pull)."""
     db.pg.raw.execute(sql, [list(column) for column in zip(*rows, strict=True)])  # type: ignore[attr-defined]
 
 
-def _arrays(db: sqlite_utils.Database, table: str, columns: Sequence[str]) -> str:
+def _arrays(db: Database, table: str, columns: Sequence[str]) -> str:
     """`%b::type[], ...`: one typed array parameter per column (a list of None alone has no type)."""
     types = db.column_types(table)  # type: ignore[attr-defined]
     if not set(columns) <= types.keys():  # a migration added columns since they were read

@@ -12,9 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.errors import DatabaseError, UsageError
+from socialscale.store.database import Database
 from socialscale.store.db import db_path, transaction
 from socialscale.store.dialect import PG_SEARCH_TABLE, dialect_of
 from socialscale.store.postgres import PgDatabase
@@ -32,7 +31,7 @@ class CopyResult:
     tables: dict[str, int] = field(default_factory=dict)  # rows copied (and found in the target) per table
 
 
-def tables(db: sqlite_utils.Database) -> list[str]:
+def tables(db: Database) -> list[str]:
     """The database's own tables, parents first (no views, no full-text index, no bookkeeping)."""
     if dialect_of(db).postgres:
         rows = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
@@ -45,7 +44,7 @@ def tables(db: sqlite_utils.Database) -> list[str]:
     return [n for n in FIRST if n in names] + sorted(names - set(FIRST))
 
 
-def columns(db: sqlite_utils.Database, table: str) -> list[str]:
+def columns(db: Database, table: str) -> list[str]:
     if dialect_of(db).postgres:
         rows = db.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
                           "AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
@@ -53,12 +52,12 @@ def columns(db: sqlite_utils.Database, table: str) -> list[str]:
     return [r[1] for r in db.execute(f'PRAGMA table_info("{table}")').fetchall()]
 
 
-def count(db: sqlite_utils.Database, table: str) -> int:
+def count(db: Database, table: str) -> int:
     return int(db.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0])
 
 
 @contextmanager
-def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+def _snapshot(db: Database) -> Iterator[None]:
     """Every read inside sees the database as of its start, while others keep writing."""
     statement = ("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" if dialect_of(db).postgres else "BEGIN")
     db.conn.execute(statement)
@@ -68,7 +67,7 @@ def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
         db.conn.execute("ROLLBACK")
 
 
-def _stream(db: sqlite_utils.Database, sql: str) -> Any:
+def _stream(db: Database, sql: str) -> Any:
     """A cursor over a whole table that holds a batch at a time (PostgreSQL: a server-side cursor)."""
     if isinstance(db, PgDatabase):
         cursor = db.pg.raw.cursor(name="socialscale_copy")
@@ -79,7 +78,7 @@ def _stream(db: sqlite_utils.Database, sql: str) -> Any:
 
 
 @contextmanager
-def _writer(db: sqlite_utils.Database, table: str, quoted: str, insert: str) -> Iterator[Any]:
+def _writer(db: Database, table: str, quoted: str, insert: str) -> Iterator[Any]:
     """A function that writes batches of rows into `table`: PostgreSQL's COPY (a million items in seconds
     rather than minutes of one statement per row, and each value read by its column's type as an INSERT
     reads it), executemany on SQLite."""
@@ -94,7 +93,7 @@ def _writer(db: sqlite_utils.Database, table: str, quoted: str, insert: str) -> 
         yield write
 
 
-def copy_database(source: sqlite_utils.Database, target: sqlite_utils.Database) -> CopyResult:
+def copy_database(source: Database, target: Database) -> CopyResult:
     """Copy every row of `source` into `target`, which must be empty and at the same schema version."""
     version = schema_version(source)
     if schema_version(target) != version:

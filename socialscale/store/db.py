@@ -12,10 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import sqlite_utils
-
 from socialscale.dburl import is_url, safe_url
 from socialscale.errors import DatabaseError, DatabaseUnavailable
+from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect
 from socialscale.store.dialect import dialect_of as _dialect_of
 from socialscale.store.postgres import SAVE_FAILED, PgDatabase
@@ -26,12 +25,12 @@ BUSY_TIMEOUT_MS = 30_000
 _DAMAGED = ("malformed", "not a database", "file is encrypted", "disk i/o error", "corrupt")
 
 
-def dialect_of(db: sqlite_utils.Database) -> Dialect:
+def dialect_of(db: Database) -> Dialect:
     """The SQL dialect of an open database."""
     return _dialect_of(db)
 
 
-def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
+def open_db(path: Path | str, *, create: bool = True) -> Database:
     """Open (and create or migrate) the database at `path` (a file, or a `postgresql://` URL), or raise
     DatabaseError naming it."""
     if is_url(path):
@@ -49,9 +48,7 @@ def open_db(path: Path | str, *, create: bool = True) -> sqlite_utils.Database:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
         conn = _connect_read_only(path) if read_only else _connect(str(path), uri=False)
-        # No sqlite-utils plugins: they would add their SQL functions to our connection, and looking
-        # them up scans every installed package's entry points on each open (tens of ms per command).
-        db = sqlite_utils.Database(conn, execute_plugins=False)
+        db = Database(conn)
         if schema_version(db) > len(MIGRATIONS) or read_only:
             migrate(db, str(path))  # refuses, before a single byte (even the journal mode) is changed
         if not read_only:
@@ -114,7 +111,7 @@ def _connect_read_only(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def is_read_only(db: sqlite_utils.Database) -> bool:
+def is_read_only(db: Database) -> bool:
     """True for a database opened read-only (see open_db): commands then skip their bookkeeping writes."""
     if dialect_of(db).name != "sqlite":
         return False
@@ -144,7 +141,7 @@ def describe(exc: sqlite3.Error, path: Path | str | None, doing: str = "cannot u
     return f"{where}: {doing} ({text})"
 
 
-def db_path(db: sqlite_utils.Database) -> str | None:
+def db_path(db: Database) -> str | None:
     """The file behind a connection (the URL of a server), for messages (None for an in-memory database)."""
     if isinstance(db, PgDatabase):
         return safe_url(db.url)
@@ -166,7 +163,7 @@ BULK_PRAGMAS = (("temp_store", "MEMORY", "DEFAULT"), ("wal_autocheckpoint", "800
 
 
 @contextmanager
-def bulk_writing(db: sqlite_utils.Database, cache_kib: int | None = None) -> Iterator[None]:
+def bulk_writing(db: Database, cache_kib: int | None = None) -> Iterator[None]:
     """Settings for many write transactions in a row (see BULK_PRAGMAS); nothing changes on PostgreSQL
     or for a read-only database. `cache_kib`: also a page cache of that size (then the connection's
     own again), for a job whose batches rewrite rows and index entries all over a large table."""
@@ -189,7 +186,7 @@ def bulk_writing(db: sqlite_utils.Database, cache_kib: int | None = None) -> Ite
 
 
 @contextmanager
-def transaction(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+def transaction(db: Database) -> Iterator[Database]:
     """One write transaction, taken with BEGIN IMMEDIATE so concurrent writers wait instead of failing.
 
     Plain BEGIN upgrades to a write lock late and loses writes to "database is locked" under

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.models import NEGATIVE_BELOW
+from socialscale.store.database import Database
 from socialscale.store.filters import ItemFilter as Filters
 
 SPIKE_COLUMNS = {"lane": "i.lane", "tag": "i.tags", "rule": "i.rules"}
@@ -24,7 +23,7 @@ def _periods(periods: Sequence[tuple[str, str, str]], params: list[Any]) -> str:
     return f"WITH periods(label, lo, hi) AS (VALUES {', '.join('(?, ?, ?)' for _ in periods)})"
 
 
-def window_counts(db: sqlite_utils.Database, *, by: str, periods: Sequence[tuple[str, str, str]],
+def window_counts(db: Database, *, by: str, periods: Sequence[tuple[str, str, str]],
                   filters: Filters) -> list[tuple[str, Any, int]]:
     """(period, lane or JSON list of tags/rules, items started in it), duplicates and our posts left out."""
     if not periods:
@@ -37,7 +36,7 @@ def window_counts(db: sqlite_utils.Database, *, by: str, periods: Sequence[tuple
     return [(r[0], r[1], int(r[2])) for r in db.execute(sql, params).fetchall()]
 
 
-def brand_counts(db: sqlite_utils.Database, *, periods: Sequence[tuple[str, str, str]],
+def brand_counts(db: Database, *, periods: Sequence[tuple[str, str, str]],
                  filters: Filters) -> list[tuple[str, str, bool, int]]:
     """(period, JSON list of brands, negative?, items) for items mentioning a brand."""
     if not periods:
@@ -50,7 +49,7 @@ def brand_counts(db: sqlite_utils.Database, *, periods: Sequence[tuple[str, str,
     return [(r[0], r[1], bool(r[2]), int(r[3])) for r in db.execute(sql, params).fetchall()]
 
 
-def negative_counts(db: sqlite_utils.Database, *, by: str, since: str, until: str,
+def negative_counts(db: Database, *, by: str, since: str, until: str,
                     filters: Filters) -> dict[Any, tuple[int, int]]:
     """Per lane/owner/source: (items with a score, negative ones) among items started in [since, until)."""
     column = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}[by]

@@ -8,10 +8,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.models import Item
 from socialscale.store.bulk import insert_rows, update_rows
+from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 from socialscale.store.filters import ItemFilter
 
@@ -53,7 +52,7 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
         yield values[i:i + size]
 
 
-def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], now: str) -> UpsertResult:
+def upsert_items(db: Database, source: str, items: Iterable[Item], now: str) -> UpsertResult:
     """Insert new items and update changed ones; call inside `transaction(db)`.
 
     first_seen_at never moves; updated_at moves only when the content changed. Reads and writes
@@ -109,7 +108,7 @@ def upsert_items(db: sqlite_utils.Database, source: str, items: Iterable[Item], 
     return result
 
 
-def stored_refs(db: sqlite_utils.Database, source: str, refs: Iterable[str]) -> set[str]:
+def stored_refs(db: Database, source: str, refs: Iterable[str]) -> set[str]:
     """Which of `refs` are the guid or URL of an item of `source` already stored."""
     wanted = sorted(set(refs))
     found: set[str] = set()
@@ -136,7 +135,7 @@ def _earlier_copies(conn: Any, source: str, urls: list[str]) -> dict[str, int]:
     return found
 
 
-def add_event(db: sqlite_utils.Database, item_id: int, at: str, kind: str, actor: str | None,
+def add_event(db: Database, item_id: int, at: str, kind: str, actor: str | None,
               detail: Any = None) -> None:
     """Append to the event log; `detail` is stored as JSON text when it is not already a string."""
     text = detail if isinstance(detail, str) or detail is None else json.dumps(detail, ensure_ascii=False)
@@ -159,7 +158,7 @@ def decode_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def get_items(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+def get_items(db: Database, ids: Sequence[int]) -> list[dict[str, Any]]:
     """The items with these ids, in id order (chunked: a first pull may bring more ids than SQLite's
     limit on query parameters)."""
     out: list[dict[str, Any]] = []
@@ -170,18 +169,18 @@ def get_items(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, A
     return out
 
 
-def get_item(db: sqlite_utils.Database, item_id: int) -> dict[str, Any] | None:
+def get_item(db: Database, item_id: int) -> dict[str, Any] | None:
     found = get_items(db, [item_id])
     return found[0] if found else None
 
 
-def id_of(db: sqlite_utils.Database, source: str, guid: str) -> int | None:
+def id_of(db: Database, source: str, guid: str) -> int | None:
     """The id of the item with this guid in this source, if stored."""
     row = db.execute("SELECT id FROM items WHERE source = ? AND guid = ?", [source, guid]).fetchone()
     return None if row is None else int(row[0])
 
 
-def events_for(db: sqlite_utils.Database, item_id: int) -> list[dict[str, Any]]:
+def events_for(db: Database, item_id: int) -> list[dict[str, Any]]:
     """An item's history, oldest first; each event's `detail` decoded to an object."""
     rows = db.execute("SELECT id, at, kind, actor, detail FROM events WHERE item_id = ? ORDER BY at, id", [item_id])
     return [{**dict(zip(("id", "at", "kind", "actor"), r[:4], strict=True)), "detail": _detail_object(r[4])}
@@ -199,7 +198,7 @@ def _detail_object(text: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"text": value}
 
 
-def query_items(db: sqlite_utils.Database, f: ItemFilter, *, limit: int | None = None) -> list[dict[str, Any]]:
+def query_items(db: Database, f: ItemFilter, *, limit: int | None = None) -> list[dict[str, Any]]:
     """Items matching the filter, newest first (at most `limit`), in the JSON shape of docs/json.md."""
     params: list[Any] = []
     sql = (f"SELECT {', '.join('i.' + c for c in ITEM_COLUMNS)} FROM items i WHERE {f.where(params, dialect_of(db))} "
@@ -210,6 +209,6 @@ def query_items(db: sqlite_utils.Database, f: ItemFilter, *, limit: int | None =
     return [decode_row(dict(zip(ITEM_COLUMNS, r, strict=True))) for r in cur.fetchall()]
 
 
-def count_items(db: sqlite_utils.Database, f: ItemFilter) -> int:
+def count_items(db: Database, f: ItemFilter) -> int:
     params: list[Any] = []
     return int(db.execute(f"SELECT COUNT(*) FROM items i WHERE {f.where(params, dialect_of(db))}", params).fetchone()[0])

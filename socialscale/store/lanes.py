@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite_utils
-
 from socialscale.models import Config
+from socialscale.store.database import Database
 from socialscale.store.db import transaction
 
 
-def sync_lanes(db: sqlite_utils.Database, config: Config) -> None:
+def sync_lanes(db: Database, config: Config) -> None:
     wanted = {(lane.name, lane.sla_s, lane.owner, int(lane.respond)) for lane in config.lanes.values()}
     have = {tuple(row) for row in db.execute("SELECT name, sla_s, owner, respond FROM lanes").fetchall()}
     if wanted == have:

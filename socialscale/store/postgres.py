@@ -1,6 +1,6 @@
 """A shared PostgreSQL database behind the same surface as the SQLite one (psycopg 3).
 
-`PgDatabase` offers what the store uses of `sqlite_utils.Database`, `execute()` and `conn` (with
+`PgDatabase` is the store's `Database` (store/database.py) over psycopg: `execute()` and `conn` (with
 `execute`, `executemany`, `executescript`, `in_transaction`, `close`), and carries the dialect: every
 store function takes either backend and asks `dialect_of(db)` for the fragments that differ. psycopg
 is imported only when a `postgresql://` URL is opened, so SQLite users never load it.
@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.dburl import has_password, safe_url
 from socialscale.errors import DatabaseError, DatabaseUnavailable, UsageError
+from socialscale.store.database import Database
 from socialscale.store.dialect import LOCK_MIGRATE, LOCK_WRITE, POSTGRES
 from socialscale.store.schema import MIGRATIONS, VERSION_TABLE, apply_step, schema_version
 
@@ -61,12 +60,8 @@ class PgConnection:
         self.raw.close()
 
 
-class PgDatabase(sqlite_utils.Database):
-    """A PostgreSQL database presented as the store's `db`: `execute()` and `conn` as for SQLite.
-
-    It subclasses sqlite_utils.Database only so that every core signature keeps one type; none of
-    sqlite-utils' own table methods are used on it (the store writes its SQL itself).
-    """
+class PgDatabase(Database):
+    """A PostgreSQL database presented as the store's `db`: `execute()` and `conn` as for SQLite."""
 
     def __init__(self, raw: Any, url: str) -> None:  # no super().__init__(): there is no SQLite file
         self.pg = PgConnection(raw)

@@ -6,8 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlite_utils
-
+from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 from socialscale.store.items import add_event
 
@@ -18,7 +17,7 @@ _SELECT = f"SELECT {', '.join(LINK_COLUMNS)} FROM items"
 _CHUNK = 500
 
 
-def _rows(db: sqlite_utils.Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
+def _rows(db: Database, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for row in db.execute(sql, list(params)).fetchall():
         item = dict(zip(LINK_COLUMNS, row, strict=True))
@@ -35,7 +34,7 @@ def _marks(values: Sequence[Any]) -> str:
     return ",".join("?" * len(values))
 
 
-def items_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+def items_by_id(db: Database, ids: Sequence[int]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start:start + _CHUNK])
@@ -43,26 +42,26 @@ def items_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str,
     return out
 
 
-def all_item_ids(db: sqlite_utils.Database) -> list[int]:
+def all_item_ids(db: Database) -> list[int]:
     return [int(r[0]) for r in db.execute("SELECT id FROM items ORDER BY id").fetchall()]
 
 
-def stored_kinds(db: sqlite_utils.Database) -> dict[str, str]:
+def stored_kinds(db: Database) -> dict[str, str]:
     """Source name -> kind for sources pulled before (the config may no longer list them)."""
     return {str(name): str(kind) for name, kind in db.execute("SELECT name, kind FROM sources").fetchall()}
 
 
-def clear_ours(db: sqlite_utils.Database, ids: Sequence[int]) -> None:
+def clear_ours(db: Database, ids: Sequence[int]) -> None:
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start:start + _CHUNK])
         db.execute(f"UPDATE items SET ours = NULL WHERE id IN ({_marks(chunk)}) AND ours IS NOT NULL", chunk)
 
 
-def set_ours(db: sqlite_utils.Database, item_id: int, member: str | None) -> None:
+def set_ours(db: Database, item_id: int, member: str | None) -> None:
     db.execute(f"UPDATE items SET ours = ? WHERE id = ? AND {dialect_of(db).is_not('ours')}", [member, item_id, member])
 
 
-def record_reply(db: sqlite_utils.Database, parent: Mapping[str, Any], *, at: str, member: str,
+def record_reply(db: Database, parent: Mapping[str, Any], *, at: str, member: str,
                  reply: Mapping[str, Any], now: str, reason: str | None = None) -> None:
     """Set the parent's first response to our reply, with a `responded` event; call inside `transaction(db)`.
 

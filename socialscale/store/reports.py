@@ -12,9 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.models import HANDOFF_VIAS
+from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect, dialect_of
 from socialscale.store.filters import ItemFilter as Filters
 
@@ -50,7 +49,7 @@ def _lane_case(values: Mapping[str, Any], params: list[Any]) -> str:
 WAITING_SQL = "i.status = 'open' AND i.duplicate_of IS NULL AND i.ours IS NULL"
 
 
-def waiting_lanes(db: sqlite_utils.Database, quiet_lanes: Sequence[str], filters: Filters) -> list[str | None]:
+def waiting_lanes(db: Database, quiet_lanes: Sequence[str], filters: Filters) -> list[str | None]:
     """The lanes that have waiting items, except those that expect no response (None: items not tagged yet).
 
     Found by skipping through the items_backlog index one lane at a time, so that every later query
@@ -80,7 +79,7 @@ def _segments(lanes: Sequence[str | None]) -> list[tuple[str, list[Any]]]:
     return out
 
 
-def backlog_counts(db: sqlite_utils.Database, *, by: str, lanes: Sequence[str | None], younger_than: Sequence[str],
+def backlog_counts(db: Database, *, by: str, lanes: Sequence[str | None], younger_than: Sequence[str],
                    breach_before: Mapping[str, str], filters: Filters) -> list[dict[str, Any]]:
     """Per lane and group: open, unassigned, oldest start, breached, and `younger[k]` = items started after
     `younger_than[k]` (cumulative; the caller turns them into buckets and adds up a group's lanes)."""
@@ -115,7 +114,7 @@ def _oldest_first(rows: Iterable[dict[str, Any]], limit: int | None) -> list[dic
     return ordered if limit is None else ordered[:limit]
 
 
-def waiting_items(db: sqlite_utils.Database, *, lanes: Mapping[str | None, str | None], filters: Filters,
+def waiting_items(db: Database, *, lanes: Mapping[str | None, str | None], filters: Filters,
                   limit: int | None = None) -> list[dict[str, Any]]:
     """Waiting items of these lanes, oldest first; a lane's value, when given, keeps only items that started
     before it (now - SLA: the breached ones). One index range per lane, merged here."""
@@ -135,7 +134,7 @@ def waiting_items(db: sqlite_utils.Database, *, lanes: Mapping[str | None, str |
     return _oldest_first(rows, limit)
 
 
-def backlog_oldest(db: sqlite_utils.Database, *, by: str, present: Mapping[str | None, Mapping[Any, int]],
+def backlog_oldest(db: Database, *, by: str, present: Mapping[str | None, Mapping[Any, int]],
                    filters: Filters, per_group: int) -> list[dict[str, Any]]:
     """The `per_group` oldest waiting items of each group. `present` says how many items each group has
     in each lane (from backlog_counts): each lane is read oldest first along the index and left as soon
@@ -168,7 +167,7 @@ def backlog_oldest(db: sqlite_utils.Database, *, by: str, present: Mapping[str |
 OLDEST_PAGE = 200
 
 
-def _oldest_pages(db: sqlite_utils.Database, column: str, where: str, params: list[Any]) -> Iterable[tuple[int, Any]]:
+def _oldest_pages(db: Database, column: str, where: str, params: list[Any]) -> Iterable[tuple[int, Any]]:
     """(id, column) of the items meeting `where`, oldest first (start_at, id), read a page at a time, each
     ten times the last, so that a caller who stops after a few rows has read a few rows from the database.
     (A PostgreSQL cursor sends the whole result at once: 135,000 rows for a backlog of a million items.)"""
@@ -211,7 +210,7 @@ def _latency_rows(d: Dialect, by: str, since: str, until: str, slas: Mapping[str
             f"{d.as_int(_HANDOFF)} AS handoff, i.start_at, i.responded_at, i.followup AS fu FROM {from_} WHERE {where}")
 
 
-def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
+def latency_groups(db: Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
                    filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> list[dict[str, Any]]:
     """Per group and kind (`followup` 0: first contacts, 1: follow-ups): responded, max latency, answers
     within SLA out of those with an SLA, handoffs, and the sorted latencies and detection lags (for
@@ -233,7 +232,7 @@ def latency_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str
             for r in db.execute(sql, params).fetchall()]
 
 
-def latency_items(db: sqlite_utils.Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
+def latency_items(db: Database, *, by: str, since: str, until: str, slas: Mapping[str, int],
                   filters: Filters, periods: Sequence[tuple[str, str, str]] = ()) -> Iterable[tuple[Any, ...]]:
     """(group, start, first response, lag, sla, handoff, followup) per first response, the two instants as
     POSIX seconds, for business-hours latency, which has to be computed response by response."""
@@ -246,7 +245,7 @@ def latency_items(db: sqlite_utils.Database, *, by: str, since: str, until: str,
 
 # --- conversations --------------------------------------------------------------------------------------
 
-def conversation_groups(db: sqlite_utils.Database, *, by: str, since: str, until: str, quiet_lanes: Sequence[str],
+def conversation_groups(db: Database, *, by: str, since: str, until: str, quiet_lanes: Sequence[str],
                         filters: Filters, started_by_us: bool = False) -> list[dict[str, Any]]:
     """Per group of the root (`i`): conversations started in [since, until) and what their messages (`m`,
     duplicates left out) add up to: joined, follow-ups and catalyzed replies (not ignored) and how many of
@@ -279,7 +278,7 @@ def conversation_groups(db: sqlite_utils.Database, *, by: str, since: str, until
 
 # --- volume, new items, remembered state ------------------------------------------------------------------
 
-def volume_counts(db: sqlite_utils.Database, *, periods: Sequence[tuple[str, str, str]],
+def volume_counts(db: Database, *, periods: Sequence[tuple[str, str, str]],
                   filters: Filters) -> list[tuple[str, str | None, int]]:
     """(period, lane, items started in it), duplicates and our own posts left out."""
     if not periods:
@@ -292,7 +291,7 @@ def volume_counts(db: sqlite_utils.Database, *, periods: Sequence[tuple[str, str
     return [(r[0], r[1], r[2]) for r in db.execute(sql, params).fetchall()]
 
 
-def new_counts(db: sqlite_utils.Database, *, after: str, until: str, filters: Filters) -> dict[str | None, int]:
+def new_counts(db: Database, *, after: str, until: str, filters: Filters) -> dict[str | None, int]:
     """Items first seen in (after, until], per lane, duplicates and our own posts left out."""
     params: list[Any] = [after, until]
     sql = ("SELECT i.lane, COUNT(*) FROM items i WHERE i.first_seen_at > ? AND i.first_seen_at <= ? "
@@ -300,18 +299,18 @@ def new_counts(db: sqlite_utils.Database, *, after: str, until: str, filters: Fi
     return {r[0]: r[1] for r in db.execute(sql, params).fetchall()}
 
 
-def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+def get_state(db: Database, key: str) -> str | None:
     row = db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
     return None if row is None else row[0]
 
 
-def set_state(db: sqlite_utils.Database, key: str, value: str) -> None:
+def set_state(db: Database, key: str, value: str) -> None:
     """Call inside `transaction(db)`."""
     db.execute("INSERT INTO state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                [key, value])
 
 
-def known_value(db: sqlite_utils.Database, column: str, value: str) -> bool:
+def known_value(db: Database, column: str, value: str) -> bool:
     """Whether any item has this lane/owner/source (a filter naming nothing is most likely a typo)."""
     if column not in ("lane", "owner", "source"):
         raise ValueError(column)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlite_utils
-
 from socialscale.errors import DatabaseError
+from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect, dialect_of
 from socialscale.store.search import create_index, create_pg_search_table
 
-Migration = Callable[[sqlite_utils.Database], None]
+Migration = Callable[[Database], None]
 MIGRATIONS: list[Migration] = []
 migration = MIGRATIONS.append
 
@@ -200,20 +199,20 @@ GROUP BY r.id, r.source, r.lane, r.owner, r.title, r.url, r.author, r.start_at, 
 
 
 
-def create_views(db: sqlite_utils.Database) -> None:
+def create_views(db: Database) -> None:
     """(Re)create the SQL views in the database's dialect."""
     for name, sql in views(dialect_of(db)).items():
         db.conn.executescript(f"DROP VIEW IF EXISTS {name};\nCREATE VIEW {name} AS {sql.strip()};")
 
 
 @migration
-def m001_initial(db: sqlite_utils.Database) -> None:
+def m001_initial(db: Database) -> None:
     db.conn.executescript(SCHEMA)
     create_index(db)
 
 
 @migration
-def m002_conversations(db: sqlite_utils.Database) -> None:
+def m002_conversations(db: Database) -> None:
     """Threads: parent_id, conversation_id, followup, catalyzed (docs/schema.md), and the views that use them.
 
     The columns start empty; the items already stored are threaded, and the lane, owner and answer
@@ -241,7 +240,7 @@ UPGRADE_STATE_KEY = "conversations.upgrade"
 
 
 @migration
-def m003_search_table(db: sqlite_utils.Database) -> None:
+def m003_search_table(db: Database) -> None:
     """PostgreSQL: the search documents move from a GIN index on `items` to a table of their own.
 
     An update of any indexed column of an item (tagging sets the lane, threading the conversation)
@@ -255,7 +254,7 @@ def m003_search_table(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m004_search_stemming(db: sqlite_utils.Database) -> None:
+def m004_search_stemming(db: Database) -> None:
     """The search index rebuilt with stemming (word forms), from the stored items: FTS5's porter
     tokenizer on SQLite, the `english` text search configuration on PostgreSQL."""
     create_index(db)
@@ -264,7 +263,7 @@ INSIGHT_COLUMNS = (("sentiment", "REAL"), ("reach", "INTEGER"), ("lang", "TEXT")
                    ("brands", "TEXT NOT NULL DEFAULT '[]'"))
 
 
-def add_columns(db: sqlite_utils.Database, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+def add_columns(db: Database, table: str, columns: tuple[tuple[str, str], ...]) -> None:
     """ALTER TABLE ADD COLUMN for the columns not there yet (so a step cut short can run again)."""
     if dialect_of(db).postgres:
         for name, decl in columns:
@@ -277,7 +276,7 @@ def add_columns(db: sqlite_utils.Database, table: str, columns: tuple[tuple[str,
 
 
 @migration
-def m005_report_indexes(db: sqlite_utils.Database) -> None:
+def m005_report_indexes(db: Database) -> None:
     """The indexes `report backlog` and `report latency` read now carry `followup` (and, on PostgreSQL,
     `id`), so both reports are answered from the index alone. Since conversations (m002) split the
     figures by follow-up, each open or answered item was also read from the table: at 1,000,000 items
@@ -294,13 +293,13 @@ def m005_report_indexes(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m006_insight(db: sqlite_utils.Database) -> None:
+def m006_insight(db: Database) -> None:
     """Sentiment, reach, language and brands (docs/insight.md); re-tagging fills them in."""
     add_columns(db, "items", INSIGHT_COLUMNS)
 
 
 @migration
-def m007_sparse_indexes(db: sqlite_utils.Database) -> None:
+def m007_sparse_indexes(db: Database) -> None:
     """The indexes on `in_reply_to`, `parent_id` and `canonical_url` leave out the items without one (most
     items reply to nothing and are roots). Every query on them asks for values (`IN (...)`), which rules
     NULL out, so both engines still use them. PostgreSQL gives every index a new entry on each update
@@ -313,7 +312,7 @@ def m007_sparse_indexes(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m008_sentiment_in_items_start(db: sqlite_utils.Database) -> None:
+def m008_sentiment_in_items_start(db: Database) -> None:
     """`items_start` carries `sentiment`: the negative share that `report latency` and the summary give per
     group (migration 6, insight) counts the items started in the window, and read each of them from the
     table: 0.75 s for 30 days of a million items, 5 s for a year. Now it is read from the index."""
@@ -324,7 +323,7 @@ def m008_sentiment_in_items_start(db: sqlite_utils.Database) -> None:
 
 
 @migration
-def m009_sentiment_model(db: sqlite_utils.Database) -> None:
+def m009_sentiment_model(db: Database) -> None:
     """`sentiment_model`: which model scored an item's stored `sentiment` from its current text (a pull that
     changes the text clears it). `tag --all` scores only the items whose score is not the current model's,
     instead of every item each time (docs/insight.md). Items stored before have none: the next `tag --all`
@@ -332,7 +331,7 @@ def m009_sentiment_model(db: sqlite_utils.Database) -> None:
     add_columns(db, "items", (("sentiment_model", "TEXT"),))
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
+def schema_version(db: Database) -> int:
     if dialect_of(db).postgres:
         if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
             return 0
@@ -341,7 +340,7 @@ def schema_version(db: sqlite_utils.Database) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
-def migrate(db: sqlite_utils.Database, path: str = "") -> None:
+def migrate(db: Database, path: str = "") -> None:
     """Bring the database up to this version's schema, or refuse one from a newer version."""
     current = schema_version(db)
     if current > len(MIGRATIONS):
@@ -357,7 +356,7 @@ def migrate(db: sqlite_utils.Database, path: str = "") -> None:
         db.execute(f"PRAGMA user_version = {number}")
 
 
-def apply_step(db: sqlite_utils.Database, number: int, step: Migration) -> None:
+def apply_step(db: Database, number: int, step: Migration) -> None:
     """Run migration `number`; after the last one, (re)create the views. The views read columns that
     several steps add, so they are made once, when every column is there, and before the version that
     says the schema is complete is written."""

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from socialscale.errors import UsageError
 from socialscale.store.dialect import PG_SEARCH_TABLE, SEARCH_CONFIG, Dialect, dialect_of, pg_search_document
 
-if TYPE_CHECKING:  # imported by every listing's filter: sqlite_utils itself only when a database is opened
-    import sqlite_utils
+if TYPE_CHECKING:
+    from socialscale.store.database import Database
 
 TOKENIZE = "porter unicode61 remove_diacritics 2"
 OPERATORS = ("AND", "OR", "NOT")
@@ -37,7 +37,7 @@ _WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r'\s*(?:(?P<phrase>"[^"]*"\*?)|(?P<open>\()|(?P<close>\))|(?P<word>[^\s()"]+)|(?P<bad>"))')
 
 
-def create_index(db: sqlite_utils.Database) -> None:
+def create_index(db: Database) -> None:
     """(Re)build the search index: on SQLite the FTS5 table with the stemming tokenizer, and the triggers
     that keep it current; on PostgreSQL the table of stemmed documents (create_pg_search_table).
 
@@ -50,8 +50,10 @@ def create_index(db: sqlite_utils.Database) -> None:
         return
     db.conn.executescript('DROP TRIGGER IF EXISTS "items_ai"; DROP TRIGGER IF EXISTS "items_ad"; '
                           'DROP TRIGGER IF EXISTS "items_au"; DROP TABLE IF EXISTS "items_fts";')
-    db.table("items").enable_fts(["title", "text"], fts_version="FTS5", create_triggers=True, replace=True,
-                                 tokenize=TOKENIZE)
+    import sqlite_utils  # only here: its FTS5 set-up, for the migrations that (re)build the index
+
+    sqlite_utils.Database(db.conn, execute_plugins=False).table("items").enable_fts(
+        ["title", "text"], fts_version="FTS5", create_triggers=True, replace=True, tokenize=TOKENIZE)
     db.conn.executescript(
         'DROP TRIGGER IF EXISTS "items_au";\n'
         'CREATE TRIGGER "items_au" AFTER UPDATE OF "title", "text" ON "items" BEGIN\n'
@@ -61,7 +63,7 @@ def create_index(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO items_fts (items_fts) VALUES ('rebuild')")
 
 
-def create_pg_search_table(db: sqlite_utils.Database) -> None:
+def create_pg_search_table(db: Database) -> None:
     """PostgreSQL: the search documents in PG_SEARCH_TABLE (GIN-indexed), (re)computed for every stored item,
     and the triggers that keep them: they fire only when an item is added or deleted or its title or text
     change, as SQLite's FTS5 triggers do, so tagging and threading never re-index (schema.m003)."""

@@ -6,9 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.models import Source
+from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 from socialscale.text import redact_url
 from socialscale.timeutil import parse_iso, utc_iso
@@ -17,12 +16,12 @@ STATE_COLUMNS = ("name", "kind", "url", "redirected_to", "etag", "last_modified"
                  "last_ok_at", "last_status", "last_http_status", "last_error", "consecutive_failures")
 
 
-def source_states(db: sqlite_utils.Database) -> dict[str, dict[str, Any]]:
+def source_states(db: Database) -> dict[str, dict[str, Any]]:
     rows = db.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM sources").fetchall()
     return {r[0]: dict(zip(STATE_COLUMNS, r, strict=True)) for r in rows}
 
 
-def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status: str, http_status: int | None,
+def record_fetch(db: Database, source: Source, *, now: str, status: str, http_status: int | None,
                  error: str | None, duration_ms: int, seen: int, new: int, updated: int,
                  etag: str | None = None, last_modified: str | None = None, cursor: Any = None,
                  redirected_to: str | None = None, asked: bool = True) -> None:
@@ -69,12 +68,12 @@ def record_fetch(db: sqlite_utils.Database, source: Source, *, now: str, status:
                  (source.name, now, duration_ms, http_status, seen, new, updated, error))
 
 
-def host_waits(db: sqlite_utils.Database, now: datetime) -> dict[str, datetime]:
+def host_waits(db: Database, now: datetime) -> dict[str, datetime]:
     rows = db.execute("SELECT host, not_before FROM hosts WHERE not_before > ?", [utc_iso(now)]).fetchall()
     return {host: parse_iso(until) for host, until in rows}
 
 
-def save_host_waits(db: sqlite_utils.Database, waits: dict[str, datetime], reason: str = "Retry-After") -> None:
+def save_host_waits(db: Database, waits: dict[str, datetime], reason: str = "Retry-After") -> None:
     later = dialect_of(db).greatest("hosts.not_before", "excluded.not_before")
     for host, until in waits.items():
         db.execute("INSERT INTO hosts (host, not_before, reason) VALUES (?, ?, ?) "
@@ -82,7 +81,7 @@ def save_host_waits(db: sqlite_utils.Database, waits: dict[str, datetime], reaso
                    "reason = excluded.reason", [host, utc_iso(until), reason])
 
 
-def source_health(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+def source_health(db: Database) -> list[dict[str, Any]]:
     """Rows for `socialscale sources`, with item counts."""
     counts = dict(db.execute("SELECT source, COUNT(*) FROM items GROUP BY source").fetchall())
     states = source_states(db)

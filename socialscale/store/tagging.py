@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.store.bulk import insert_rows, update_rows
+from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 from socialscale.store.items import EVENT_COLUMNS
 
@@ -23,7 +22,7 @@ _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 CACHE_KIB = 65_536
 
 
-def rows_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[Any, ...]]:
+def rows_by_id(db: Database, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     """The tagging columns of these items, in id order."""
     out: list[tuple[Any, ...]] = []
     unique = sorted(set(ids))
@@ -34,7 +33,7 @@ def rows_by_id(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[Any,
     return out
 
 
-def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: str | None) -> list[tuple[Any, ...]]:
+def rows_after(db: Database, after_id: int, limit: int, stale_for: str | None) -> list[tuple[Any, ...]]:
     """The next `limit` items after `after_id`; only those not tagged by `stale_for` when it is given."""
     params: tuple[Any, ...]
     if stale_for is None:
@@ -45,7 +44,7 @@ def rows_after(db: sqlite_utils.Database, after_id: int, limit: int, stale_for: 
     return db.conn.execute(sql, params).fetchall()
 
 
-def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
+def write_tagging(db: Database, updates: Iterable[tuple[Any, ...]],
                   events: Iterable[tuple[Any, ...]]) -> None:
     """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands,
     sentiment_model, id); `events`: (item_id, at, detail). Call inside `transaction(db)`."""
@@ -54,25 +53,25 @@ def write_tagging(db: sqlite_utils.Database, updates: Iterable[tuple[Any, ...]],
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
-def stamp_version(db: sqlite_utils.Database, ids: Sequence[int], version: str) -> None:
+def stamp_version(db: Database, ids: Sequence[int], version: str) -> None:
     """Record that these items were checked against `version` and needed no change."""
     db.conn.executemany(f"UPDATE items SET rules_version = ? WHERE id = ? AND {dialect_of(db).is_not('rules_version')}",
                         ((version, i, version) for i in ids))
 
 
-def stamp_range(db: sqlite_utils.Database, first_id: int, last_id: int, version: str) -> None:
+def stamp_range(db: Database, first_id: int, last_id: int, version: str) -> None:
     """Same as stamp_version for every item with an id in [first_id, last_id] (one statement)."""
     db.conn.execute(f"UPDATE items SET rules_version = ? WHERE id BETWEEN ? AND ? AND "
                     f"{dialect_of(db).is_not('rules_version')}", (version, first_id, last_id, version))
 
 
-def count_stale(db: sqlite_utils.Database, version: str) -> int:
+def count_stale(db: Database, version: str) -> int:
     """Items not tagged by the current rules (never tagged, or tagged by an older rule set)."""
     return int(db.conn.execute(f"SELECT COUNT(*) FROM items WHERE {dialect_of(db).is_not('rules_version')}",
                                (version,)).fetchone()[0])
 
 
-def count_to_score(db: sqlite_utils.Database, model: str, stale_for: str | None) -> int:
+def count_to_score(db: Database, model: str, stale_for: str | None) -> int:
     """Items whose sentiment was not scored by `model` from their current text (of those not tagged by
     `stale_for`, when it is given)."""
     is_not = dialect_of(db).is_not
@@ -83,11 +82,11 @@ def count_to_score(db: sqlite_utils.Database, model: str, stale_for: str | None)
     return int(db.conn.execute(sql, params).fetchone()[0])
 
 
-def count_items(db: sqlite_utils.Database) -> int:
+def count_items(db: Database) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
 
 
-def rule_match_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
+def rule_match_counts(db: Database, since: str) -> dict[str, int]:
     """How many items first seen at or after `since` each rule name matched (as stored)."""
     rows = db.conn.execute(
         f"SELECT r.value, COUNT(*) FROM items i, {dialect_of(db).json_array_text('i.rules', 'r')} "
@@ -95,5 +94,5 @@ def rule_match_counts(db: sqlite_utils.Database, since: str) -> dict[str, int]:
     return {str(name): int(n) for name, n in rows}
 
 
-def items_since(db: sqlite_utils.Database, since: str) -> int:
+def items_since(db: Database, since: str) -> int:
     return int(db.conn.execute("SELECT COUNT(*) FROM items WHERE first_seen_at >= ?", (since,)).fetchone()[0])

@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import sqlite_utils
-
 from socialscale.store.bulk import update_rows
+from socialscale.store.database import Database
 
 # What threading and the conversation rules read about an item, in this order.
 THREAD_COLUMNS = ("id", "source", "guid", "url", "canonical_url", "in_reply_to", "duplicate_of", "parent_id",
@@ -30,7 +29,7 @@ def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield values[start:start + _CHUNK]
 
 
-def _select(db: sqlite_utils.Database, columns: Sequence[str], where: str,
+def _select(db: Database, columns: Sequence[str], where: str,
             values: Sequence[Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for chunk in _chunks(sorted(set(values))):
@@ -39,25 +38,25 @@ def _select(db: sqlite_utils.Database, columns: Sequence[str], where: str,
     return out
 
 
-def thread_rows(db: sqlite_utils.Database, ids: Sequence[int]) -> list[dict[str, Any]]:
+def thread_rows(db: Database, ids: Sequence[int]) -> list[dict[str, Any]]:
     return _select(db, THREAD_COLUMNS, "id IN ({marks})", ids)
 
 
-def all_thread_rows(db: sqlite_utils.Database) -> list[tuple[Any, ...]]:
+def all_thread_rows(db: Database) -> list[tuple[Any, ...]]:
     return db.conn.execute(f"SELECT {', '.join(THREAD_COLUMNS)} FROM items ORDER BY id").fetchall()
 
 
-def by_guid(db: sqlite_utils.Database, guids: Sequence[str]) -> list[dict[str, Any]]:
+def by_guid(db: Database, guids: Sequence[str]) -> list[dict[str, Any]]:
     """Items with one of these guids, in any source (by the items_guid index; the caller keeps those of
     the reply's kind)."""
     return _select(db, THREAD_COLUMNS, "guid IN ({marks})", guids)
 
 
-def by_canonical(db: sqlite_utils.Database, urls: Sequence[str]) -> list[dict[str, Any]]:
+def by_canonical(db: Database, urls: Sequence[str]) -> list[dict[str, Any]]:
     return _select(db, THREAD_COLUMNS, "canonical_url IN ({marks})", urls)
 
 
-def unlinked_replies_to(db: sqlite_utils.Database, keys: Sequence[str]) -> list[dict[str, Any]]:
+def unlinked_replies_to(db: Database, keys: Sequence[str]) -> list[dict[str, Any]]:
     """Items whose parent was not stored when they arrived: no parent_id, an in_reply_to among `keys`.
 
     `parent_id` is checked here, not in SQL: with it in the WHERE clause the planner may walk the
@@ -65,59 +64,59 @@ def unlinked_replies_to(db: sqlite_utils.Database, keys: Sequence[str]) -> list[
     return [row for row in _select(db, THREAD_COLUMNS, "in_reply_to IN ({marks})", keys) if row["parent_id"] is None]
 
 
-def parent_and_conversation(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
+def parent_and_conversation(db: Database, ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
     return {row["id"]: (row["parent_id"], row["conversation_id"])
             for row in _select(db, ("id", "parent_id", "conversation_id"), "id IN ({marks})", ids)}
 
 
-def children(db: sqlite_utils.Database, ids: Sequence[int]) -> list[tuple[int, int]]:
+def children(db: Database, ids: Sequence[int]) -> list[tuple[int, int]]:
     """(child, parent) for the items whose parent is one of `ids`."""
     return [(row["id"], row["parent_id"]) for row in _select(db, ("id", "parent_id"), "parent_id IN ({marks})", ids)]
 
 
-def set_links(db: sqlite_utils.Database, links: Iterable[tuple[int | None, int, int]]) -> None:
+def set_links(db: Database, links: Iterable[tuple[int | None, int, int]]) -> None:
     """(parent_id, conversation_id, id) per item; call inside `transaction(db)`."""
     update_rows(db, "items", ("parent_id", "conversation_id"), links)
 
 
-def move_conversation(db: sqlite_utils.Database, old: int, new: int) -> None:
+def move_conversation(db: Database, old: int, new: int) -> None:
     """Every item of conversation `old` joins conversation `new` (a root got its parent)."""
     db.conn.execute("UPDATE items SET conversation_id = ? WHERE conversation_id = ?", (new, old))
 
 
-def set_conversations(db: sqlite_utils.Database, moves: Iterable[tuple[int, int]]) -> None:
+def set_conversations(db: Database, moves: Iterable[tuple[int, int]]) -> None:
     """(conversation_id, id) per item."""
     update_rows(db, "items", ("conversation_id",), moves)
 
 
-def members(db: sqlite_utils.Database, conversations: Sequence[int]) -> list[dict[str, Any]]:
+def members(db: Database, conversations: Sequence[int]) -> list[dict[str, Any]]:
     """Every item of these conversations."""
     return _select(db, MEMBER_COLUMNS, "conversation_id IN ({marks})", conversations)
 
 
-def set_flags(db: sqlite_utils.Database, flags: Iterable[tuple[int, int, int]]) -> None:
+def set_flags(db: Database, flags: Iterable[tuple[int, int, int]]) -> None:
     """(followup, catalyzed, id) per item."""
     update_rows(db, "items", ("followup", "catalyzed"), flags)
 
 
-def conversation_of(db: sqlite_utils.Database, item_id: int) -> int | None:
+def conversation_of(db: Database, item_id: int) -> int | None:
     row = db.conn.execute("SELECT conversation_id FROM items WHERE id = ?", (item_id,)).fetchone()
     return None if row is None else row[0]
 
 
-def all_conversations(db: sqlite_utils.Database) -> list[int]:
+def all_conversations(db: Database) -> list[int]:
     """Conversations with more than one item (the only ones with follow-ups or answers to find)."""
     return [int(r[0]) for r in db.conn.execute(
         "SELECT conversation_id FROM items WHERE conversation_id IS NOT NULL GROUP BY conversation_id "
         "HAVING COUNT(*) > 1 ORDER BY conversation_id").fetchall()]
 
 
-def get_state(db: sqlite_utils.Database, key: str) -> str | None:
+def get_state(db: Database, key: str) -> str | None:
     row = db.conn.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
 
 
-def clear_state(db: sqlite_utils.Database, key: str) -> None:
+def clear_state(db: Database, key: str) -> None:
     db.conn.execute("DELETE FROM state WHERE key = ?", (key,))
 
 
@@ -125,7 +124,7 @@ TREE_COLUMNS = ("id", "parent_id", "source", "author", "ours", "status", "start_
                 "duplicate_of", "followup", "catalyzed", "responded_at", "responded_by")
 
 
-def conversation_items(db: sqlite_utils.Database, conversation: int) -> list[dict[str, Any]]:
+def conversation_items(db: Database, conversation: int) -> list[dict[str, Any]]:
     """Every item of one conversation, oldest first."""
     cur = db.conn.execute(f"SELECT {', '.join(TREE_COLUMNS)} FROM items WHERE conversation_id = ? "
                           "ORDER BY start_at, id", (conversation,))

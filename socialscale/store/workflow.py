@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlite_utils
+from socialscale.store.database import Database
 
 WORKFLOW_FIELDS = ("id", "status", "start_at", "owner", "owner_set_by", "responded_at", "responded_by",
                    "response_via", "closed_at", "title")
 
 
-def workflow_rows(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def workflow_rows(db: Database, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
     """The workflow fields of these items, by id (unknown ids are absent)."""
     out: dict[int, dict[str, Any]] = {}
     # Chunked: SQLite limits the number of bound parameters in one statement.
@@ -25,15 +25,15 @@ def workflow_rows(db: sqlite_utils.Database, ids: Sequence[int]) -> dict[int, di
     return out
 
 
-def set_owner(db: sqlite_utils.Database, item_id: int, owner: str | None, set_by: str) -> None:
+def set_owner(db: Database, item_id: int, owner: str | None, set_by: str) -> None:
     db.execute("UPDATE items SET owner = ?, owner_set_by = ? WHERE id = ?", [owner, set_by, item_id])
 
 
-def set_first_response(db: sqlite_utils.Database, item_id: int, at: str, by: str, via: str) -> None:
+def set_first_response(db: Database, item_id: int, at: str, by: str, via: str) -> None:
     # response_url names the reply that answered automatically; a person's earlier response replaces it.
     db.execute("UPDATE items SET responded_at = ?, responded_by = ?, response_via = ?, response_url = NULL "
                "WHERE id = ?", [at, by, via, item_id])
 
 
-def set_status(db: sqlite_utils.Database, item_id: int, status: str, closed_at: str | None) -> None:
+def set_status(db: Database, item_id: int, status: str, closed_at: str | None) -> None:
     db.execute("UPDATE items SET status = ?, closed_at = ? WHERE id = ?", [status, closed_at, item_id])
