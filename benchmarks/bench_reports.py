@@ -1,6 +1,6 @@
 """Benchmark: `report backlog` and `report latency` over 1,000,000 items, 100,000 of them answered.
 
-Run: python benchmarks/bench_reports.py [--items N] [--responded N] [--dir DIR] [--runs N]
+Run: python benchmarks/bench_reports.py [--items N] [--responded N] [--dir DIR] [--runs N] [--only TEXT...]
 
 The database is built once (direct INSERTs in one transaction, FTS triggers included) and kept in
 --dir, so later runs only time the reports. Each figure is the wall time of a whole `socialscale`
@@ -125,6 +125,8 @@ def prepare(description: str) -> tuple[argparse.Namespace, Path, Path]:
     parser.add_argument("--compare", nargs="+", metavar="NAME=DIR",
                         help="time these copies of the socialscale package instead, alternating runs (DIR holds "
                              "socialscale/, e.g. `git archive REV socialscale | tar -x -C DIR`): one column each")
+    parser.add_argument("--only", nargs="+", metavar="TEXT",
+                        help="time only the cases whose label contains one of these (e.g. `--only backlog latency`)")
     parser.add_argument("--db", help="run on this PostgreSQL database (postgresql://user@host/name, password from "
                                      "PGPASSWORD): filled once from the SQLite benchmark file by `db copy`")
     opts = parser.parse_args()
@@ -179,6 +181,8 @@ def main() -> None:
         ("report volume", ["report", "volume", *now]),
         ("report summary", ["report", "summary", *now]),
     ]
+    if opts.only:
+        cases = [case for case in cases if any(text in case[0] for text in opts.only)]
     print(f"{opts.items:,} items, {opts.responded:,} answered; whole process, median (min) of {opts.runs} runs, "
           "and the median CPU time (user + system: what a shared machine's load changes least)")
     if not opts.compare:
