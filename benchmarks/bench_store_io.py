@@ -1,6 +1,7 @@
 """What the pull's writer writes: CPU seconds and bytes written by the store step of a pull, three ways.
 
-    python benchmarks/bench_store_io.py [--feeds 400] [--group 16] [--repeat 2]
+    python benchmarks/bench_store_io.py [--feeds 400] [--group 16] [--repeat 2] [--replies 0.2]
+        [--ways single,bulk,group,bare] [--profile FILE]
 
 The feeds of feedserver.py are parsed in this process first (as the parser processes would, with
 their sentiment scores and rule decisions), then stored through the pull's own `_store_group`:
@@ -10,7 +11,14 @@ their sentiment scores and rule decisions), then stored through the pull's own `
 - `bulk pragmas`: the same inside `store.db.bulk_writing` (statement journals in memory, a 32 MiB
   WAL between checkpoints);
 - `bulk + groups of N`: sources stored N to a transaction, each in its own savepoint, as the pull's
-  writer does when sources finish while it is busy.
+  writer does when sources finish while it is busy;
+- `bare` (only with `--ways`): bulk + groups, with the conversation step replaced by tagging alone
+  (`tagger.apply`, as a pull before conversations would tag): `group` minus `bare` is what
+  conversations cost the store step.
+
+`--replies` makes that share of the items replies (feedserver.py's `thr:in-reply-to`), as
+`bench_pull.py --replies` does; `--profile FILE` writes a cProfile of each way's last run to
+FILE.<way>.
 
 Bytes are Linux's /proc/self/io: `wchar` (every write() and pwrite(), page cache included) and
 `write_bytes` (what reached the block layer). Runs alternate; each figure is the median.
@@ -19,6 +27,7 @@ Bytes are Linux's /proc/self/io: `wchar` (every write() and pwrite(), page cache
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
 import statistics
 import sys
@@ -52,7 +61,12 @@ def io() -> dict[str, int]:
         return {k: int(v) for k, v in (line.split(": ") for line in fh.read().splitlines())}
 
 
-def once(feeds: int, group: int, bulk: bool) -> tuple[float, float, float, float]:
+def _bare(db, config, tagger, kind_of, item_ids, now, rows=None):  # type: ignore[no-untyped-def]
+    tagger.apply(db, item_ids, now)
+
+
+def once(feeds: int, group: int, bulk: bool, replies: float = 0.0, bare: bool = False,
+         profile: str | None = None) -> tuple[float, float, float, float]:
     work = Path(tempfile.mkdtemp())
     sources = "\n".join(f"  - {{name: f{n}, url: 'http://x/feed/{n}.xml'}}" for n in range(feeds))
     (work / "c.yaml").write_text(f"database: '{work / 'b.db'}'\nsources:\n{sources}\n{RULES}")
@@ -60,7 +74,7 @@ def once(feeds: int, group: int, bulk: bool) -> tuple[float, float, float, float
     use_rules(config.rules)
     jobs = []
     for n, source in enumerate(config.sources):
-        items, warnings, scores, decided = parse_feed_scored(feedserver.feed(n, 50, feeds, 0.0), source.name,
+        items, warnings, scores, decided = parse_feed_scored(feedserver.feed(n, 50, feeds, replies), source.name,
                                                              source.url or "")
         collected = Collected(items=items, warnings=warnings)
         collected.sentiments = {(i.title, i.text, i.lang): s for i, s in zip(items, scores, strict=True)}
@@ -69,11 +83,24 @@ def once(feeds: int, group: int, bulk: bool) -> tuple[float, float, float, float
     db = open_db(config.database)
     tagger = pipeline._tagger(config)
     kinds: dict[str, str] = {}
-    before, c0, w0 = io(), time.process_time(), time.perf_counter()
-    with bulk_writing(db) if bulk else nullcontext():
-        for start in range(0, len(jobs), group):
-            pipeline._store_group(db, config, tagger, kinds, jobs[start:start + group], NOW)
-    cpu, wall, after = time.process_time() - c0, time.perf_counter() - w0, io()
+    conversations = pipeline._conversations
+    if bare:
+        pipeline._conversations = _bare
+    profiler = cProfile.Profile() if profile else None
+    try:
+        before, c0, w0 = io(), time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        with bulk_writing(db) if bulk else nullcontext():
+            for start in range(0, len(jobs), group):
+                pipeline._store_group(db, config, tagger, kinds, jobs[start:start + group], NOW)
+        if profiler is not None:
+            profiler.disable()
+        cpu, wall, after = time.process_time() - c0, time.perf_counter() - w0, io()
+    finally:
+        pipeline._conversations = conversations
+    if profiler is not None and profile:
+        profiler.dump_stats(profile)
     db.conn.close()
     return cpu, wall, (after["wchar"] - before["wchar"]) / 2**20, (after["write_bytes"] - before["write_bytes"]) / 2**20
 
@@ -83,13 +110,20 @@ def main() -> None:
     ap.add_argument("--feeds", type=int, default=400)
     ap.add_argument("--group", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--replies", type=float, default=0.0, help="share of items that reply to another (0-1)")
+    ap.add_argument("--ways", default="single,bulk,group", help="which of single,bulk,group,bare to run")
+    ap.add_argument("--profile", help="write a cProfile of each way's last run to PROFILE.<way>")
     args = ap.parse_args()
-    ways = {"one per transaction": (1, False), "bulk pragmas": (1, True), f"bulk + groups of {args.group}": (args.group, True)}
-    runs: dict[str, list[tuple[float, float, float, float]]] = {name: [] for name in ways}
+    every = {"single": ("one per transaction", 1, False, False), "bulk": ("bulk pragmas", 1, True, False),
+             "group": (f"bulk + groups of {args.group}", args.group, True, False),
+             "bare": ("the same, bare (no conversations)", args.group, True, True)}
+    ways = {key: every[key] for key in args.ways.split(",")}
+    runs: dict[str, list[tuple[float, float, float, float]]] = {spec[0]: [] for spec in ways.values()}
     for _ in range(args.repeat):
-        for name, (group, bulk) in ways.items():
-            runs[name].append(once(args.feeds, group, bulk))
-    print(f"store step of {args.feeds} feeds x 50 items, median of {args.repeat}:")
+        for key, (name, group, bulk, bare) in ways.items():
+            runs[name].append(once(args.feeds, group, bulk, args.replies, bare,
+                                   f"{args.profile}.{key}" if args.profile else None))
+    print(f"store step of {args.feeds} feeds x 50 items ({args.replies:.0%} replies), median of {args.repeat}:")
     for name, figures in runs.items():
         cpu, wall, wchar, written = (statistics.median(f[k] for f in figures) for k in range(4))
         print(f"  {name:24} CPU {cpu:5.2f} s  wall {wall:5.2f} s  written {wchar:6.0f} MiB (to disk {written:5.0f} MiB)")

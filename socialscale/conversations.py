@@ -28,9 +28,11 @@ if TYPE_CHECKING:
     from socialscale.rules.tagging import Tagger
 
 
-def refresh(db: Database, conversations: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+def refresh(db: Database, conversations: Iterable[int],
+            flagged: set[int] | None = None) -> dict[int, list[dict[str, Any]]]:
     """Store the follow-up and catalyzed flags of these conversations; returns the members of those
-    with more than one item (a lone item has no follow-up and nothing to answer)."""
+    with more than one item (a lone item has no follow-up and nothing to answer). `flagged` gets
+    the items whose flags changed."""
     groups: dict[int, list[dict[str, Any]]] = {}
     wanted = sorted(set(conversations))
     for start in range(0, len(wanted), 500):
@@ -49,6 +51,8 @@ def refresh(db: Database, conversations: Iterable[int]) -> dict[int, list[dict[s
             row = by_id[item_id]
             if (bool(row["followup"]), bool(row["catalyzed"])) != (facts.followup, facts.catalyzed):
                 flags.append((int(facts.followup), int(facts.catalyzed), item_id))
+                if flagged is not None:
+                    flagged.add(item_id)
                 row["followup"], row["catalyzed"] = int(facts.followup), int(facts.catalyzed)
     store.set_flags(db, flags)
     return groups
@@ -94,16 +98,35 @@ def _answer(db: Database, item: dict[str, Any], message: Mapping[str, Any], at: 
 
 
 def update(db: Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str,
-           kinds: dict[str, str] | None = None) -> None:
+           kinds: dict[str, str] | None = None, rows: Sequence[dict[str, Any]] | None = None) -> None:
     """The pull's step for new and changed items; call inside the source's `transaction(db)`.
     `kinds`: `replies.source_kinds` when the caller has it (a pull reads it once: it stores only the
-    config's sources, whose kinds the config gives)."""
+    config's sources, whose kinds the config gives); `rows`: the thread columns of some of the items
+    (the new ones, from the upsert: store.items.UpsertResult.new_threads); the others' are read.
+
+    Of the other members of a changed conversation only those whose tagging can change are tagged
+    again: all of them where the conversation's root is one of `ids` (its lane or owner may have
+    changed), where stored items moved into it (their root changed), or where one of `ids` is ours or
+    was (our latest earlier author may have changed); elsewhere those whose follow-up flag changed.
+    Nothing else a member's tagging reads (its own text, its parent, its conversation) changed."""
     if kinds is None:
         kinds = replies.source_kinds(db, config)
-    replies.mark_ours(db, config, ids, kinds)
-    groups = refresh(db, threads.link(db, kinds, ids))
-    members = {m["id"] for g in groups.values() for m in g}
-    tagger.apply(db, sorted({*ids, *members}), now, settled=members.difference(ids))
+    was_ours = replies.mark_ours(db, config, ids, kinds)
+    shifted: set[int] = set()
+    deferred: dict[int, tuple[int | None, int]] = {}
+    flagged: set[int] = set()
+    if rows is not None:
+        given = {r["id"] for r in rows}
+        rows = [*rows, *store.thread_rows(db, [i for i in ids if i not in given])]
+    groups = refresh(db, threads.link(db, kinds, ids, rows, shifted=shifted, deferred=deferred), flagged)
+    batch = set(ids)
+    members: set[int] = set()
+    for conversation, group in groups.items():
+        if conversation in shifted or any(m["id"] in batch and (m["ours"] or m["id"] in was_ours) for m in group):
+            members.update(m["id"] for m in group)
+        else:
+            members.update(m["id"] for m in group if m["id"] in flagged)
+    tagger.apply(db, sorted(batch | members), now, settled=members - batch, links=deferred)
     answer(db, groups, now)
 
 

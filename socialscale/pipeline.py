@@ -372,7 +372,7 @@ def _store_batch(db: Database, config: Config, tagger: Any, kind_of: dict[str, s
             for p, known in prepared:
                 p.known = known
             try:
-                _conversations(db, config, tagger, kind_of, changed, stamp)
+                _conversations(db, config, tagger, kind_of, changed, stamp, upserted.new_threads)
             finally:
                 for p, _ in prepared:
                     p.known = {}
@@ -444,15 +444,15 @@ class Prematched:
 
 
 def _conversations(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], item_ids: list[int],
-                   now: str) -> None:
+                   now: str, rows: list[dict[str, Any]] | None = None) -> None:
     """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered.
     `kind_of` (source -> kind) is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
-    gives, so the stored ones read then stay right for the whole pull."""
+    gives, so the stored ones read then stay right for the whole pull. `rows`: the new items' thread columns, from the upsert."""
     from socialscale import conversations, replies
 
     if not kind_of:
         kind_of.update(replies.source_kinds(db, config))
-    conversations.update(db, config, tagger, item_ids, now, kind_of)
+    conversations.update(db, config, tagger, item_ids, now, kind_of, rows)
 
 
 def _notify_new(db: Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:

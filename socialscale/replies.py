@@ -65,21 +65,26 @@ def member_for(item: dict[str, Any], kind: str, keys: dict[tuple[str, str], str]
     return None
 
 
-def mark_ours(db: Database, config: Config, item_ids: Sequence[int], kinds: dict[str, str]) -> None:
+def mark_ours(db: Database, config: Config, item_ids: Sequence[int], kinds: dict[str, str]) -> set[int]:
     """Set `ours` on these items from the team's handles (and clear it where no handle matches any more).
+    Returns the items that were ours before and are no more, or ours by another member (with no
+    handles, every item given when any mark was cleared).
 
     Which items our messages answer is decided per conversation (socialscale.conversations).
     """
     if not item_ids:
-        return
+        return set()
     keys = handle_keys(config)
     if not keys:  # no handles: nothing is ours (only marks made with handles since removed are cleared)
-        store.clear_ours(db, item_ids)
-        return
+        return set(item_ids) if store.clear_ours(db, item_ids) else set()
+    was: set[int] = set()
     for row in store.items_by_id(db, item_ids):
         member = member_for(row, kinds.get(row["source"], ""), keys)
         if member != row["ours"]:
             store.set_ours(db, row["id"], member)
+            if row["ours"]:
+                was.add(row["id"])
+    return was
 
 
 def same_anchor(ref: str, url: str | None) -> bool:

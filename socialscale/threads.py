@@ -66,16 +66,24 @@ def _candidates(db: Database, rows: Sequence[dict[str, Any]], kinds: dict[str, s
     return parents
 
 
-def link(db: Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
+def link(db: Database, kinds: dict[str, str], ids: Sequence[int],
+         rows: Sequence[dict[str, Any]] | None = None, *, shifted: set[int] | None = None,
+         deferred: dict[int, tuple[int | None, int]] | None = None) -> set[int]:
     """Thread these (new or changed) items and adopt stored replies that were waiting for them.
 
     Returns the conversations that changed, less those of new items that stay alone (a new root
     that nothing replies to: no follow-up, nothing to answer). Call inside `transaction(db)`, after
-    the upsert.
+    the upsert. `rows`: the items' THREAD_COLUMNS when the caller has them (the pull takes them from
+    the upsert), else they are read. `shifted` gets the changed conversations into which stored
+    items outside `ids` moved (adopted, or carried below a moved reply), or whose root is one of
+    `ids`: there the root of items outside `ids` changed, or its lane and owner may have. With
+    `deferred`, the links of the new items that stay alone (None, their own id) go there instead of
+    being written (the pull writes them with the tagging, one row write instead of two).
     """
     if not ids:
         return set()
-    rows = store.thread_rows(db, ids)
+    if rows is None:
+        rows = store.thread_rows(db, ids)
     batch = {r["id"]: r for r in rows}
     seen: dict[int, tuple[Any, Any]] = {}
     parents = _candidates(db, rows, kinds, seen)
@@ -90,19 +98,29 @@ def link(db: Database, kinds: dict[str, str], ids: Sequence[int]) -> set[int]:
     known = {p: seen[p] for p in outside if p in seen}
     known.update(store.parent_and_conversation(db, sorted(outside - known.keys())))
     conversation = _conversations(batch, parents, known)
-    links = [(parents[i], conversation[i], i) for i in batch
-             if (parents[i], conversation[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
-    store.set_links(db, links)
     # Items already threaded whose conversation changed carry their replies with them.
-    moved = [i for _, c, i in links if batch[i]["conversation_id"] is not None and batch[i]["conversation_id"] != c]
+    moved = [i for i in batch if batch[i]["conversation_id"] is not None
+             and batch[i]["conversation_id"] != conversation[i]]
     if moved:
         _carry(db, moved, conversation, batch)
     now_in = dict(conversation)  # batch and adopted items -> conversation, kept as _adopt moves them
-    _adopt(db, kinds, rows, batch, now_in)
+    # The batch's own links are written last (below): until then `now_in` is where they stand.
+    adopted = _adopt(db, kinds, rows, batch, now_in)
     sizes: dict[int, int] = {}
     for c in now_in.values():
         sizes[c] = sizes.get(c, 0) + 1
-    return {c for c in now_in.values() if not _alone(c, batch, parents, sizes)}
+    alone = {c for c in now_in.values() if _alone(c, batch, parents, sizes)}
+    links = [(parents[i], now_in[i], i) for i in batch
+             if (parents[i], now_in[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
+    if deferred is not None:
+        deferred.update((i, (p, c)) for p, c, i in links if c in alone)
+        links = [link for link in links if link[1] not in alone]
+    store.set_links(db, links)
+    changed = set(now_in.values()) - alone
+    if shifted is not None:
+        shifted.update(now_in[i] for i in (*moved, *adopted))
+        shifted.update(c for c in changed if c in batch)
+    return changed
 
 
 def _alone(conversation: int, batch: dict[int, Any], parents: dict[int, int | None], sizes: dict[int, int]) -> bool:
@@ -178,20 +196,24 @@ def _carry(db: Database, moved: Sequence[int], conversation: dict[int, int],
 
 
 def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
-           batch: dict[int, Any], now_in: dict[int, int]) -> None:
+           batch: dict[int, Any], now_in: dict[int, int]) -> list[int]:
     """Stored replies that arrived before these parents join their conversations, with their own
-    replies; `now_in` (item -> conversation, of the batch) gets the adopted items and every move."""
+    replies; `now_in` (item -> conversation, of the batch) gets the adopted items and every move
+    (the batch's own links are not written yet: `now_in` is where batch items stand). Returns the
+    adopted items."""
     keys = sorted({str(k) for r in rows for k in (r["guid"], r["url"], r["canonical_url"]) if k})
     waiting = [o for o in store.unlinked_replies_to(db, keys) if o["id"] not in batch]
+    adopted: list[int] = []
     if not waiting:
-        return
+        return adopted
     parents = _candidates(db, waiting, kinds)
     for orphan in sorted(waiting, key=lambda o: o["id"]):
         parent = parents[orphan["id"]]
         if parent is None:
             continue
-        found = store.parent_and_conversation(db, [parent, orphan["id"]])
-        target, current = found[parent][1], found[orphan["id"]][1]
+        found = store.parent_and_conversation(db, [p for p in (parent, orphan["id"]) if p not in now_in])
+        target = now_in[parent] if parent in now_in else found[parent][1]
+        current = now_in[orphan["id"]] if orphan["id"] in now_in else found[orphan["id"]][1]
         target = parent if target is None else target
         if current is not None and target == current:
             continue  # the parent is in the orphan's own conversation: linking would close a cycle
@@ -202,6 +224,8 @@ def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
                 if c == current:
                     now_in[item] = target
         now_in[orphan["id"]] = target
+        adopted.append(orphan["id"])
+    return adopted
 
 
 def relink_all(db: Database, kinds: dict[str, str]) -> set[int]:

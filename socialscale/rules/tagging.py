@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -39,8 +39,9 @@ SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging 
 EXAMPLES = 3
 BATCH = 20_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
-PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY = (store.TAG_COLUMNS.index(c) for c in (
-    "parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment", "sentiment_model"))
+PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION = (
+    store.TAG_COLUMNS.index(c) for c in ("parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment",
+                                         "sentiment_model", "rules_version"))
 
 
 def rules_version(config: Config) -> str:
@@ -169,20 +170,26 @@ class Tagger:
         return p
 
     def apply(self, db: Database, item_ids: Sequence[int], now: str,
-              reason: str | None = None, settled: Collection[int] = ()) -> TagSummary:
+              reason: str | None = None, settled: Collection[int] = (),
+              links: Mapping[int, tuple[int | None, int]] | None = None) -> TagSummary:
         """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
         into the `tagged` events (e.g. the upgrade that re-tagged them). `settled`: those of them whose
         text did not change since they were tagged (re-tagged for their conversation's sake): the
         sentiment stored then stands (scored again only where none is stored). Otherwise sentiment is scored
-        for the items without a score of the current model (new ones, and those whose text the pull changed)."""
+        for the items without a score of the current model (new ones, and those whose text the pull changed).
+        `links`: (parent_id, conversation_id) of some of them, not yet stored: tagged with them, and
+        written with the tagging (one write of the row, not two)."""
         summary = TagSummary(self.version)
         rows = store.rows_by_id(db, item_ids)
+        if links:
+            rows = [row if row[0] not in links else (*row[:PARENT], *links[row[0]], *row[CONVERSATION + 1:])
+                    for row in rows]
         known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
                  if row[0] in settled and row[SENTIMENT] is not None} if settled else None
         updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason,
                                                    known=known)
-        store.write_tagging(db, updates, events)
-        store.stamp_version(db, unchanged, self.version)
+        store.write_tagging(db, updates, events, links)
+        store.stamp_version(db, unchanged, self.version, links)
         return summary
 
     def retag(self, db: Database, *, now: str, all_items: bool = False, dry_run: bool = False,
@@ -287,7 +294,14 @@ class Tagger:
         outside = {row[CONVERSATION] for row in rows
                    if row[PARENT] is not None and row[CONVERSATION] is not None and row[CONVERSATION] not in ids}
         if outside:
-            roots = store.rows_by_id(db, sorted(outside))
+            # A root tagged by these rules has its own lane stored (a root never takes another's);
+            # only the others are matched.
+            roots = []
+            for row in store.rows_by_id(db, sorted(outside)):
+                if row[VERSION] == self.version:
+                    ctx.roots[row[0]] = (row[6], row[10])
+                else:
+                    roots.append(row)
             for row, indices in zip(roots, self.matcher.decide_many([r[1:6] for r in roots]), strict=True):
                 ctx.roots[row[0]] = (self.outcome(indices).outcome.lane, row[10])
         followups = sorted({row[CONVERSATION] for row in rows if row[FOLLOWUP] and row[CONVERSATION] is not None})

@@ -29,6 +29,9 @@ class UpsertResult:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
+    # The new items' thread columns as just written (store.threads.THREAD_COLUMNS), so the pull's
+    # threading step need not read them back.
+    new_threads: list[dict[str, Any]] = field(default_factory=list)
 
 
 def content_hash(item: Item) -> str:
@@ -100,6 +103,10 @@ def upsert_items(db: Database, source: str, items: Iterable[Item], now: str) -> 
             ids.update(conn.execute(f"SELECT guid, id FROM items WHERE source = ? AND guid IN ({marks})",
                                     [source, *chunk]).fetchall())
         result.new_ids = [ids[i.guid] for i, _ in fresh]
+        result.new_threads = [{"id": ids[i.guid], "source": source, "guid": i.guid, "url": i.url,
+                               "canonical_url": i.canonical_url, "in_reply_to": i.in_reply_to,
+                               "duplicate_of": duplicates.get(i.canonical_url or ""), "parent_id": None,
+                               "conversation_id": None} for i, _ in fresh]
         plain = json.dumps({"source": source})
         insert_rows(db, "events", EVENT_COLUMNS,
                     [(ids[i.guid], now, "created", None, plain if not i.canonical_url or i.canonical_url not in duplicates

@@ -51,10 +51,14 @@ def stored_kinds(db: Database) -> dict[str, str]:
     return {str(name): str(kind) for name, kind in db.execute("SELECT name, kind FROM sources").fetchall()}
 
 
-def clear_ours(db: Database, ids: Sequence[int]) -> None:
+def clear_ours(db: Database, ids: Sequence[int]) -> int:
+    """Clear `ours` on these items; returns how many had it."""
+    cleared = 0
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start:start + _CHUNK])
-        db.execute(f"UPDATE items SET ours = NULL WHERE id IN ({_marks(chunk)}) AND ours IS NOT NULL", chunk)
+        cleared += max(0, db.execute(f"UPDATE items SET ours = NULL WHERE id IN ({_marks(chunk)}) "
+                                     "AND ours IS NOT NULL", chunk).rowcount)
+    return cleared
 
 
 def set_ours(db: Database, item_id: int, member: str | None) -> None:

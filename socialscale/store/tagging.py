@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from socialscale.store.bulk import insert_rows, update_rows
@@ -44,17 +44,30 @@ def rows_after(db: Database, after_id: int, limit: int, stale_for: str | None) -
     return db.conn.execute(sql, params).fetchall()
 
 
+_WRITTEN = ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment", "brands",
+            "sentiment_model")
+
+
 def write_tagging(db: Database, updates: Iterable[tuple[Any, ...]],
-                  events: Iterable[tuple[Any, ...]]) -> None:
+                  events: Iterable[tuple[Any, ...]], links: Mapping[int, tuple[Any, Any]] | None = None) -> None:
     """`updates`: (lane, lanes, tags, rules, rules_version, owner, owner_set_by, sentiment, brands,
-    sentiment_model, id); `events`: (item_id, at, detail). Call inside `transaction(db)`."""
-    update_rows(db, "items", ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment",
-                              "brands", "sentiment_model"), updates)
+    sentiment_model, id); `events`: (item_id, at, detail). Call inside `transaction(db)`. `links`:
+    id -> (parent_id, conversation_id) written in the same UPDATE for the items among `updates`."""
+    if links:
+        updates = list(updates)
+        update_rows(db, "items", (*_WRITTEN, "parent_id", "conversation_id"),
+                    [(*u[:-1], *links[u[-1]], u[-1]) for u in updates if u[-1] in links])
+        updates = [u for u in updates if u[-1] not in links]
+    update_rows(db, "items", _WRITTEN, updates)
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
-def stamp_version(db: Database, ids: Sequence[int], version: str) -> None:
-    """Record that these items were checked against `version` and needed no change."""
+def stamp_version(db: Database, ids: Sequence[int], version: str,
+                  links: Mapping[int, tuple[Any, Any]] | None = None) -> None:
+    """Record that these items were checked against `version` and needed no change (`links` as
+    write_tagging's, for the items among `ids`)."""
+    if links:
+        update_rows(db, "items", ("parent_id", "conversation_id"), [(*links[i], i) for i in ids if i in links])
     db.conn.executemany(f"UPDATE items SET rules_version = ? WHERE id = ? AND {dialect_of(db).is_not('rules_version')}",
                         ((version, i, version) for i in ids))
 
