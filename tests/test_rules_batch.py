@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import random
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -85,11 +88,105 @@ def test_deciding_rules_decide_what_every_match_decides(rule_list, item_list, da
     config = Config(path=None, database=Path("x.db"), rules=tuple(rule_list))
     matcher = Matcher(rule_list)
     batch = [as_tuple(it) for it in item_list]
-    for every, deciding in zip(matcher.match_many(batch), matcher.decide_many(batch), strict=True):
+    for it, every, deciding in zip(item_list, matcher.match_many(batch), matcher.decide_many(batch), strict=True):
         assert set(deciding) <= set(every) and list(deciding) == sorted(deciding)
+        assert deciding == ref_deciding(rule_list, [i for i, r in enumerate(rule_list) if ref_matches(r, it)])
         few, many = decide(config, [rule_list[i] for i in deciding]), decide(config, [rule_list[i] for i in every])
         assert (few.lane, few.lanes, few.tags, few.owner, few.owner_set_by, few.owner_rule) == \
             (many.lane, many.lanes, many.tags, many.owner, many.owner_set_by, many.owner_rule)
+
+
+def ref_deciding(rule_list: list[Rule], matched: list[int]) -> tuple[int, ...]:
+    """docs/rules.md's `rules`, from every match in config order: the first match, the first match of each
+    lane, the first rule to give each tag, and the first rule of the primary lane that names an owner."""
+    if not matched:
+        return ()
+    kept, lanes, tags = {matched[0]}, set(), set()
+    for i in matched:
+        rule = rule_list[i]
+        if rule.lane not in lanes or not set(rule.tags) <= tags:
+            kept.add(i)
+        lanes.add(rule.lane)
+        tags.update(rule.tags)
+    primary = rule_list[matched[0]].lane
+    kept.update(next(([i] for i in matched if rule_list[i].lane == primary and rule_list[i].owner), []))
+    return tuple(sorted(kept))
+
+
+COMMON = ("the and to of for you it is this not with have looking any service customer help recommend "
+          "great work thanks please app order price").split()
+
+
+def dense_rules(rng: random.Random) -> list[Rule]:
+    """Rules of common words, as real rule sets are: most posts match dozens of them. Every kind of term and
+    condition is there: words, two- and three-word phrases, prefixes (of a word and of a phrase), `any`
+    lists, `all` and `none` terms, sources, title-only and author rules, a regex, a `none` phrase."""
+    def term() -> str:
+        kind = rng.random()
+        if kind < 0.35:
+            return rng.choice(COMMON)
+        if kind < 0.75:
+            return f"{rng.choice(COMMON)} {rng.choice(COMMON)}"
+        if kind < 0.85:
+            return " ".join(rng.choice(COMMON) for _ in range(3))
+        if kind < 0.93:
+            return rng.choice(COMMON)[:3] + "*"
+        return f"{rng.choice(COMMON)} {rng.choice(COMMON)[:2]}*"
+
+    rules = []
+    for i in range(160):
+        rules.append(Rule(
+            name=f"d{i}", lane=rng.choice(["l1", "l2", "l3", "l4"]),
+            any=tuple(term() for _ in range(rng.randint(1, 3))),
+            all=tuple(term() for _ in range(rng.choice([0, 0, 0, 0, 1, 2]))),
+            none=tuple(rng.choice([rng.choice(COMMON), "not work", "we are hiring"]) for _ in range(i % 3 == 1)),
+            regex=(r"\bv\d",) if i % 37 == 5 else (),
+            fields=("title",) if i % 23 == 4 else ("title", "text", "author") if i % 29 == 6 else ("title", "text"),
+            sources=("a",) if i % 19 == 2 else (),
+            tags=tuple(rng.sample(["t1", "t2", "t3", "t4", "t5", "t6"], rng.choice([0, 0, 1, 2]))),
+            owner=rng.choice([None, None, None, "ann", "bob"])))
+    return rules
+
+
+def dense_items(rng: random.Random, n: int) -> list[dict]:
+    def words(k: int) -> str:
+        parts = [rng.choice(COMMON + ["Customer", "SERVICE", "café", "v2"]) + rng.choice(SPACING) for _ in range(k)]
+        return "".join(parts)
+
+    return [{"source": rng.choice(["a", "b"]), "title": words(rng.randint(0, 8)), "text": words(rng.randint(5, 40)),
+             "author": rng.choice([None, "the app", "bob"]), "url": None} for _ in range(n)]
+
+
+SPACING = [" ", " ", " ", ", ", " - ", "! ", "\n", "’", " 🙂 ", "\x00"]
+
+
+@pytest.mark.parametrize("paths", ["as tuned", "every item one by one", "every item by bit sets"])
+def test_dense_rules_match_and_decide_as_the_reference(monkeypatch, paths):
+    """Issue 14: items that match dozens of rules. Every match (`match_many`) is the naive reference's, and
+    the deciding rules (`decide_many`, what tagging and the pull store) are exactly the reference's first
+    match, first of each lane, first to give each tag and owner's rule; through each of the matcher's ways
+    of getting there (few keys checked rule by rule, bit sets, phrases confirmed at once from word pairs or
+    one by one, a few candidates or many) and across chunk boundaries."""
+    import test_rules_property
+
+    monkeypatch.setattr(test_rules_property, "ref_normalise", functools.cache(test_rules_property.ref_normalise))
+    rng = random.Random(14)
+    rule_list = dense_rules(rng)
+    item_list = dense_items(rng, 60)
+    if paths == "every item one by one":
+        monkeypatch.setattr(rules_module, "FEW_KEYS", 10**9)
+        monkeypatch.setattr(rules_module, "FEW", 10**9)
+    elif paths == "every item by bit sets":
+        monkeypatch.setattr(rules_module, "FEW_KEYS", 0)
+        monkeypatch.setattr(rules_module, "FEW", 0)
+        monkeypatch.setattr(rules_module, "PAIRS_AT_ONCE", 1)
+    monkeypatch.setattr(rules_module, "CHUNK", 7)
+    expected = [[i for i, r in enumerate(rule_list) if ref_matches(r, it)] for it in item_list]
+    assert sum(map(len, expected)) / len(item_list) > 20  # dense: dozens of matches an item
+    matcher = Matcher(rule_list)
+    batch = [as_tuple(it) for it in item_list]
+    assert matcher.match_many(batch) == [tuple(e) for e in expected]
+    assert matcher.decide_many(batch) == [ref_deciding(rule_list, e) for e in expected]
 
 
 def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path, monkeypatch):

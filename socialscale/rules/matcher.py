@@ -11,6 +11,14 @@ Only keys that can decide a rule are scanned: `any` terms, and `all` terms of ru
 for the items where one of those keys was found, its `none` terms and other `all` terms looked
 up in that item's folded text. A phrase is keyed on its rarest-looking word and confirmed by a
 search that lets its words be apart by several spaces, so no text is ever collapsed.
+
+When an item's keys are many (rules of common words: a post can match a hundred), its rules are
+not checked one by one: per key found, bit sets (an int, bit r for rule r) say which rules it
+makes match outright, which wait on one of their phrases, and which must be checked; `none` and
+`all` terms gate them as bit sets too, and two-word phrases are confirmed all at once from the
+item's pairs of words in a row. Deciding an item (`decide_many`) then takes, per lane and per tag,
+the lowest rule of those sets that matches, so its cost follows its keys and its lanes and tags,
+not the number of rules it matches.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, pairwise
 from typing import TYPE_CHECKING, Any
 
 import ahocorasick
@@ -39,6 +47,14 @@ FIELD_BITS = {"title": TITLE, "text": TEXT, "author": AUTHOR, "url": URL}
 # Items matched per scan: small enough for the chunk's text to stay in the CPU caches (a chunk of
 # 20,000 items was 25% slower per item than one of 500, measured on ~220-character posts).
 CHUNK = 512
+# An item with at least this many rules waiting on a two-word phrase has all of them confirmed at once from
+# its pairs of words (a split of its text), rather than each by a search.
+PAIRS_AT_ONCE = 4
+# An item with at most this many keys found has its candidate rules checked one by one (see `_sets`).
+FEW_KEYS = 3
+# An item with at most this many candidate rules has them checked in config order, every one; with more,
+# only the first candidate of each need (a lane, a tag) that matches is looked for.
+FEW = 6
 
 
 @dataclass(frozen=True)
@@ -63,6 +79,7 @@ class _Probe:
     id: int  # the term's id in this group: the key's id when finding the key decides, else its own
     confirm: Callable[..., Any] | None  # None: finding the key decides; else (text, start, end) finds the term
     part: int  # where `confirm` looks: 0 the whole folded text of the group, 1 the title, 2 the text
+    pattern: str = ""  # the term as its words in a row (`Term.pattern`): ' doesn t work '
 
 
 @dataclass
@@ -144,7 +161,8 @@ class Matcher:
     made of `any` terms only that it makes a match (`direct`), and to the other rules it makes
     worth checking (`trigger`: their `any` terms, or their `all` terms when they have no `any`).
     Only keys with rules behind them are scanned; `none` terms and `all` terms next to `any`
-    terms are looked up in the folded text of the few items whose rules are checked.
+    terms are looked up in the folded text of the few items whose rules are checked. Items with
+    more than FEW_KEYS keys are decided by bit sets first (`_bitwise`, `_sets`).
     """
 
     def __init__(self, rules: Sequence[Rule]) -> None:
@@ -192,7 +210,6 @@ class Matcher:
         # A key found alone that sets off nothing else decides the item by itself: its rules, sorted.
         self._alone = [None if t or self._confirm[k] else tuple(sorted(d)) for k, (d, t) in enumerate(self._table)]
         self._plans = [self._plan(c) for c in self._compiled]
-        self._always = frozenset(always)
         self._probe_of = {p.id: p for c in self._compiled for probes in c.probes.values() for t in probes for p in t}
         # What a match of each rule decides (see decide_many): its lane, its tags, whether it names an owner.
         self._meta = [(r.lane, frozenset(r.tags), r.owner is not None) for r in self.rules]
@@ -208,15 +225,18 @@ class Matcher:
         self._owner_bits = [_bits(r for r, rule in enumerate(self.rules) if rule.lane == lane and rule.owner)
                             for lane in lanes]
         self._always_bits = _bits(always)
-        self._reach = [frozenset().union(d, t, *(self._table[c[0]][0] | self._table[c[0]][1] for c in self._confirm[k]))
-                       for k, (d, t) in enumerate(self._table)]
-        self._reach_bits = [_bits(r) for r in self._reach]
+        self._reach_bits = [_bits(frozenset().union(d, t, *(self._table[c[0]][0] | self._table[c[0]][1]
+                                                            for c in self._confirm[k])))
+                            for k, (d, t) in enumerate(self._table)]
+        self._bitwise()
         # `sentiment:` conditions, checked after the terms: the item's label must be one of the rule's.
         self.moods: dict[int, frozenset[str]] = {i: frozenset(r.sentiment) for i, r in enumerate(self.rules)
                                                   if r.sentiment}
 
     def _deciding(self, matched: tuple[int, ...]) -> tuple[int, ...]:
         """The deciding subset (decide_many) of a list of matching rules in config order."""
+        if len(matched) < 2:
+            return matched
         out: list[int] = []
         lanes: set[str] = set()
         tags: frozenset[str] = frozenset()
@@ -259,11 +279,11 @@ class Matcher:
             key = keys[term.key] = self._new_id()
         part = 0 if fields & _GROUPS[group] == _GROUPS[group] else 1 if fields & _GROUPS[group] == TITLE else 2
         if term.key == term.pattern and not part:
-            return _Probe(group, key, term.key, key, None, 0)
+            return _Probe(group, key, term.key, key, None, 0, term.pattern)
         ident = self._terms.get((group, term.pattern, part))
         if ident is None:
             ident = self._terms[(group, term.pattern, part)] = self._new_id()
-        return _Probe(group, key, term.key, ident, _confirmer(term), part)
+        return _Probe(group, key, term.key, ident, _confirmer(term), part, term.pattern)
 
     # -- the fast path -----------------------------------------------------------------------------
 
@@ -340,114 +360,199 @@ class Matcher:
             nth += 1
         return nth == len(items) * fields
 
-    def _decide(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
-                spans: list[dict[int, tuple[int, int]]], deciding: bool = False) -> list[tuple[int, ...]]:
-        """Per item, the rules it matches (with `deciding`, only those that decide its outcome).
+    def _bitwise(self) -> None:
+        """Tables that decide most rules for every rule at once (an int as a bit set, bit r for rule r).
 
-        The rules worth checking are those a found key triggers (and the regex-only ones), checked
-        in config order. A phrase is confirmed only when a rule being checked needs it, and with
-        `deciding` a rule is checked only when it could change the outcome: its lane or one of its
-        tags is not given yet by an earlier match, or it could name the owner of the primary lane.
-        So an item that matches a hundred rules costs what its lanes and tags need, not a hundred checks.
+        A rule is *plain* when its key hits alone decide it: no regex, no `sentiment:`, at most one
+        `all` term and `none` terms that are keys the scan finds completely. Per scanned key, `_keyed`
+        holds three sets side by side (each `_width` bits): the plain rules it gives an `any` term
+        (sure), the plain rules with a phrase of that key (a match once the phrase is confirmed), and
+        the other rules it may make match (checked one by one, as `_ItemView.matches` says). `_gates`
+        holds, per key, the plain rules its `none` term rules out and those its `all` term lets in.
+        So an item's matching plain rules cost one OR per key found, not a check per rule.
         """
+        width = len(self.rules)
+        ids = len(self._table)
+        sure, phrase, ruled_out, let_in = [0] * ids, [0] * ids, [0] * ids, [0] * ids
+        plain = no_all = anywhere = paired = unpaired = 0
+        by_source: dict[str, int] = {}
+        pairs: dict[tuple[str, str], int] = {}  # a two-word phrase of title+text -> the plain rules it gives
+        self._phrases: list[tuple[int, ...]] = []  # per plain rule: its `any` terms that need confirming
+        for r, (plan, rule) in enumerate(zip(self._plans, self.rules, strict=True)):
+            sources, any_terms, all_terms, none_terms, regexes, _ = plan
+            bit = 1 << r
+            if regexes or rule.sentiment or any_terms is None or len(all_terms) > 1 \
+                    or any(searched for _, searched in all_terms) or none_terms[1]:
+                self._phrases.append(())
+                continue
+            plain |= bit
+            self._phrases.append(any_terms[1])
+            for t in any_terms[0]:
+                sure[t] |= bit
+            for t in any_terms[1]:
+                p = self._probe_of[t]
+                phrase[p.key] |= bit
+                words = p.pattern.split()
+                if p.scanner == 0 and not p.part and len(words) == 2 and p.pattern.endswith(" "):
+                    pairs[(words[0], words[1])] = pairs.get((words[0], words[1]), 0) | bit
+                    paired |= bit
+                else:
+                    unpaired |= bit
+            for t in none_terms[0]:
+                ruled_out[t] |= bit
+            if all_terms:
+                for t in all_terms[0][0]:
+                    let_in[t] |= bit
+            else:
+                no_all |= bit
+            if sources:
+                for s in sources:
+                    by_source[s] = by_source.get(s, 0) | bit
+            else:
+                anywhere |= bit
+        other = ((1 << width) - 1) & ~plain
+        self._width = width
+        self._mask = (1 << width) - 1
+        self._keyed = [a | p << width | (reach & other) << 2 * width
+                       for a, p, reach in zip(sure, phrase, self._reach_bits, strict=True)]
+        self._gates = [n | a << width for n, a in zip(ruled_out, let_in, strict=True)]
+        self._always_keyed = (self._always_bits & other) << 2 * width
+        self._no_all = no_all
+        self._anywhere = anywhere
+        self._by_source = {s: anywhere | b for s, b in by_source.items()}
+        self._pairs = pairs
+        self._paired = paired
+        self._unpaired = unpaired
+
+    def _sets(self, keys: Sequence[int], source: Any, folded: str, span: tuple[int, int] | None
+              ) -> tuple[int, int, int]:
+        """An item's rules as three bit sets: (plain rules that match, plain rules that match if one of their
+        phrases is confirmed, other rules to check); for an item with few keys, every candidate is to
+        check. With many phrases waiting, the two-word ones of title and text are confirmed at once from
+        the pairs of words in a row in the item's text (`folded[span]`)."""
+        if len(keys) <= FEW_KEYS:  # the rules of a key or two: checking each is cheaper than the bit sets
+            return 0, 0, functools.reduce(operator.or_, map(self._reach_bits.__getitem__, keys), self._always_bits)
+        found = set(keys)
+        width, mask = self._width, self._mask
+        x = functools.reduce(operator.or_, map(self._keyed.__getitem__, found), self._always_keyed)
+        y = functools.reduce(operator.or_, filter(None, map(self._gates.__getitem__, found)), 0)
+        ok = (self._no_all | y >> width) & self._by_source.get(source, self._anywhere) & ~(y & mask)
+        sure = x & mask & ok
+        pending = (x >> width) & mask & ok & ~sure
+        if span is not None and (pending & self._paired).bit_count() >= PAIRS_AT_ONCE:
+            # Many phrases to confirm: all two-word ones at once, from the item's pairs of words in a row
+            # (" w1 +w2 " in folded text is w1, w2 in a row among its words; the NUL between title and
+            # text is a word of its own, so no pair spans two fields). The others are confirmed one by one.
+            words = folded[span[0]:span[1]].split()
+            sure |= pending & functools.reduce(
+                operator.or_, filter(None, map(self._pairs.get, pairwise(words))), 0)
+            pending &= self._unpaired & ~sure
+        return sure, pending, x >> 2 * width
+
+    def _decide(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
+                spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
+        """Per item, every rule it matches, in config order: the plain rules its keys decide, then each
+        phrase and other rule checked."""
         n = len(items)
         out: list[tuple[int, ...]] = [()] * n
-        alone = self._alone_deciding if deciding else self._alone
-        reach, always, meta = self._reach, self._always, self._meta
+        alone, always = self._alone, self._always_bits
         for i in range(n) if always else found:
             keys = found.get(i, [])
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
                 out[i] = decided
                 continue
-            ids = set(keys)
-            candidates = set(always)
-            for k in ids:
-                candidates |= reach[k]
-            item = _ItemView(self, items[i], i, folded, spans, ids)
-            hits: list[int] = []
-            lanes: set[str] = set()
-            tags: set[str] = set()
-            primary: str | None = None
-            owner_named = False
-            for r in sorted(candidates):
-                lane, rule_tags, names_owner = meta[r]
-                if deciding and primary is not None and lane in lanes and rule_tags <= tags \
-                        and (owner_named or not names_owner or lane != primary):
-                    continue  # it could only repeat what earlier matches decided
-                if item.matches(self._plans[r]):
-                    hits.append(r)
-                    if primary is None:
-                        primary = lane
-                    lanes.add(lane)
-                    tags |= rule_tags
-                    if names_owner and lane == primary:
-                        owner_named = True
-            out[i] = tuple(hits)
+            sets = self._sets(keys, items[i][0], folded[0], spans[0].get(i))
+            out[i] = self._every(items[i], i, folded, spans, keys, *sets)
         return out
+
+    def _every(self, fields: Sequence[Any], i: int, folded: list[str], spans: list[dict[int, tuple[int, int]]],
+               keys: list[int], matched: int, pending: int, other: int) -> tuple[int, ...]:
+        """Every rule one item matches, in config order: the sure ones, and each other candidate checked."""
+        x = pending | other
+        if not x:
+            return _indices(matched)
+        plans, phrases = self._plans, self._phrases
+        item = _ItemView(self, fields, i, folded, spans, set(keys))
+        if not matched:  # every candidate checked (a few keys): the matches come in order
+            out = []
+            while x:
+                low = x & -x
+                r = low.bit_length() - 1
+                if item.any_pending(phrases[r]) if low & pending else item.matches(plans[r]):
+                    out.append(r)
+                x ^= low
+            return tuple(out)
+        while x:
+            low = x & -x
+            r = low.bit_length() - 1
+            if item.any_pending(phrases[r]) if low & pending else item.matches(plans[r]):
+                matched |= low
+            x ^= low
+        return _indices(matched)
 
     def _decide_needed(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
                        spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
-        """`decide_many` for one chunk. Rule sets are bit sets (an int, bit r for rule r): per item, the
-        rules its keys may make match; per need (a lane, a tag), the first of those in config order that
-        matches, found by walking up the lowest set bits and checking each rule at most once."""
+        """`decide_many` for one chunk: per item its bit sets (`_sets`), then per need (a lane, a tag) the
+        first rule in config order that matches, each rule checked at most once and only when no sure
+        match comes before it."""
         n = len(items)
         out: list[tuple[int, ...]] = [()] * n
-        alone, bits, always = self._alone_deciding, self._reach_bits, self._always_bits
+        alone, always = self._alone_deciding, self._always_bits
         for i in range(n) if always else found:
             keys = found.get(i, [])
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
                 out[i] = decided
                 continue
-            candidates = always
-            for k in keys:
-                candidates |= bits[k]
-            if not candidates:
-                continue
-            item = _ItemView(self, items[i], i, folded, spans, set(keys))
-            out[i] = self._decide_item(item, candidates)
+            sure, pending, other = self._sets(keys, items[i][0], folded[0], spans[0].get(i))
+            candidates = sure | pending | other
+            if candidates.bit_count() <= FEW:
+                out[i] = self._deciding(self._every(items[i], i, folded, spans, keys, sure, pending, other))
+            else:
+                out[i] = self._decide_item(items[i], i, folded, spans, keys, sure, pending, other)
         return out
 
-    def _decide_item(self, item: _ItemView, candidates: int) -> tuple[int, ...]:
-        """One item's deciding rules among `candidates`: per need, the first that matches."""
-        plans, needs, owners, lane_of = self._plans, self._need_bits, self._owner_bits, self._lane_index
-        nlanes = len(owners)
+    def _decide_item(self, fields: Sequence[Any], i: int, folded: list[str], spans: list[dict[int, tuple[int, int]]],
+                     keys: list[int], sure: int, pending: int, other: int) -> tuple[int, ...]:
+        """One item's deciding rules: per need, the first candidate that matches (a sure match, or one checked
+        when nothing sure comes before it), each rule checked at most once."""
+        plans, phrases, owners = self._plans, self._phrases, self._owner_bits
         verdict: dict[int, bool] = {}
-        kept: set[int] = set()
-        first_lane = -1
-        for need, group in enumerate(needs):
-            x = candidates & group
+        view: list[_ItemView] = []
+
+        def first(x: int) -> int:
             while x:
                 low = x & -x
                 r = low.bit_length() - 1
+                if low & sure:
+                    return r
                 ok = verdict.get(r)
                 if ok is None:
-                    ok = verdict[r] = item.matches(plans[r])
+                    if not view:
+                        view.append(_ItemView(self, fields, i, folded, spans, set(keys)))
+                    ok = verdict[r] = view[0].any_pending(phrases[r]) if low & pending else view[0].matches(plans[r])
                 if ok:
-                    kept.add(r)
-                    if need < nlanes and (first_lane < 0 or r < first_lane):
-                        first_lane = r
-                    break
+                    return r
                 x ^= low
-        if first_lane >= 0:
-            x = candidates & owners[lane_of[first_lane]]
-            while x:
-                low = x & -x
-                r = low.bit_length() - 1
-                if r >= first_lane:  # nothing before the first match matches
-                    ok = verdict.get(r)
-                    if ok is None:
-                        ok = verdict[r] = item.matches(plans[r])
-                    if ok:
-                        kept.add(r)
-                        break
-                x ^= low
+            return -1
+
+        candidates = sure | pending | other
+        lanes = [r for group in self._need_bits[:len(owners)] if (r := first(candidates & group)) >= 0]
+        if not lanes:
+            return ()
+        kept = set(lanes)
+        kept.update(r for group in self._need_bits[len(owners):] if (r := first(candidates & group)) >= 0)
+        primary = min(lanes)  # the first match; nothing before it matches
+        owner = first(candidates & owners[self._lane_index[primary]] & ~((1 << primary) - 1))
+        if owner >= 0:
+            kept.add(owner)
         return tuple(sorted(kept))
 
     def decide_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
         """Like `match_many`, but per item only the matching rules that decide its outcome (`tagging.decide`):
         the first match, the first match of each of its lanes, the first to give each of its tags, and
         the first in the primary lane that names an owner. `decide()` gives the same lane, lanes, tags
-        and owner from these as from every match."""
+        and owner from these as from every match. What an item costs follows its keys and what it
+        needs (a check only for a candidate with no sure match before it), not its number of matches."""
         out: list[tuple[int, ...]] = []
         for start in range(0, len(items), CHUNK):
             chunk = items[start:start + CHUNK]
@@ -506,6 +611,24 @@ def item_fields(item: Any) -> tuple[Any, ...]:
     return (item.source, item.title, item.text, item.author, item.url)
 
 
+def _indices(bits: int) -> tuple[int, ...]:
+    """The positions of the set bits of `bits`, lowest first."""
+    out: list[int] = []
+    if bits.bit_count() < 24:  # a few: one by one; many: a byte at a time
+        while bits:
+            low = bits & -bits
+            out.append(low.bit_length() - 1)
+            bits ^= low
+        return tuple(out)
+    for base, byte in enumerate(bits.to_bytes((bits.bit_length() + 7) // 8, "little")):
+        if byte:
+            out += map((8 * base).__add__, _BYTE_BITS[byte])
+    return tuple(out)
+
+
+_BYTE_BITS = [tuple(b for b in range(8) if byte >> b & 1) for byte in range(256)]  # a byte's set bits
+
+
 def _bits(indices: Any) -> int:
     """A set of rule positions as an int, bit r for rule r."""
     out = 0
@@ -552,6 +675,13 @@ class _ItemView:
         decided, searched = terms
         if not decided.isdisjoint(self.ids):
             return True
+        for t in searched:
+            if self.has(t):
+                return True
+        return False
+
+    def any_pending(self, searched: tuple[int, ...]) -> bool:
+        """Whether one of a plain rule's `any` terms that need confirming (its phrases) is in the item."""
         for t in searched:
             if self.has(t):
                 return True
