@@ -82,23 +82,58 @@ def _segments(lanes: Sequence[str | None]) -> list[tuple[str, list[Any]]]:
 def backlog_counts(db: Database, *, by: str, lanes: Sequence[str | None], younger_than: Sequence[str],
                    breach_before: Mapping[str, str], filters: Filters) -> list[dict[str, Any]]:
     """Per lane and group: open, unassigned, oldest start, breached, and `younger[k]` = items started after
-    `younger_than[k]` (cumulative; the caller turns them into buckets and adds up a group's lanes)."""
-    out = []
-    d = dialect_of(db)
+    `younger_than[k]` (cumulative; the caller turns them into buckets and adds up a group's lanes).
+
+    What needs every waiting item (how many, unassigned, follow-ups) is one pass along the items_backlog
+    index; what depends on the time (the age buckets, and breaches: breached = open - those started at
+    or after the lane's cut) reads only the recent end of each lane's range, from the earliest of the
+    bucket edges and the SLA cuts; and by lane, each lane's oldest start is one seek. Counting those in
+    the one pass cost each of a million items' index entries seven comparisons more
+    (benchmarks/README.md, "Reports, third round")."""
+    out: list[dict[str, Any]] = []
     for segment, segment_params in _segments(lanes):
-        params: list[Any] = []
-        breach = _lane_case(breach_before, params)
-        younger = ", ".join(d.count_if("i.start_at > ?") for _ in younger_than)
-        params += [*younger_than, *segment_params]
+        params: list[Any] = list(segment_params)
         where = f"{WAITING_SQL} AND {segment}{filters.sql(params)}"
-        group_by = "i.lane" if by == "lane" else f"i.lane, {GROUP_COLUMNS[by]}"  # by lane: the index order
-        sql = (f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), {d.count_if('i.owner IS NULL')}, "
-               f"MIN(i.start_at), {d.count_if(f'i.start_at < {breach}')}, {d.count_if('i.followup = 1')}, {younger} "
-               f"FROM items i WHERE {where} GROUP BY {group_by}")
-        out += [{"lane": row[0], "group": row[1], "open": row[2], "unassigned": row[3], "oldest_start": row[4],
-                 "breached": row[5], "followups": row[6], "younger": list(row[7:])}
-                for row in db.execute(sql, params).fetchall()]
+        # A segment's parameters are its lane names; the segment of items without a lane has none.
+        out += _backlog_segment(db, by, where, params, lanes=segment_params or [None], younger_than=younger_than,
+                                breach_before=breach_before, filters=filters)
     return out
+
+
+def _backlog_segment(db: Database, by: str, where: str, params: list[Any], *, lanes: Sequence[str | None],
+                     younger_than: Sequence[str], breach_before: Mapping[str, str],
+                     filters: Filters) -> list[dict[str, Any]]:
+    """backlog_counts for the waiting items that meet `where` (one index segment: these lanes)."""
+    d = dialect_of(db)
+    group_by = "i.lane" if by == "lane" else f"i.lane, {GROUP_COLUMNS[by]}"  # by lane: the index order
+    oldest = "NULL" if by == "lane" else "MIN(i.start_at)"  # by lane: sought below
+    rows = db.execute(f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, COUNT(*), {d.count_if('i.owner IS NULL')}, "
+                      f"{oldest}, {d.count_if('i.followup = 1')} FROM items i WHERE {where} GROUP BY {group_by}",
+                      params).fetchall()
+    found = {(row[0], row[1]): {"lane": row[0], "group": row[1], "open": row[2], "unassigned": row[3],
+                                "oldest_start": row[4], "breached": row[2] if row[0] in breach_before else 0,
+                                "followups": row[5], "younger": [0] * len(younger_than)}
+             for row in rows}
+    if by == "lane":  # one lane's range only (with the segment's `IN` too, SQLite would read the whole range)
+        for (lane, _), entry in found.items():
+            lane_params: list[Any] = [] if lane is None else [lane]
+            lane_where = f"{WAITING_SQL} AND i.lane " + ("IS NULL" if lane is None else "= ?") + filters.sql(lane_params)
+            entry["oldest_start"] = db.execute(f"SELECT MIN(i.start_at) FROM items i WHERE {lane_where}",
+                                               lane_params).fetchone()[0]
+    cuts = [*younger_than, *(breach_before[n] for n in lanes if n is not None and n in breach_before)]
+    if not found or not cuts:
+        return list(found.values())
+    recent_params: list[Any] = []
+    breach = _lane_case(breach_before, recent_params)
+    younger = "".join(f", {d.count_if('i.start_at > ?')}" for _ in younger_than)
+    recent_params += [*younger_than, *params, min(cuts)]
+    for row in db.execute(f"SELECT i.lane, {GROUP_COLUMNS[by]} AS grp, {d.count_if(f'i.start_at >= {breach}')}"
+                          f"{younger} FROM items i WHERE {where} AND i.start_at >= ? GROUP BY {group_by}",
+                          recent_params).fetchall():
+        entry = found[(row[0], row[1])]
+        entry["breached"] -= row[2]
+        entry["younger"] = list(row[3:])
+    return list(found.values())
 
 
 def merge_counts(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, Any]:
