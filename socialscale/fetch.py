@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import ipaddress
+import logging
 import random
 import select
 import socket
@@ -30,6 +31,11 @@ from socialscale.errors import FetchError
 from socialscale.models import Config, FetchSettings
 from socialscale.text import has_secrets, http_url_problem, is_secret_key, load_json, mask_secrets, redact_url
 from socialscale.timeutil import format_duration, utc_iso
+
+# httpx logs full URLs (query strings included) at INFO: keep it quiet so no token is printed, whatever
+# level the root logger has (--verbose sets DEBUG). Here, with the import: only what fetches loads httpx.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # A POST is retried only when the server cannot have acted on it: it said so (429, 503), or the

@@ -96,6 +96,16 @@ def test_a_report_opens_the_database_with_the_standard_library_alone(tmp_path, w
     assert loaded(modules, ["sqlite_utils", "click", "pluggy", "dateutil"]) == []
 
 
+def test_httpx_is_quieted_wherever_it_is_loaded(tmp_path):
+    """httpx logs whole URLs (tokens in query strings) at INFO. The one module that imports it sets its
+    loggers to WARNING, even under --verbose's DEBUG root logger; commands that never fetch (a report)
+    import neither httpx nor logging for it."""
+    code = ("import logging; logging.basicConfig(level=logging.DEBUG); import socialscale.fetch; "
+            "print(logging.getLogger('httpx').getEffectiveLevel(), logging.getLogger('httpcore').getEffectiveLevel())")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.split() == ["30", "30"]
+
+
 @pytest.mark.parametrize("fmt", ["json", "csv"])
 @pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
 def test_a_report_for_a_script_imports_no_renderer_it_does_not_use(tmp_path, write_config, report, fmt):
@@ -104,7 +114,7 @@ def test_a_report_for_a_script_imports_no_renderer_it_does_not_use(tmp_path, wri
     write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
     modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z", "--format", fmt)
     assert "socialscale.output.render" in modules and "socialscale.text" in modules
-    assert loaded(modules, ["rich", "html.parser"]) == []
+    assert loaded(modules, ["rich", "html.parser", "logging"]) == []
     assert ("statistics" in modules) == (report == "latency")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib
-import logging
 import re
 import sqlite3
 import sys
@@ -242,10 +241,10 @@ def main(
     """Global options apply to every command, and may also follow it (`socialscale pull --quiet`)."""
     st = state(ctx)
     st.config_path, st.db_path, st.quiet, st.verbose = config, db, quiet, verbose
-    # httpx logs full URLs (query strings included) at INFO: keep it quiet so no token is printed.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # (httpx's URL-logging is quieted where httpx is imported, socialscale/fetch.py: a report loads neither.)
     if verbose:
+        import logging
+
         logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
 
 
