@@ -29,14 +29,14 @@ SOURCES = ["s1", "s2", "s3"]
 EDGES = (3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400)
 BUCKETS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
 COLUMNS = ("id", "source", "guid", "title", "text", "first_seen_at", "updated_at", "start_at", "lane", "owner",
-           "status", "duplicate_of", "ours", "followup", "content_hash")
+           "status", "duplicate_of", "ours", "followup", "content_hash", "sentiment")
 
 
 def _ages(rng: random.Random) -> int:
     """An age in seconds: often exactly on a bucket edge or an SLA, or one second either side."""
     if rng.random() < 0.4:
-        return max(0, rng.choice([*EDGES, 7200, 14400, 86400]) + rng.choice([-1, 0, 1]))
-    return rng.randrange(12 * 86400)
+        return max(0, rng.choice([*EDGES, 7200, 14400, 86400, 30 * 86400]) + rng.choice([-1, 0, 1]))
+    return rng.randrange(40 * 86400)
 
 
 def _rows(seed: int, count: int = 400) -> list[dict[str, Any]]:
@@ -44,13 +44,17 @@ def _rows(seed: int, count: int = 400) -> list[dict[str, Any]]:
     rows = []
     for n in range(1, count + 1):
         start = utc_iso(NOW - timedelta(seconds=_ages(rng)))
+        lane = rng.choice([*LANES, None])
         rows.append({"id": n, "source": rng.choice(SOURCES), "guid": f"g{n}", "title": f"t{n}", "text": "",
                      "first_seen_at": start, "updated_at": start, "start_at": start,
-                     "lane": rng.choice([*LANES, None]), "owner": rng.choice([*TEAM, None]),
+                     "lane": lane, "owner": rng.choice([*TEAM, None]),
                      "status": rng.choice(["open"] * 6 + ["closed", "responded", "ignored"]),
                      "duplicate_of": 1 if n > 1 and rng.random() < 0.05 else None,
                      "ours": "alice" if rng.random() < 0.05 else None,
-                     "followup": int(rng.random() < 0.2), "content_hash": f"h{n}"})
+                     "followup": int(rng.random() < 0.2), "content_hash": f"h{n}",
+                     # publishing's items are never scored (not English, say): its share is None
+                     "sentiment": None if lane == "publishing" else
+                     rng.choice([None, None, -0.05, -0.0499, 0.0, round(rng.uniform(-1, 1), 3)])})
     return rows
 
 
@@ -108,3 +112,32 @@ def test_the_backlog_counts_what_its_definition_counts(dataset, by, filters):
     for key in ("unassigned", "breached", "followups"):
         assert got["total"][key] == sum(f[key] for f in expected.values()), key
     assert got["total"]["buckets"] == {b: sum(f["buckets"][b] for f in expected.values()) for b in BUCKETS}
+
+
+def _expected_negative(rows: list[dict[str, Any]], by: str, since: datetime) -> dict[Any, float | None]:
+    """Per group: negative items among the scored ones that started in [since, now + 1s), not duplicates, not ours."""
+    counts: dict[Any, list[int]] = {}
+    for row in rows:
+        start = datetime.fromisoformat(row["start_at"].replace("Z", "+00:00"))
+        if row["duplicate_of"] is not None or row["ours"] is not None or not since <= start <= NOW:
+            continue
+        pair = counts.setdefault(row[by], [0, 0])
+        if row["sentiment"] is not None:
+            pair[0] += 1
+            pair[1] += row["sentiment"] <= -0.05
+    return {g: (round(neg / scored, 4) if scored else None) for g, (scored, neg) in counts.items()}
+
+
+@pytest.mark.parametrize("by", ["lane", "owner", "source"])
+def test_latency_s_negative_share_is_what_its_definition_gives(dataset, by):
+    """Unscored items are left out before grouping: a group of unscored items only still shows no share."""
+    session, rows = dataset
+    got = reports.latency(session.db, session.config, now=NOW, by=by, since="30d")
+    expected = _expected_negative(rows, by, NOW - timedelta(days=30))
+    if by == "lane":  # the case is in the data
+        assert expected["publishing"] is None and "publishing" in {g["group"] for g in got["groups"]}
+    assert {g["group"]: g["negative_share"] for g in got["groups"]} == {g["group"]: expected.get(g["group"])
+                                                                          for g in got["groups"]}
+    scored = [r for r in rows if r["sentiment"] is not None and r["duplicate_of"] is None and r["ours"] is None
+              and NOW - timedelta(days=30) <= datetime.fromisoformat(r["start_at"].replace("Z", "+00:00")) <= NOW]
+    assert got["total"]["negative_share"] == round(sum(r["sentiment"] <= -0.05 for r in scored) / len(scored), 4)

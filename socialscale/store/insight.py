@@ -51,10 +51,12 @@ def brand_counts(db: Database, *, periods: Sequence[tuple[str, str, str]],
 
 def negative_counts(db: Database, *, by: str, since: str, until: str,
                     filters: Filters) -> dict[Any, tuple[int, int]]:
-    """Per lane/owner/source: (items with a score, negative ones) among items started in [since, until)."""
+    """Per lane/owner/source: (items with a score, negative ones) among items started in [since, until); a
+    group none of whose items has a score is left out (its share is None either way). Unscored items are
+    dropped before the GROUP BY sorts the rest: with a million items, 30 days of them took ~40 ms to sort."""
     column = {"lane": "i.lane", "owner": "i.owner", "source": "i.source"}[by]
     params: list[Any] = [since, until]
-    sql = (f"SELECT {column}, COUNT(i.sentiment), SUM(CASE WHEN i.sentiment <= {NEGATIVE_BELOW} THEN 1 ELSE 0 END) "
-           f"FROM items i WHERE i.start_at >= ? AND i.start_at < ? AND {_COUNTED}{filters.sql(params)} "
-           f"GROUP BY {column}")
+    sql = (f"SELECT {column}, COUNT(*), SUM(CASE WHEN i.sentiment <= {NEGATIVE_BELOW} THEN 1 ELSE 0 END) "
+           f"FROM items i WHERE i.start_at >= ? AND i.start_at < ? AND {_COUNTED} AND i.sentiment IS NOT NULL"
+           f"{filters.sql(params)} GROUP BY {column}")
     return {r[0]: (int(r[1]), int(r[2] or 0)) for r in db.execute(sql, params).fetchall()}
