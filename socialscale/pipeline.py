@@ -326,21 +326,78 @@ class _GroupWriter:
 
 def _store_group(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], jobs: list[_Job],
                  now: datetime) -> list[SourceResult]:
-    """Store these sources, one transaction for all of them (each its own savepoint inside)."""
-    if len(jobs) == 1:
-        return [_store(db, config, tagger, kind_of, *jobs[0], now)]
-    with transaction(db):
+    """Store these sources, one transaction for all of them (each its own savepoint inside), then thread
+    and tag their new and changed items together: one conversation step per group, not per source
+    (docs/design.md, "Conversations"). A failure of that step other than the database's rolls the
+    group back, and its sources are stored again one at a time, each with its own step, so it fails
+    only the source whose items met it."""
+    try:
+        with transaction(db):
+            step = _Step()
+            results = [_store(db, config, tagger, kind_of, *job, now, step) for job in jobs]
+            step.run(db, config, tagger, kind_of, utc_iso(now))
+            return results
+    except _StepFailed:
         return [_store(db, config, tagger, kind_of, *job, now) for job in jobs]
 
 
+class _StepFailed(Exception):
+    """The conversation step of a group met a bug (not the database's failure)."""
+
+
+class _Step:
+    """The conversation step of a group of sources: their changed items, the new ones' thread columns,
+    and the scores and rule decisions their parser step made."""
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.rows: list[dict[str, Any]] = []
+        self.sentiments: dict[Any, Any] = {}
+        self.decided: dict[Any, Any] = {}
+
+    def add(self, changed: list[int], rows: list[dict[str, Any]], collected: Collected) -> None:
+        self.ids += changed
+        self.rows += rows
+        self.sentiments.update(collected.sentiments)
+        self.decided.update(collected.decided)
+
+    def run(self, db: Database, config: Config, tagger: Any, kind_of: dict[str, str], stamp: str) -> None:
+        if not self.ids:
+            return
+        try:
+            _with_known(tagger, self.sentiments, self.decided,
+                        lambda: _conversations(db, config, tagger, kind_of, self.ids, stamp, self.rows))
+        except DatabaseError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - rolled back and stored again source by source
+            raise _StepFailed(str(exc)) from exc
+
+
+def _with_known(tagger: Any, sentiments: dict[Any, Any], decided: dict[Any, Any], call: Callable[[], None]) -> None:
+    """Run `call` with the tagger's sentiment model and matcher answering first from the parser step's
+    scores and decisions (Prescored, Prematched)."""
+    prepared = [(p, known) for p, known in ((getattr(tagger, "vader", None), sentiments),
+                                             (getattr(tagger, "matcher", None), decided))
+                if isinstance(p, Prescored | Prematched)]
+    for p, known in prepared:
+        p.known = known
+    try:
+        call()
+    finally:
+        for p, _ in prepared:
+            p.known = {}
+
+
 def _store(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
-           collected: Collected | None, error: SocialscaleError | None, elapsed_ms: int, now: datetime) -> SourceResult:
-    """Store one source's batch in one transaction. Any failure of that batch other than the
-    database itself (full disk, damaged file: those stop the pull with one line) is this source's
-    error, recorded as such: the other sources are stored as usual."""
+           collected: Collected | None, error: SocialscaleError | None, elapsed_ms: int, now: datetime,
+           step: _Step | None = None) -> SourceResult:
+    """Store one source's batch in one transaction (with `step`, its conversation step is left to the
+    group's). Any failure of that batch other than the database itself (full disk, damaged file: those
+    stop the pull with one line) is this source's error, recorded as such: the other sources are
+    stored as usual."""
     if collected is not None:
         try:
-            return _store_batch(db, config, tagger, kind_of, source, collected, elapsed_ms, now)
+            return _store_batch(db, config, tagger, kind_of, source, collected, elapsed_ms, now, step)
         except DatabaseError:
             raise
         except Exception as exc:  # noqa: BLE001 - a bug met by one source's data must not stop the others
@@ -357,29 +414,22 @@ def _store(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], s
 
 
 def _store_batch(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], source: Source,
-                 collected: Collected,
-                 elapsed_ms: int, now: datetime) -> SourceResult:
+                 collected: Collected, elapsed_ms: int, now: datetime, step: _Step | None = None) -> SourceResult:
     stamp = utc_iso(now)
     status: RunStatus = "not_modified" if collected.not_modified else "ok"
     with transaction(db):
         items = kept(source, collected.items, lambda refs: stored_refs(db, source.name, refs))
         upserted = upsert_items(db, source.name, items, stamp)
         changed = upserted.new_ids + upserted.updated_ids
-        if changed:
-            prepared = [(p, known) for p, known in ((getattr(tagger, "vader", None), collected.sentiments),
-                                                     (getattr(tagger, "matcher", None), collected.decided))
-                        if isinstance(p, Prescored | Prematched)]
-            for p, known in prepared:
-                p.known = known
-            try:
-                _conversations(db, config, tagger, kind_of, changed, stamp, upserted.new_threads)
-            finally:
-                for p, _ in prepared:
-                    p.known = {}
+        if changed and step is None:
+            _with_known(tagger, collected.sentiments, collected.decided,
+                        lambda: _conversations(db, config, tagger, kind_of, changed, stamp, upserted.new_threads))
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
                      updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
                      cursor=collected.cursor, redirected_to=collected.permanent_redirect)
+    if changed and step is not None:  # only once its savepoint is kept
+        step.add(changed, upserted.new_threads, collected)
     warnings = list(collected.warnings)
     if collected.permanent_redirect:
         warnings.append(f"moved permanently to {collected.permanent_redirect}; will fetch that from now on")

@@ -109,7 +109,7 @@ def link(db: Database, kinds: dict[str, str], ids: Sequence[int],
     sizes: dict[int, int] = {}
     for c in now_in.values():
         sizes[c] = sizes.get(c, 0) + 1
-    alone = {c for c in now_in.values() if _alone(c, batch, parents, sizes)}
+    alone = {c for c, size in sizes.items() if size == 1 and _alone(c, batch, parents)}
     links = [(parents[i], now_in[i], i) for i in batch
              if (parents[i], now_in[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
     if deferred is not None:
@@ -123,13 +123,12 @@ def link(db: Database, kinds: dict[str, str], ids: Sequence[int],
     return changed
 
 
-def _alone(conversation: int, batch: dict[int, Any], parents: dict[int, int | None], sizes: dict[int, int]) -> bool:
-    """Whether a conversation is one new item and nothing else: an item threaded for the first time
-    (never had a conversation, so no stored item names it as parent or conversation), a root, and
-    the only one of the batch and the adopted replies in it."""
+def _alone(conversation: int, batch: dict[int, Any], parents: dict[int, int | None]) -> bool:
+    """Whether a conversation with one member among the batch and the adopted replies is that new item
+    and nothing else: an item threaded for the first time (never had a conversation, so no stored item
+    names it as parent or conversation), and a root."""
     row = batch.get(conversation)
-    return (row is not None and row["conversation_id"] is None and parents[conversation] is None
-            and sizes[conversation] == 1)
+    return row is not None and row["conversation_id"] is None and parents[conversation] is None
 
 
 def _has_ancestor(db: Database, start: int, target: int, parents: dict[int, int | None],

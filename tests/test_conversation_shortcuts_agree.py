@@ -169,3 +169,33 @@ def test_our_message_arriving_between_two_of_ours_hands_later_follow_ups_to_its_
     assert agree(config, tmp_path)[("a", "d3")][4:7] == ("sam", "conversation", 1)
     pull(config, [[("a", [item("a", "b9", "bob", "2025-01-14T08:00:00Z", "d1", "We are on it")])]])
     assert agree(config, tmp_path)[("a", "d3")][4:7] == ("bob", "conversation", 1)
+
+
+def test_a_bug_in_a_groups_conversation_step_fails_only_the_source_whose_items_meet_it(tmp_path, monkeypatch):
+    """The group's sources are threaded together, after all of them are stored; when that step fails
+    (not the database), the group is rolled back and stored again source by source, each threaded
+    alone: only the source whose items meet the bug fails."""
+    config = setup(tmp_path, ("a", "b", "c"))
+    real = pipeline._conversations
+    calls: list[int] = []
+
+    def step(db, config, tagger, kinds, ids, now, rows=None):  # type: ignore[no-untyped-def]
+        calls.append(len(ids))
+        marks = ",".join("?" * len(ids))
+        if "b" in {r[0] for r in db.execute(f"SELECT source FROM items WHERE id IN ({marks})", list(ids))}:
+            raise ValueError("a bug met by b's items")
+        real(db, config, tagger, kinds, ids, now, rows)
+
+    monkeypatch.setattr(pipeline, "_conversations", step)
+    found = {t[0]: t for t in THREADS}
+    db = open_db(config.database)
+    jobs = [(config.source(name), Collected(items=[item(name, *found[g]) for g in guids]), None, 1)
+            for name, guids in (("a", ("d1", "s1")), ("b", ("d2",)), ("c", ("l1",)))]
+    results = pipeline._store_group(db, config, pipeline._tagger(config), {}, jobs, parse_iso(NOW))
+    db.conn.close()
+    assert [(r.name, r.status, r.new) for r in results] == [("a", "ok", 2), ("b", "error", 0), ("c", "ok", 1)]
+    assert "could not store this source's items, nothing of them was written" in (results[1].error or "")
+    assert calls == [4, 2, 1, 1]  # the group's step, then each source's own
+    got = state(config.database)
+    assert set(got) == {("a", "d1"), ("a", "s1"), ("c", "l1")}
+    assert got[("c", "l1")][:2] == ("s1", "d1") and got[("a", "d1")][9] == "responded"

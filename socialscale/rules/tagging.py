@@ -181,7 +181,8 @@ class Tagger:
         written with the tagging (one write of the row, not two)."""
         summary = TagSummary(self.version)
         rows = store.rows_by_id(db, item_ids)
-        if links:
+        if links and any(parent is not None for parent, _ in links.values()):
+            # (A row without a parent is a root whatever its conversation: those need no change.)
             rows = [row if row[0] not in links else (*row[:PARENT], *links[row[0]], *row[CONVERSATION + 1:])
                     for row in rows]
         known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
