@@ -7,8 +7,9 @@
     python benchmarks/bench_rules.py --skip-match --db postgresql://user@host/name   # tag --all on PostgreSQL
     python benchmarks/bench_rules.py --skip-match --scored   # items already scored, as a pull leaves them
 
-Matching is timed through `Matcher.match_many` in one process, then through `MatchPool` (worker
-processes plus the caller); each figure is the median of --repeat runs after a first run.
+Matching is timed through `Matcher.match_many` (every match) and `Matcher.decide_many` (the deciding
+rules, what `tag` and the pull store) in one process, then through `MatchPool` (worker processes plus
+the caller); each figure is the median of --repeat runs after a first run.
 
 The items are synthetic but shaped like social posts: a title of 0-12 words (a third have
 none, as on Mastodon), a body of 10-70 words (about 300 characters), Zipf-distributed common
@@ -173,6 +174,16 @@ def bench_matching(rules: list[Rule], items: list[Item], label: str, repeat: int
           f"(compiling {len(rules):,} rules: {compile_s:.2f} s)")
     print(f"  one process: {n / wall:,.0f} items/s ({n / cpu:,.0f} per CPU-second), median of {repeat} runs "
           f"({', '.join(f'{n / w:,.0f}' for w in walls)}) after a first run at {n / first:,.0f}")
+    cpus = []
+    for _ in range(repeat + 1):
+        c0 = time.process_time()
+        decided = matcher.decide_many(items)
+        cpus.append(time.process_time() - c0)
+    cpus.pop(0)
+    deciding = statistics.median(cpus)
+    print(f"  deciding (`decide_many`, what `tag` and the pull store), one process: {n / deciding:,.0f} items per "
+          f"CPU-second ({deciding * 1e6 / n:.1f} us an item), median of {repeat} runs after a first; "
+          f"{sum(map(len, decided)) / n:.1f} deciding rules an item of {sum(map(len, results)) / n:.1f} matching")
     fold_s, scan_s = _where_the_time_goes(matcher, items)
     us = 1e6 / n
     print(f"  per item: {cpu * us:.2f} us = joining and folding title+text {fold_s * us:.2f} + Aho-Corasick scan "

@@ -165,21 +165,25 @@ def test_dense_rules_match_and_decide_as_the_reference(monkeypatch, paths):
     """Issue 14: items that match dozens of rules. Every match (`match_many`) is the naive reference's, and
     the deciding rules (`decide_many`, what tagging and the pull store) are exactly the reference's first
     match, first of each lane, first to give each tag and owner's rule; through each of the matcher's ways
-    of getting there (few keys checked rule by rule, bit sets, phrases confirmed at once from word pairs or
-    one by one, a few candidates or many) and across chunk boundaries."""
+    of getting there (keys found by the automaton or by words, few keys checked rule by rule or bit sets,
+    phrases confirmed at once from word pairs or one by one, a few candidates or many) and across chunk
+    boundaries and NULs inside fields."""
     import test_rules_property
 
     monkeypatch.setattr(test_rules_property, "ref_normalise", functools.cache(test_rules_property.ref_normalise))
     rng = random.Random(14)
     rule_list = dense_rules(rng)
     item_list = dense_items(rng, 60)
-    if paths == "every item one by one":
+    if paths == "every item one by one":  # and found by the automaton
         monkeypatch.setattr(rules_module, "FEW_KEYS", 10**9)
         monkeypatch.setattr(rules_module, "FEW", 10**9)
-    elif paths == "every item by bit sets":
+        monkeypatch.setattr(rules_module, "DENSE_HITS", 10**9)
+    elif paths == "every item by bit sets":  # and found by words from the second chunk on
         monkeypatch.setattr(rules_module, "FEW_KEYS", 0)
         monkeypatch.setattr(rules_module, "FEW", 0)
         monkeypatch.setattr(rules_module, "PAIRS_AT_ONCE", 1)
+        monkeypatch.setattr(rules_module, "DENSE_HITS", -1)
+        monkeypatch.setattr(rules_module, "WORDS_KEPT", 50)  # the words' keys are forgotten and found again
     monkeypatch.setattr(rules_module, "CHUNK", 7)
     expected = [[i for i, r in enumerate(rule_list) if ref_matches(r, it)] for it in item_list]
     assert sum(map(len, expected)) / len(item_list) > 20  # dense: dozens of matches an item
@@ -187,6 +191,7 @@ def test_dense_rules_match_and_decide_as_the_reference(monkeypatch, paths):
     batch = [as_tuple(it) for it in item_list]
     assert matcher.match_many(batch) == [tuple(e) for e in expected]
     assert matcher.decide_many(batch) == [ref_deciding(rule_list, e) for e in expected]
+    assert matcher._scanners[0].by_word == (paths != "every item one by one")  # dense: split into words
 
 
 def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path, monkeypatch):

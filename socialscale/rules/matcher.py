@@ -18,7 +18,9 @@ makes match outright, which wait on one of their phrases, and which must be chec
 `all` terms gate them as bit sets too, and two-word phrases are confirmed all at once from the
 item's pairs of words in a row. Deciding an item (`decide_many`) then takes, per lane and per tag,
 the lowest rule of those sets that matches, so its cost follows its keys and its lanes and tags,
-not the number of rules it matches.
+not the number of rules it matches. Where nearly every word is a key, a chunk's items are split
+into words and each word's keys looked up (`_scan_words`) rather than each key handed over by
+the automaton.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ FIELD_BITS = {"title": TITLE, "text": TEXT, "author": AUTHOR, "url": URL}
 # Items matched per scan: small enough for the chunk's text to stay in the CPU caches (a chunk of
 # 20,000 items was 25% slower per item than one of 500, measured on ~220-character posts).
 CHUNK = 512
+# Keys found an item (in the last chunk) above which a group's text is split into words rather than scanned
+# by the automaton, and how many distinct words' keys are kept.
+DENSE_HITS = 12
+WORDS_KEPT = 100_000
 # An item with at least this many rules waiting on a two-word phrase has all of them confirmed at once from
 # its pairs of words (a split of its text), rather than each by a search.
 PAIRS_AT_ONCE = 4
@@ -103,6 +109,17 @@ class _Scanner:
         self.keys: dict[str, int] = {}
         self.automaton = ahocorasick.Automaton()
         self.active = False
+        self.by_word = False  # whether the last chunk found so many keys that words are cheaper (see _scan)
+        self.words: dict[str, tuple[int, ...]] = {}  # a folded word -> the keys found in it
+
+    def word_keys(self, word: str) -> tuple[int, ...]:
+        """The keys found in one folded word. Every key is a space and one word (or a word's start), so the
+        keys of a padded text are those of its words, each found in the word padded alone."""
+        found = tuple(k for _, k in self.automaton.iter(f" {word} ") if k >= 0)
+        if len(self.words) >= WORDS_KEPT:
+            self.words.clear()
+        self.words[word] = found
+        return found
 
     def build(self, scanned: set[int]) -> None:
         # pyahocorasick looks for a node's next letter among its children in insertion order:
@@ -321,21 +338,35 @@ class Matcher:
         return self._decide(items, *self._found(items))
 
     def _found(self, items: Sequence[Sequence[Any]]) -> tuple[dict[int, list[int]], list[str],
-                                                              list[dict[int, tuple[int, int]]]]:
-        """Scan a chunk: per item the keys found, the folded text of each group, each item's span in it."""
+                                                              list[dict[int, tuple[int, int]]], dict[int, list[str]]]:
+        """Scan a chunk: per item the keys found, the folded text of each group, each item's span in it, and
+        (when title and text were split into words) its words."""
         for clean in (False, True):  # again with NULs in fields made spaces, if some field held one
             found: dict[int, list[int]] = {}
             folded: list[str] = ["", "", ""]
             spans: list[dict[int, tuple[int, int]]] = [{}, {}, {}]  # per group: item -> (start, end) in `folded`
-            if all([self._scan(s, automaton, items, folded, spans, found, clean) for s, automaton in self._active]):
+            words: dict[int, list[str]] = {}
+            if all([self._scan(s, automaton, items, folded, spans, found, clean, words)
+                    for s, automaton in self._active]):
                 break
-        return found, folded, spans
+        return found, folded, spans, words
 
     def _scan(self, s: int, automaton: Any, items: Sequence[Sequence[Any]], folded: list[str],
-              spans: list[dict[int, tuple[int, int]]], found: dict[int, list[int]], clean: bool) -> bool:
-        """Scan group s of a chunk, adding each item's keys to `found`; False if a field held a NUL."""
-        folded[s] = text = fold(self._scanners[s].batch(items, clean))
+              spans: list[dict[int, tuple[int, int]]], found: dict[int, list[int]], clean: bool,
+              words: dict[int, list[str]]) -> bool:
+        """Scan group s of a chunk, adding each item's keys to `found`; False if a field held a NUL.
+
+        The automaton walks the text at C speed but hands over each key found as a Python object
+        (about 0.2 us): with rules of common words, nearly every word is a key. So when the last chunk
+        found more than DENSE_HITS keys an item, this chunk's items are split into words instead and
+        each word's keys are looked up (computed once per distinct word): the same keys, found at a
+        cost per word rather than per key."""
+        scanner = self._scanners[s]
+        folded[s] = text = fold(scanner.batch(items, clean))
+        if scanner.by_word:
+            return self._scan_words(scanner, text, len(items), spans[s], found, words if s == 0 else None)
         span = spans[s]
+        hits = 0
         last = 1 if s == 0 else 0  # the field that ends an item: its text, or its only field
         fields = 2 if s == 0 else 1
         nth, start = -1, 0  # the first NUL starts the batch: it ends "field -1"
@@ -351,6 +382,7 @@ class Matcher:
                 if keys is not None:
                     i = nth // fields
                     span[i] = (start, end)
+                    hits += len(keys)
                     if (earlier := found.get(i)) is None:
                         found[i] = keys
                     else:
@@ -358,7 +390,43 @@ class Matcher:
                     keys = None
                 start = end + 1
             nth += 1
+        scanner.by_word = hits > DENSE_HITS * len(items)
         return nth == len(items) * fields
+
+    def _scan_words(self, scanner: _Scanner, text: str, n: int, span: dict[int, tuple[int, int]],
+                    found: dict[int, list[int]], words: dict[int, list[str]] | None) -> bool:
+        """`_scan` by words: each item's span (up to the NUL after its last field) split into words, kept
+        in `words` (title and text: for `_sets`)."""
+        fields = 2 if scanner.fields == TITLE | TEXT else 1
+        if text.count(SEP) != n * fields + 1:
+            return False  # a field held a NUL
+        find, known, word_keys = text.find, scanner.words.get, scanner.word_keys
+        hits = 0
+        start = find(SEP) + 1
+        for i in range(n):
+            end = find(SEP, start)
+            if fields == 2:
+                end = find(SEP, end + 1)
+            keys: list[int] = []
+            split = text[start:end].split()
+            for word in split:
+                got = known(word)
+                if got is None:
+                    got = word_keys(word)
+                if got:
+                    keys += got
+            if keys:
+                hits += len(keys)
+                span[i] = (start, end)
+                if words is not None:
+                    words[i] = split
+                if (earlier := found.get(i)) is None:
+                    found[i] = keys
+                else:
+                    earlier.extend(keys)
+            start = end + 1
+        scanner.by_word = hits > DENSE_HITS * n
+        return True
 
     def _bitwise(self) -> None:
         """Tables that decide most rules for every rule at once (an int as a bit set, bit r for rule r).
@@ -424,18 +492,17 @@ class Matcher:
         self._paired = paired
         self._unpaired = unpaired
 
-    def _sets(self, keys: Sequence[int], source: Any, folded: str, span: tuple[int, int] | None
-              ) -> tuple[int, int, int]:
+    def _sets(self, keys: Sequence[int], source: Any, folded: str, span: tuple[int, int] | None,
+              words: list[str] | None = None) -> tuple[int, int, int]:
         """An item's rules as three bit sets: (plain rules that match, plain rules that match if one of their
         phrases is confirmed, other rules to check); for an item with few keys, every candidate is to
         check. With many phrases waiting, the two-word ones of title and text are confirmed at once from
         the pairs of words in a row in the item's text (`folded[span]`)."""
         if len(keys) <= FEW_KEYS:  # the rules of a key or two: checking each is cheaper than the bit sets
             return 0, 0, functools.reduce(operator.or_, map(self._reach_bits.__getitem__, keys), self._always_bits)
-        found = set(keys)
         width, mask = self._width, self._mask
-        x = functools.reduce(operator.or_, map(self._keyed.__getitem__, found), self._always_keyed)
-        y = functools.reduce(operator.or_, filter(None, map(self._gates.__getitem__, found)), 0)
+        x = functools.reduce(operator.or_, map(self._keyed.__getitem__, keys), self._always_keyed)
+        y = functools.reduce(operator.or_, filter(None, map(self._gates.__getitem__, keys)), 0)
         ok = (self._no_all | y >> width) & self._by_source.get(source, self._anywhere) & ~(y & mask)
         sure = x & mask & ok
         pending = (x >> width) & mask & ok & ~sure
@@ -443,14 +510,15 @@ class Matcher:
             # Many phrases to confirm: all two-word ones at once, from the item's pairs of words in a row
             # (" w1 +w2 " in folded text is w1, w2 in a row among its words; the NUL between title and
             # text is a word of its own, so no pair spans two fields). The others are confirmed one by one.
-            words = folded[span[0]:span[1]].split()
+            if words is None:
+                words = folded[span[0]:span[1]].split()
             sure |= pending & functools.reduce(
                 operator.or_, filter(None, map(self._pairs.get, pairwise(words))), 0)
             pending &= self._unpaired & ~sure
         return sure, pending, x >> 2 * width
 
     def _decide(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
-                spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
+                spans: list[dict[int, tuple[int, int]]], words: dict[int, list[str]]) -> list[tuple[int, ...]]:
         """Per item, every rule it matches, in config order: the plain rules its keys decide, then each
         phrase and other rule checked."""
         n = len(items)
@@ -461,7 +529,7 @@ class Matcher:
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
                 out[i] = decided
                 continue
-            sets = self._sets(keys, items[i][0], folded[0], spans[0].get(i))
+            sets = self._sets(keys, items[i][0], folded[0], spans[0].get(i), words.get(i))
             out[i] = self._every(items[i], i, folded, spans, keys, *sets)
         return out
 
@@ -491,7 +559,7 @@ class Matcher:
         return _indices(matched)
 
     def _decide_needed(self, items: Sequence[Sequence[Any]], found: dict[int, list[int]], folded: list[str],
-                       spans: list[dict[int, tuple[int, int]]]) -> list[tuple[int, ...]]:
+                       spans: list[dict[int, tuple[int, int]]], words: dict[int, list[str]]) -> list[tuple[int, ...]]:
         """`decide_many` for one chunk: per item its bit sets (`_sets`), then per need (a lane, a tag) the
         first rule in config order that matches, each rule checked at most once and only when no sure
         match comes before it."""
@@ -503,7 +571,7 @@ class Matcher:
             if len(keys) == 1 and not always and (decided := alone[keys[0]]) is not None:
                 out[i] = decided
                 continue
-            sure, pending, other = self._sets(keys, items[i][0], folded[0], spans[0].get(i))
+            sure, pending, other = self._sets(keys, items[i][0], folded[0], spans[0].get(i), words.get(i))
             candidates = sure | pending | other
             if candidates.bit_count() <= FEW:
                 out[i] = self._deciding(self._every(items[i], i, folded, spans, keys, sure, pending, other))
