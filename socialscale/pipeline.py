@@ -22,6 +22,7 @@ from socialscale.fetch import Budget, Fetcher, RateLimited, host_of, request_sec
 from socialscale.models import Config, RunStatus, Source
 from socialscale.parsepool import ParsePool
 from socialscale.rules.keep import kept
+from socialscale.searchindex import indexing_beside
 from socialscale.sources.base import Collected, SourceContext
 from socialscale.store.database import Database
 from socialscale.store.db import bulk_writing, transaction
@@ -51,6 +52,7 @@ class SourceResult:
 class PullSummary:
     sources: list[SourceResult]
     notify_errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # nothing lost, nothing to fix now (searchindex)
 
     @property
     def failed(self) -> bool:
@@ -113,12 +115,13 @@ def pull(db: Database, config: Config, *, names: Sequence[str] = (), force: bool
     states = source_states(db)
     due, skipped = select_sources(config, states, names, force, now)
     results = list(skipped)
+    index_problems: list[str] = []
     if due:
-        with bulk_writing(db):
+        with bulk_writing(db), indexing_beside(db) as index_problems:
             results += asyncio.run(_pull_async(db, config, due, states, now, progress, workers))
     order = {s.name: i for i, s in enumerate(config.sources)}
     results.sort(key=lambda r: order.get(r.name, 0))
-    summary = PullSummary(results)
+    summary = PullSummary(results, warnings=index_problems)
     new_ids = [i for r in results for i in r.new_ids]
     if notify and config.notify and any(t.on for t in config.notify):
         # Also with nothing new: alerts held by quiet hours or a failed send go out as soon as they can.

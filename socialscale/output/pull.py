@@ -57,3 +57,5 @@ def print_errors(summary: PullSummary, verbose: bool = False) -> None:
             console.print(f"error: {clean(s.name)}: {clean(message)}", markup=False, highlight=False)
     for message in summary.notify_errors:
         console.print(f"error: notify: {clean(message)}", markup=False, highlight=False)
+    for message in summary.warnings:
+        console.print(f"warning: {clean(message)}", markup=False, highlight=False)

@@ -15,9 +15,10 @@ from typing import Any
 from socialscale.errors import DatabaseError, UsageError
 from socialscale.store.database import Database
 from socialscale.store.db import db_path, transaction
-from socialscale.store.dialect import PG_SEARCH_TABLE, dialect_of
+from socialscale.store.dialect import PG_SEARCH_PENDING, PG_SEARCH_TABLE, dialect_of
 from socialscale.store.postgres import PgDatabase
 from socialscale.store.schema import VERSION_TABLE, schema_version
+from socialscale.store.search import index_pending
 
 BATCH = 5_000
 FIRST = ("sources", "items")  # referenced by the others (events.item_id, items.duplicate_of)
@@ -36,7 +37,8 @@ def tables(db: Database) -> list[str]:
     if dialect_of(db).postgres:
         rows = db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
                           "AND table_type = 'BASE TABLE'").fetchall()
-        names = {r[0] for r in rows} - {VERSION_TABLE, PG_SEARCH_TABLE}  # the search documents: kept by triggers
+        # The search documents: made by the target's own triggers and index_pending.
+        names = {r[0] for r in rows} - {VERSION_TABLE, PG_SEARCH_TABLE, PG_SEARCH_PENDING}
     else:
         rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
                           "AND name NOT LIKE 'items_fts%'").fetchall()
@@ -93,6 +95,28 @@ def _writer(db: Database, table: str, quoted: str, insert: str) -> Iterator[Any]
         yield write
 
 
+def _copy_table(source: Database, target: Database, table: str) -> None:
+    """Every row of one table, in batches, ids kept."""
+    cols = [c for c in columns(source, table) if c in set(columns(target, table))]
+    quoted = ", ".join(f'"{c}"' for c in cols)
+    if table == "lanes":
+        target.execute('DELETE FROM "lanes"')
+    insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
+    order = " ORDER BY id" if "id" in cols else ""
+    cursor = _stream(source, f'SELECT {quoted} FROM "{table}"{order}')
+    with _writer(target, table, quoted, insert) as write:
+        while True:
+            rows = cursor.fetchmany(BATCH)
+            if not rows:
+                break
+            write(rows)
+    cursor.close()
+    if dialect_of(target).postgres and "id" in cols:
+        # Rows came with their ids: move the identity past them, so the next new row gets a fresh one.
+        target.execute(f"SELECT setval(pg_get_serial_sequence(?, 'id'), "
+                       f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)', [table])
+
+
 def copy_database(source: Database, target: Database) -> CopyResult:
     """Copy every row of `source` into `target`, which must be empty and at the same schema version."""
     version = schema_version(source)
@@ -112,24 +136,9 @@ def copy_database(source: Database, target: Database) -> CopyResult:
     target_dialect = dialect_of(target)
     with _snapshot(source), transaction(target):
         for table in names:
-            cols = [c for c in columns(source, table) if c in set(columns(target, table))]
-            quoted = ", ".join(f'"{c}"' for c in cols)
-            if table == "lanes":
-                target.execute('DELETE FROM "lanes"')
-            insert = f'INSERT INTO "{table}" ({quoted}) VALUES ({", ".join("?" * len(cols))})'
-            order = " ORDER BY id" if "id" in cols else ""
-            cursor = _stream(source, f'SELECT {quoted} FROM "{table}"{order}')
-            with _writer(target, table, quoted, insert) as write:
-                while True:
-                    rows = cursor.fetchmany(BATCH)
-                    if not rows:
-                        break
-                    write(rows)
-            cursor.close()
-            if target_dialect.postgres and "id" in cols:
-                # Rows came with their ids: move the identity past them, so the next new row gets a fresh one.
-                target.execute(f"SELECT setval(pg_get_serial_sequence(?, 'id'), "
-                               f'COALESCE((SELECT MAX(id) FROM "{table}"), 0) + 1, false)', [table])
+            _copy_table(source, target, table)
+        if target_dialect.postgres:
+            index_pending(target, limit=None)  # the items just copied are searchable from their documents
         for table in names:
             expected = count(source, table)
             found = count(target, table)

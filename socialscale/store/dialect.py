@@ -34,6 +34,10 @@ def pg_search_document(title: str = "title", text: str = "text") -> str:
 # for the search index again (benchmarks/README.md, "Pull into PostgreSQL"). SQLite's FTS5 table is
 # kept the same way.
 PG_SEARCH_TABLE = "items_search"
+# Items added but not yet given a document (PostgreSQL): the insert trigger only lists them here; a pull's
+# second connection computes their documents beside its writer (store/search.py, index_pending), and a
+# search reads them from `items` meanwhile, so nothing added is ever unsearchable (schema.m010).
+PG_SEARCH_PENDING = "items_search_pending"
 
 # Advisory lock keys (PostgreSQL): one 64-bit number per purpose, the same on every machine.
 LOCK_WRITE = 0x5C5C_0001  # held by every write transaction: writers take turns, as under SQLite's BEGIN IMMEDIATE

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from socialscale.errors import DatabaseError
 from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect, dialect_of
-from socialscale.store.search import create_index, create_pg_search_table
+from socialscale.store.search import create_index, create_pg_search_table, create_pg_search_triggers
 
 Migration = Callable[[Database], None]
 MIGRATIONS: list[Migration] = []
@@ -329,6 +329,16 @@ def m009_sentiment_model(db: Database) -> None:
     instead of every item each time (docs/insight.md). Items stored before have none: the next `tag --all`
     scores them once."""
     add_columns(db, "items", (("sentiment_model", "TEXT"),))
+
+
+@migration
+def m010_search_pending(db: Database) -> None:
+    """PostgreSQL: an item added is listed in `items_search_pending` instead of having its search document
+    computed by the insert's trigger; a pull gives the documents on a second connection beside its writer,
+    where they cost half of the server's work on the writer's path (store/search.py). The documents
+    stored stay. Nothing changes on SQLite."""
+    if dialect_of(db).postgres:
+        create_pg_search_triggers(db)
 
 
 def schema_version(db: Database) -> int:

@@ -3,7 +3,8 @@
 All full-text SQL lives here (the one part of the store each backend does its own way); the dialect's
 `search_clause` asks this module. SQLite: FTS5 with the porter stemmer over unicode61 (accents folded).
 PostgreSQL: a GIN-indexed table of `to_tsvector('english', ...)` documents (PG_SEARCH_TABLE), whose Snowball
-stemmer finds the same word forms. So `croissant` finds "stale croissants" and `refunds` finds "refund".
+stemmer finds the same word forms; an item added is listed in PG_SEARCH_PENDING until a second connection
+gives it its document (index_pending), and a search reads pending items' text directly meanwhile. So `croissant` finds "stale croissants" and `refunds` finds "refund".
 The query language is a small, checked subset of FTS5's (docs/guide.md, "Searching"):
 
     refund                every word must appear (in any form: refund, refunds, refunded)
@@ -25,7 +26,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from socialscale.errors import UsageError
-from socialscale.store.dialect import PG_SEARCH_TABLE, SEARCH_CONFIG, Dialect, dialect_of, pg_search_document
+from socialscale.store.dialect import (
+    PG_SEARCH_PENDING,
+    PG_SEARCH_TABLE,
+    SEARCH_CONFIG,
+    Dialect,
+    dialect_of,
+    pg_search_document,
+)
 
 if TYPE_CHECKING:
     from socialscale.store.database import Database
@@ -65,8 +73,7 @@ def create_index(db: Database) -> None:
 
 def create_pg_search_table(db: Database) -> None:
     """PostgreSQL: the search documents in PG_SEARCH_TABLE (GIN-indexed), (re)computed for every stored item,
-    and the triggers that keep them: they fire only when an item is added or deleted or its title or text
-    change, as SQLite's FTS5 triggers do, so tagging and threading never re-index (schema.m003)."""
+    and the triggers that keep them (create_pg_search_triggers)."""
     t = PG_SEARCH_TABLE
     # Written directly, not through executescript's type rewriting: its plpgsql bodies are not SQLite's DDL.
     for statement in (
@@ -75,14 +82,36 @@ def create_pg_search_table(db: Database) -> None:
         "ON CONFLICT (id) DO UPDATE SET document = excluded.document",
         f"CREATE INDEX IF NOT EXISTS {t}_document ON {t} USING GIN (document)",
         "DROP INDEX IF EXISTS items_fts",
+    ):
+        db.pg.raw.execute(statement)  # type: ignore[attr-defined]
+    create_pg_search_triggers(db)
+
+
+def create_pg_search_triggers(db: Database) -> None:
+    """PostgreSQL: the triggers that keep the search documents, and PG_SEARCH_PENDING (schema.m010).
+
+    They fire only when an item is added or deleted or its title or text change, as SQLite's FTS5
+    triggers do, so tagging and threading never re-index (schema.m003). An item added is only listed
+    as pending: computing its document (the `english` parser and stemmer, and a GIN entry) was half of
+    the server's work in a pull, on the writer's critical path; index_pending does it on a second
+    connection. An edit of an item that has a document updates it at once; one still pending keeps
+    waiting: the edit takes its row in the pending list (an upsert that locks it), so index_pending either
+    skips it until the edit is committed, or has it already and the edit waits, then lists it again."""
+    t, pending = PG_SEARCH_TABLE, PG_SEARCH_PENDING
+    for statement in (
+        f"CREATE TABLE IF NOT EXISTS {pending} (id bigint PRIMARY KEY)",
         f"""CREATE OR REPLACE FUNCTION {t}_added() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
-            INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM added;
+            INSERT INTO {pending} (id) SELECT id FROM added ON CONFLICT (id) DO NOTHING;
             RETURN NULL; END $$""",
         f"""CREATE OR REPLACE FUNCTION {t}_changed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
             UPDATE {t} SET document = {pg_search_document('NEW.title', 'NEW.text')} WHERE id = NEW.id;
+            IF NOT FOUND THEN
+                INSERT INTO {pending} (id) VALUES (NEW.id) ON CONFLICT (id) DO UPDATE SET id = excluded.id;
+            END IF;
             RETURN NULL; END $$""",
         f"""CREATE OR REPLACE FUNCTION {t}_removed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
             DELETE FROM {t} WHERE id IN (SELECT id FROM removed);
+            DELETE FROM {pending} WHERE id IN (SELECT id FROM removed);
             RETURN NULL; END $$""",
         f"DROP TRIGGER IF EXISTS {t}_ai ON items",
         f"CREATE TRIGGER {t}_ai AFTER INSERT ON items REFERENCING NEW TABLE AS added "
@@ -98,12 +127,51 @@ def create_pg_search_table(db: Database) -> None:
         db.pg.raw.execute(statement)  # type: ignore[attr-defined]
 
 
+INDEX_BATCH = 200  # pending items given their documents per statement (index_pending)
+
+
+def index_pending(db: Database, limit: int | None = INDEX_BATCH) -> int:
+    """PostgreSQL: give up to `limit` pending items (None: all) their search documents, in one statement;
+    returns how many. Nothing to do on SQLite, whose FTS5 triggers index an item as it is written.
+
+    Safe beside writers without their lock: it takes the pending rows `FOR UPDATE SKIP LOCKED` and never
+    waits (no deadlock with a writer). A writer that edits a pending item's title or text locks its
+    pending row first (create_pg_search_triggers): the item is skipped until the edit is committed, or,
+    if taken already, the edit waits for this statement and lists the item again, so a document made
+    from the old text is remade. The document and the item's leaving the list are one statement: a
+    search sees one or the other."""
+    if not dialect_of(db).postgres:
+        return 0
+    t, pending = PG_SEARCH_TABLE, PG_SEARCH_PENDING
+    # Each step by primary key (`= ANY(ARRAY(...))`): a join let the planner walk `items` from its first row
+    # to the first pending one on every call.
+    cursor = db.execute(
+        f"WITH listed AS (SELECT id FROM {pending} ORDER BY id"
+        f"{' LIMIT ' + str(int(limit)) if limit is not None else ''} FOR UPDATE SKIP LOCKED), "
+        "batch AS (SELECT id, title, text FROM items WHERE id = ANY(ARRAY(SELECT id FROM listed))), "
+        f"done AS (DELETE FROM {pending} WHERE id = ANY(ARRAY(SELECT id FROM listed))) "
+        f"INSERT INTO {t} (id, document) SELECT id, {pg_search_document()} FROM batch "
+        "ON CONFLICT (id) DO UPDATE SET document = excluded.document")
+    return max(int(cursor.rowcount), 0)
+
+
+def pending_count(db: Database) -> int:
+    """Items waiting for their search documents (always 0 on SQLite)."""
+    if not dialect_of(db).postgres:
+        return 0
+    return int(db.execute(f"SELECT COUNT(*) FROM {PG_SEARCH_PENDING}").fetchone()[0])
+
+
 def search_clause(d: Dialect, text: str, id_column: str = "id") -> tuple[str, list[str]]:
     """A WHERE fragment and its one parameter: items whose title or text match the `--search` query."""
     tree = parse(text)
     if d.postgres:
-        return (f"{id_column} IN (SELECT id FROM {PG_SEARCH_TABLE} WHERE document @@ to_tsquery('{SEARCH_CONFIG}', ?))",
-                [_tsquery(tree)])
+        query = f"to_tsquery('{SEARCH_CONFIG}', ?)"
+        # Items still pending (create_pg_search_triggers) are matched on their text as stored: a few hundred at
+        # most while a pull runs, none after it.
+        return (f"{id_column} IN (SELECT id FROM {PG_SEARCH_TABLE} WHERE document @@ {query} UNION ALL "
+                f"SELECT i.id FROM {PG_SEARCH_PENDING} p JOIN items i ON i.id = p.id "
+                f"WHERE {pg_search_document('i.title', 'i.text')} @@ {query})", [_tsquery(tree)] * 2)
     return f"{id_column} IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)", [_fts5(tree)]
 
 
