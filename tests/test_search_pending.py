@@ -37,6 +37,21 @@ def _documented(db: Any) -> set[int]:
     return {int(r[0]) for r in db.execute("SELECT id FROM items_search").fetchall()}
 
 
+def _until_waiting_for_a_lock(url: str, pid: int) -> None:
+    """Until backend `pid` waits for a lock (bounded: a minute, then the test fails). Asked on a connection
+    of its own, outside any transaction: pg_stat_activity is read once per transaction."""
+    watcher = connect(url)
+    try:
+        for _ in range(6000):
+            row = watcher.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = ?", [pid]).fetchone()
+            if row and row[0] == "Lock":
+                return
+            threading.Event().wait(0.01)
+        raise AssertionError(f"backend {pid} never waited for a lock")
+    finally:
+        watcher.close()
+
+
 def test_an_item_added_is_found_while_pending_and_after_it_is_indexed(pg_url):
     db = open_db(pg_url)
     try:
@@ -83,7 +98,9 @@ def test_an_edit_made_while_its_document_is_computed_is_indexed_again(pg_url):
         assert index_pending(indexer) == 1  # the document of "stale croissant", not yet committed
         edit = threading.Thread(target=writer.execute, args=("UPDATE items SET text = 'warm brioche' WHERE id = ?",
                                                              [item]))
+        writer_pid = writer.execute("SELECT pg_backend_pid()").fetchone()[0]
         edit.start()
+        _until_waiting_for_a_lock(pg_url, writer_pid)  # the edit is blocked on the indexer's pending row
         indexer.execute("COMMIT")
         edit.join(timeout=60)
         assert not edit.is_alive()
