@@ -153,3 +153,29 @@ def test_a_mistyped_command_is_still_suggested(cli):
     result = cli("repot")
     assert result.exit_code == 2
     assert "Did you mean 'report'" in result.stderr
+
+
+def test_a_report_builds_only_its_own_command(tmp_path, write_config):
+    """typer inspects every parameter of a command to build it: the `report` group (a LazyGroup) builds
+    the one subcommand that runs, not all nine."""
+    write_config({"lanes": {"customer_service": {"sla": "2h"}}})
+    code = ("import sys; sys.argv = ['socialscale', 'report', 'breaches', '--now', '2024-06-01T12:00:00Z', '-f', 'json']\n"
+            "from socialscale.cli import main\n"
+            "try:\n    main.run()\nexcept SystemExit:\n    pass\n"
+            "group = main._build('report')['report']\n"
+            "print(sorted(n for n in group.commands if group.commands.is_built(n)))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "['breaches']"
+
+
+def test_the_report_group_lists_every_subcommand_with_its_whole_summary(cli):
+    """Built on look-up, the report commands are still listed in their order, each with its first paragraph."""
+    group = cli_main._build("report")["report"]
+    names = list(group.commands)
+    assert names == ["backlog", "latency", "conversations", "breaches", "volume", "summary", "html", "spikes", "voice"]
+    listing = " ".join(cli("report", "--help").stdout.split("Commands:", 1)[1].split())
+    for name in names:
+        command = group.commands[name]
+        first = " ".join(command.help.split("\n\n", 1)[0].replace("\b", " ").split())
+        assert command.short_help == first and f"{name} {first}" in listing

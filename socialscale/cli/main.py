@@ -14,7 +14,7 @@ from typer.core import TyperGroup
 from typer.exceptions import Abort, Exit, TyperException
 
 from socialscale import __version__
-from socialscale.cli.lazy import Lazy, LazyCommands
+from socialscale.cli.lazy import Lazy, LazyCommands, LazyGroup
 from socialscale.cli.state import AppState, state
 from socialscale.errors import ConfigError, ExitCode, SocialscaleError
 
@@ -98,7 +98,10 @@ def _whole_summaries(command: Any) -> None:
     if not command.short_help and command.help:
         first = command.help.split("\n\n", 1)[0]
         command.short_help = " ".join(first.replace("\b", " ").split())
-    for sub in getattr(command, "commands", {}).values():
+    subcommands = getattr(command, "commands", {})
+    if isinstance(subcommands, LazyCommands):
+        return  # each is given its summary as it is built
+    for sub in subcommands.values():
         _whole_summaries(sub)
 
 
@@ -292,10 +295,33 @@ def _build(module_name: str) -> dict[str, Any]:
     holder = typer.Typer(rich_markup_mode=app.rich_markup_mode, pretty_exceptions_short=app.pretty_exceptions_short,
                          suggest_commands=app.suggest_commands)
     module.register(holder)
+    # A LazyGroup's subcommands are left out of typer's build, and built one by one on first look-up.
+    deferred: dict[str, list[Any]] = {}
+    for info in holder.registered_groups:
+        sub = info.typer_instance
+        if info.name and sub is not None and isinstance(sub.info.cls, type) and issubclass(sub.info.cls, LazyGroup):
+            deferred[info.name], sub.registered_commands = sub.registered_commands, []
     commands = dict(typer.main.get_group(holder).commands)
+    for name, infos in deferred.items():
+        group = commands[name]
+        assert isinstance(group, LazyGroup)
+        group.commands = _lazy_subcommands(infos)
     for command in commands.values():
         _whole_summaries(command)
     return commands
+
+
+def _lazy_subcommands(infos: list[Any]) -> LazyCommands:
+    """A LazyGroup's commands (typer CommandInfo, in registration order), each built when first looked up."""
+    by_name = {info.name or typer.main.get_command_name(info.callback.__name__): info for info in infos}
+
+    def build(name: str) -> dict[str, Any]:
+        command = typer.main.get_command_from_info(by_name[name], pretty_exceptions_short=app.pretty_exceptions_short,
+                                                   rich_markup_mode=app.rich_markup_mode)
+        _whole_summaries(command)
+        return {name: command}
+
+    return LazyCommands([Lazy(name, name, "") for name in by_name], build)
 
 
 def run() -> None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from socialscale.cli import complete, html_report, report_insight
+from socialscale.cli.lazy import LazyGroup
 from socialscale.cli.state import (
     Format,
     FormatOption,
@@ -29,7 +30,7 @@ from socialscale.output.report import volume_chart
 report_app = typer.Typer(help="Backlog, response latency, conversations, SLA breaches, volume, the daily summary "
                          "and an HTML report."
                          "\n\n\b\nExample:\n  socialscale report backlog --by owner\n  socialscale report latency --since 30d --format json",
-                         no_args_is_help=True, rich_markup_mode=None)
+                         no_args_is_help=True, rich_markup_mode=None, cls=LazyGroup)
 
 FailOnBreachOption = Annotated[bool, typer.Option("--fail-on-breach",
                                                   help="Exit 3 when any item is past its SLA (for cron).")]
