@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -24,6 +25,7 @@ from socialscale.models import Config, Rule
 from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
 from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
+from socialscale.store import reindex
 from socialscale.store import tagging as store
 from socialscale.store.database import Database
 from socialscale.store.db import bulk_writing, transaction
@@ -38,6 +40,12 @@ SEMANTICS = 4  # 2: items.rules holds the deciding rules, not every match
 SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
+# `tag` drops the report indexes and builds them again at the end (store/reindex.py) when its first batch
+# changed at least this share of the items it checked and at least REBUILD_AT items are left to check:
+# updating the indexes row by row costs about 10 µs an item on SQLite, building one by a sort about 1 µs
+# for every item of the table (benchmarks/README.md, "tag --all with stored sentiment").
+REBUILD_SHARE = 0.25
+REBUILD_AT = 100_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
 PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION = (
     store.TAG_COLUMNS.index(c) for c in ("parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment",
@@ -144,8 +152,10 @@ class _Prepared:
 class Tagger:
     """The rules of one config, compiled once, applied to stored items."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, rebuild_at: int = REBUILD_AT) -> None:
         self.config = config
+        self.rebuild_at = rebuild_at
+        self._dropped = False
         self.matcher = Matcher(config.rules)
         self.version = rules_version(config)
         self._prepared: dict[tuple[int, ...], _Prepared] = {}
@@ -223,9 +233,37 @@ class Tagger:
     def _retag(self, db: Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
                progress: Callable[[TagSummary], None] | None, summary: TagSummary,
                scorer: SentimentWorker | None, rescore: bool) -> TagSummary:
+        self._dropped = False
+        try:
+            result = self._batches(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
+        except BaseException:
+            if self._dropped:
+                with suppress(Exception):  # else the next open rebuilds them (store.reindex.repair)
+                    self._rebuild(db)
+            raise
+        if self._dropped:
+            self._rebuild(db)
+        return result
+
+    def _rebuild(self, db: Database) -> None:
+        with transaction(db):
+            reindex.rebuild(db)
+        self._dropped = False
+
+    def _worth_rebuilding(self, db: Database, changed: int, checked: int, stale_for: str | None) -> bool:
+        """After the first batch: did enough of its items change, and are enough left to check after it, that
+        dropping the report indexes and building them at the end costs less than updating them row by row?"""
+        if changed < REBUILD_SHARE * checked:
+            return False
+        return store.count_stale(db, self.version) >= self.rebuild_at
+
+    def _batches(self, db: Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
+                 progress: Callable[[TagSummary], None] | None, summary: TagSummary,
+                 scorer: SentimentWorker | None, rescore: bool) -> TagSummary:
         last = 0
         ahead = _Ahead.read(db, last, batch, stale_for, scorer, rescore) if scorer is not None else None
         pool: MatchPool | None = None  # started once a second batch shows the job is large (not beside a scorer)
+        first = True
         try:
             while True:
                 match = pool.match_many if pool is not None else self.matcher.decide_many
@@ -239,6 +277,7 @@ class Tagger:
                     rows = store.rows_after(db, last, batch, stale_for)
                     self._process(rows, now, summary, match, self._context(db, rows), known=known, rescore=rescore)
                 else:
+                    updates: list[tuple[Any, ...]] = []
                     with transaction(db):
                         rows = store.rows_after(db, last, batch, stale_for)
                         if rows:
@@ -246,6 +285,10 @@ class Tagger:
                                                                known=known, rescore=rescore)
                             store.write_tagging(db, updates, events)
                             store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
+                    if first and len(rows) == batch and self._worth_rebuilding(db, len(updates), len(rows), stale_for):
+                        with transaction(db):
+                            self._dropped = reindex.drop(db)
+                first = False
                 if progress is not None:
                     progress(summary)
                 if len(rows) < batch:

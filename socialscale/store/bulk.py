@@ -51,10 +51,15 @@ def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
     last = {row[-1]: row for row in rows}  # one row per key (an UPDATE ... FROM would apply just one of them)
     names = ", ".join([*columns, key])
     arrays = _arrays(db, table, [*columns, key])
+    # The keys' range too: without it the planner joins the batch against the whole table, a scan of every
+    # row per batch (a re-tag's batches are ranges of ids; benchmarks/README.md, "tag --all with stored
+    # sentiment"). With it, an index range scan of the primary key.
     sql = (f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} FROM unnest({arrays}) AS v({names}) "
-           f"WHERE {table}.{key} = v.{key}")
+           f"WHERE {table}.{key} = v.{key} AND {table}.{key} BETWEEN %s AND %s")
     for batch in _batches(last.values()):
-        _execute(db, sql, batch)
+        keys = [row[-1] for row in batch if row[-1] is not None]
+        if keys:
+            _execute(db, sql, batch, (min(keys), max(keys)))
 
 
 def _insert_sqlite(db: Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
@@ -85,10 +90,10 @@ def _batches(rows: Iterable[Sequence[Any]]) -> Iterable[list[Sequence[Any]]]:
         yield batch
 
 
-def _execute(db: Database, sql: str, rows: list[Sequence[Any]]) -> None:
-    """One statement, a column of the rows in each parameter; in psycopg's binary format (its text
-    format escapes every element of an array in Python: 60% of the client's time in a pull)."""
-    db.pg.raw.execute(sql, [list(column) for column in zip(*rows, strict=True)])  # type: ignore[attr-defined]
+def _execute(db: Database, sql: str, rows: list[Sequence[Any]], extra: Sequence[Any] = ()) -> None:
+    """One statement, a column of the rows in each parameter (then `extra`); in psycopg's binary format (its
+    text format escapes every element of an array in Python: 60% of the client's time in a pull)."""
+    db.pg.raw.execute(sql, [*(list(column) for column in zip(*rows, strict=True)), *extra])  # type: ignore[attr-defined]
 
 
 def _arrays(db: Database, table: str, columns: Sequence[str]) -> str:

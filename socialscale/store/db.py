@@ -14,6 +14,7 @@ from pathlib import Path
 
 from socialscale.dburl import is_url, safe_url
 from socialscale.errors import DatabaseError, DatabaseUnavailable
+from socialscale.store import reindex
 from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect
 from socialscale.store.dialect import dialect_of as _dialect_of
@@ -36,7 +37,13 @@ def open_db(path: Path | str, *, create: bool = True) -> Database:
     if is_url(path):
         from socialscale.store.postgres import open_pg
 
-        return open_pg(str(path))
+        pg = open_pg(str(path))
+        try:
+            _repair(pg)
+        except BaseException:
+            pg.close()
+            raise
+        return pg
     path = Path(path)
     _check_place(path, create)
     read_only = path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
@@ -57,6 +64,7 @@ def open_db(path: Path | str, *, create: bool = True) -> Database:
         conn.execute("PRAGMA foreign_keys = ON")
         if not read_only:
             migrate(db, str(path))
+            _repair(db)
     except sqlite3.DatabaseError as exc:
         _close(conn)
         text = str(exc).lower()
@@ -70,6 +78,13 @@ def open_db(path: Path | str, *, create: bool = True) -> Database:
         _close(conn)
         raise
     return db
+
+
+def _repair(db: Database) -> None:
+    """Rebuild the report indexes a `tag` dropped and did not live to rebuild (store/reindex.py)."""
+    if reindex.orphaned(db):
+        with transaction(db):
+            reindex.rebuild(db)  # nothing when another process rebuilt them meanwhile
 
 
 def _check_place(path: Path, create: bool) -> None:

@@ -101,6 +101,13 @@ class Dialect:
             return f"json_array_elements_text(CAST({column} AS json)) AS {alias}(value)"
         return f"json_each({column}) {alias}"
 
+    def index_definition(self) -> str:
+        """A query for the `CREATE INDEX` statement of the index named by the parameter (no row, or NULL,
+        when there is none)."""
+        if self.postgres:
+            return "SELECT pg_get_indexdef(to_regclass(?))"
+        return "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?"
+
     # --- schema --------------------------------------------------------------------------------------
 
     def covering(self, keys: str, carried: str) -> str:

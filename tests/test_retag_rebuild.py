@@ -1,0 +1,212 @@
+"""A re-tag that changes most items drops the report indexes and builds them again (store/reindex.py):
+what it stores and what the reports say are the same as when the indexes are updated row by row, a
+failure half-way puts the indexes back, and a tag that dies in between is repaired by the next open."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from socialscale import reports
+from socialscale.config import load_config
+from socialscale.models import Config, Item
+from socialscale.rules import tagging
+from socialscale.rules.tagging import Tagger
+from socialscale.store import reindex
+from socialscale.store import tagging as store
+from socialscale.store.db import open_db, transaction
+from socialscale.store.dialect import dialect_of
+from socialscale.store.items import upsert_items
+
+NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+WORDS = ["refund", "broken", "looking for", "alternative", "great", "thanks", "price", "quote", "hiring"]
+ITEMS = 240
+BATCH = 40
+
+
+def _second(database: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Another empty database on the same backend as `database`."""
+    if "://" in database:
+        return str(request.getfixturevalue("pg_server").new_database())
+    return str(tmp_path / "twin.db")
+
+
+def _config(tmp_path: Path, database: str, name: str) -> Config:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({
+        "database": database, "team": {"ann": {}, "bob": {}},
+        "lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h", "owner": "ann"},
+                  "sales_prospecting": {"sla": "1d"}},
+        "rules": [{"name": f"r{i}", "lane": ["customer_service", "sales_prospecting", "listening"][i % 3],
+                   "any": [WORDS[i % len(WORDS)], WORDS[(i * 7) % len(WORDS)]], "tags": [f"t{i % 4}"],
+                   **({"owner": "bob"} if i % 5 == 4 else {})} for i in range(30)]}), encoding="utf-8")
+    return load_config(path)
+
+
+def _load(config: Config) -> Any:
+    db = open_db(config.database)
+    items = [Item(source=f"s{i % 3}", guid=f"g{i}", title=" ".join(WORDS[(i * k) % len(WORDS)] for k in range(1, 4)),
+                  text=f"post {i} " + WORDS[i % len(WORDS)], published_at=f"2026-11-{1 + i % 23:02d}T{i % 24:02d}:00:00Z")
+             for i in range(ITEMS)]
+    with transaction(db):
+        upsert_items(db, "s", items, "2026-11-24T08:00:00Z")
+    return db
+
+
+def _stored(db: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in db.execute(
+        "SELECT guid, lane, lanes, tags, rules, owner, owner_set_by, rules_version FROM items ORDER BY id").fetchall()]
+
+
+def _events(db: Any) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in db.execute(
+        "SELECT i.guid, e.detail FROM events e JOIN items i ON i.id = e.item_id WHERE e.kind = 'tagged' "
+        "ORDER BY i.guid").fetchall()]
+
+
+def _reports(db: Any, config: Config) -> str:
+    figures = {f"backlog by {by}": reports.backlog(db, config, now=NOW, by=by) for by in ("lane", "owner", "source")}
+    figures["latency"] = reports.latency(db, config, now=NOW, since="60d")  # type: ignore[assignment]
+    return json.dumps(figures, sort_keys=True, default=str)
+
+
+def _definitions(db: Any) -> list[str | None]:
+    out = []
+    for name in reindex.REPORT_INDEXES:
+        row = db.conn.execute(dialect_of(db).index_definition(), (name,)).fetchone()
+        out.append(row[0] if row else None)
+    return out
+
+
+def test_a_retag_that_rebuilds_the_indexes_stores_and_reports_what_row_by_row_updates_do(
+        database, request, tmp_path, monkeypatch):
+    dropped: list[bool] = []
+    real = reindex.drop
+
+    def spy(db: Any, *args: Any) -> bool:
+        dropped.append(real(db, *args))
+        return dropped[-1]
+
+    monkeypatch.setattr(reindex, "drop", spy)
+    outcomes = []
+    for name, db_name, rebuild_at in (("rows", database, 10**9), ("rebuild", _second(database, request, tmp_path), 1)):
+        config = _config(tmp_path, db_name, name)
+        db = _load(config)
+        before = _definitions(db)
+        summary = Tagger(config, rebuild_at=rebuild_at).retag(db, now="2026-11-24T09:00:00Z", all_items=True,
+                                                              batch=BATCH)
+        assert summary.changed == ITEMS
+        assert _definitions(db) == before and None not in before  # the same indexes, as they were defined
+        assert not reindex.pending(db)
+        outcomes.append((_stored(db), _events(db), _reports(db, config)))
+        db.conn.close()
+    assert dropped == [True]  # only the second run took the rebuild path
+    assert outcomes[0] == outcomes[1]
+    assert len(outcomes[0][1]) == ITEMS
+
+
+def test_a_dry_run_or_a_retag_that_changes_little_leaves_the_indexes_alone(database, tmp_path, monkeypatch):
+    calls: list[int] = []
+    monkeypatch.setattr(reindex, "drop", lambda db, *a: calls.append(1) or False)
+    config = _config(tmp_path, database, "c")
+    db = _load(config)
+    tagger = Tagger(config, rebuild_at=1)
+    tagger.retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH, dry_run=True)
+    assert calls == []
+    monkeypatch.undo()
+    tagger.retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
+    monkeypatch.setattr(reindex, "drop", lambda db, *a: calls.append(1) or False)
+    again = tagger.retag(db, now="2026-11-24T10:00:00Z", all_items=True, batch=BATCH)
+    assert again.changed == 0 and calls == []  # nothing changed in the first batch: row by row
+    db.conn.close()
+
+
+def test_a_failure_half_way_puts_the_indexes_back(database, tmp_path, monkeypatch):
+    config = _config(tmp_path, database, "c")
+    db = _load(config)
+    before = _definitions(db)
+    writes = []
+    real = store.write_tagging
+
+    def failing(db: Any, updates: Any, events: Any) -> None:
+        writes.append(1)
+        if len(writes) == 3:
+            assert reindex.pending(db)  # the indexes are dropped by now
+            raise RuntimeError("disk on fire")
+        real(db, updates, events)
+
+    monkeypatch.setattr(store, "write_tagging", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        Tagger(config, rebuild_at=1).retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
+    assert _definitions(db) == before
+    assert not reindex.pending(db)
+    # The two batches before the failure are stored (each its own transaction, as without the rebuild);
+    # the failing one is not.
+    tagged = db.execute("SELECT COUNT(*) FROM items WHERE lane IS NOT NULL").fetchone()[0]
+    assert tagged == 2 * BATCH
+    assert db.execute("SELECT COUNT(*) FROM events WHERE kind = 'tagged'").fetchone()[0] == 2 * BATCH
+    db.conn.close()
+
+
+_DIE_AFTER_DROP = """
+import os, sys
+from socialscale.store import reindex
+from socialscale.store.db import open_db, transaction
+db = open_db(sys.argv[1])
+with transaction(db):
+    assert reindex.drop(db)
+os._exit(9)  # dies before rebuilding, as under kill -9
+"""
+
+
+def test_a_tag_that_dies_after_dropping_is_repaired_by_the_next_open(database, tmp_path):
+    config = _config(tmp_path, database, "c")
+    db = _load(config)
+    Tagger(config).retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
+    before, figures = _definitions(db), _reports(db, config)
+    db.conn.close()
+    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_DROP, database], env={**os.environ}, timeout=120)
+    assert done.returncode == 9
+    db = open_db(database)  # the dead tag's record is found, and the indexes are built again
+    assert _definitions(db) == before
+    assert not reindex.pending(db)
+    assert _reports(db, config) == figures
+    db.conn.close()
+
+
+def test_indexes_a_running_tag_dropped_are_left_to_it(database, tmp_path):
+    config = _config(tmp_path, database, "c")
+    first = _load(config)
+    with transaction(first):
+        assert reindex.drop(first)
+    second = open_db(database)  # the tag (this process, or `first`'s session) is alive: no repair
+    try:
+        assert _definitions(second) == [None, None]
+        figures_without = _reports(second, config)  # reports still answer, from the table
+        with transaction(first):
+            assert reindex.rebuild(first)
+        assert None not in _definitions(second)
+        assert _reports(second, config) == figures_without
+    finally:
+        second.conn.close()
+        first.conn.close()
+
+
+def test_the_rebuild_decision_needs_many_changes_and_many_items_left(tmp_path):
+    config = _config(tmp_path, str(tmp_path / "d.db"), "c")
+    db = _load(config)
+    tagger = Tagger(config, rebuild_at=ITEMS + 1)  # every item is stale (never tagged): ITEMS are left
+    assert not tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
+    tagger.rebuild_at = ITEMS
+    assert tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
+    assert not tagger._worth_rebuilding(db, changed=int(BATCH * tagging.REBUILD_SHARE) - 1, checked=BATCH,
+                                        stale_for=None)
+    db.conn.close()
