@@ -15,32 +15,34 @@ import functools
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from socialscale.errors import UsageError
 from socialscale.models import Config
-from socialscale.shapes import (
-    Backlog,
-    BacklogFigures,
-    BacklogGroup,
-    BreachedItem,
-    ConversationFigures,
-    ConversationGroup,
-    Conversations,
-    Latency,
-    LatencyFigures,
-    LatencyGroup,
-    NextFigures,
-    StartedByUs,
-    Summary,
-    Volume,
-    WaitingItem,
-)
 from socialscale.store import reports as sql
 from socialscale.store.database import Database
 from socialscale.store.db import transaction
 from socialscale.store.filters import ItemFilter as Filters
 from socialscale.timeutil import BusinessClock, parse_iso, parse_since, period_start, periods, utc_iso
+
+if TYPE_CHECKING:  # the shapes are types only: a report does not import their module
+    from socialscale.shapes import (
+        Backlog,
+        BacklogFigures,
+        BacklogGroup,
+        BreachedItem,
+        ConversationFigures,
+        ConversationGroup,
+        Conversations,
+        Latency,
+        LatencyFigures,
+        LatencyGroup,
+        NextFigures,
+        StartedByUs,
+        Summary,
+        Volume,
+        WaitingItem,
+    )
 
 BUCKETS = ("<1h", "1-4h", "4-24h", "1-3d", "3-7d", ">7d")
 BUCKET_EDGES_S = (3600, 4 * 3600, 86400, 3 * 86400, 7 * 86400)  # lower bound of each bucket after the first
@@ -182,7 +184,7 @@ def _waiting(item: dict[str, Any], config: Config, now: datetime) -> WaitingItem
     lane = config.lanes.get(item["lane"] or "")
     sla = lane.sla_s if lane else None
     age = _age(now, item["start_at"])
-    return cast(WaitingItem, {**item, "followup": bool(item.get("followup")), "age_s": age, "sla_s": sla,
+    return cast("WaitingItem", {**item, "followup": bool(item.get("followup")), "age_s": age, "sla_s": sla,
                               "breached": sla is not None and age > sla,
                               "priority": score({**item, "status": "open"}, config, now)})
 
@@ -190,7 +192,7 @@ def _waiting(item: dict[str, Any], config: Config, now: datetime) -> WaitingItem
 def _past_sla(item: WaitingItem) -> BreachedItem:
     """A waiting item past its SLA as `report breaches` lists it: `over_s` in place of `breached`."""
     fields = {k: v for k, v in item.items() if k != "breached"}
-    return cast(BreachedItem, {**fields, "over_s": item["age_s"] - (item["sla_s"] or 0)})
+    return cast("BreachedItem", {**fields, "over_s": item["age_s"] - (item["sla_s"] or 0)})
 
 
 def _by_priority(item: WaitingItem | BreachedItem) -> tuple[float, str, int]:

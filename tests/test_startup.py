@@ -114,7 +114,7 @@ def test_a_report_for_a_script_imports_no_renderer_it_does_not_use(tmp_path, wri
     write_config({"lanes": {"listening": {"respond": False}, "customer_service": {"sla": "2h"}}})
     modules = imported(tmp_path, "report", report, "--now", "2024-06-01T12:00:00Z", "--format", fmt)
     assert "socialscale.output.render" in modules and "socialscale.text" in modules
-    assert loaded(modules, ["rich", "html.parser", "logging"]) == []
+    assert loaded(modules, ["rich", "html.parser", "logging", "socialscale.shapes"]) == []  # shapes: types only
     assert ("statistics" in modules) == (report == "latency")
 
 
