@@ -200,13 +200,19 @@ def test_indexes_a_running_tag_dropped_are_left_to_it(database, tmp_path):
         first.conn.close()
 
 
-def test_the_rebuild_decision_needs_many_changes_and_many_items_left(tmp_path):
+def test_the_rebuild_decision_needs_half_the_table_to_change(tmp_path):
     config = _config(tmp_path, str(tmp_path / "d.db"), "c")
     db = _load(config)
     tagger = Tagger(config, rebuild_at=ITEMS + 1)  # every item is stale (never tagged): ITEMS are left
     assert not tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
     tagger.rebuild_at = ITEMS
     assert tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
-    assert not tagger._worth_rebuilding(db, changed=int(BATCH * tagging.REBUILD_SHARE) - 1, checked=BATCH,
-                                        stale_for=None)
+    half = int(BATCH * tagging.REBUILD_SHARE)
+    assert tagger._worth_rebuilding(db, changed=half, checked=BATCH, stale_for=None) is False  # 120 < 240 expected
+    tagger.rebuild_at = 1
+    assert tagger._worth_rebuilding(db, changed=half, checked=BATCH, stale_for=None)  # half of the table
+    assert not tagger._worth_rebuilding(db, changed=half - 1, checked=BATCH, stale_for=None)
+    with transaction(db):  # most items tagged by the current rules already: few are left to change
+        db.execute("UPDATE items SET rules_version = ? WHERE id <= ?", (tagger.version, ITEMS - 100))
+    assert not tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
     db.conn.close()

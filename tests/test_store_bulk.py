@@ -125,23 +125,24 @@ def test_bulk_writing_keeps_statement_journals_in_memory_and_restores_the_connec
 
     db = open_db(tmp_path / "bulk.db")
 
-    def pragmas() -> tuple[int, int]:
-        return (db.execute("PRAGMA temp_store").fetchone()[0], db.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    def pragmas() -> tuple[int, int, int]:
+        return (db.execute("PRAGMA temp_store").fetchone()[0], db.execute("PRAGMA wal_autocheckpoint").fetchone()[0],
+                db.execute("PRAGMA threads").fetchone()[0])
 
-    assert pragmas() == (0, 1000)
+    assert pragmas() == (0, 1000, 0)
     with bulk_writing(db):
-        assert pragmas() == (2, 8000)
+        assert pragmas() == (2, 8000, 2)
         with transaction(db):
             stored = upsert_items(db, "s", [Item("s", f"g{n}", title=f"title {n}") for n in range(300)], NOW)
             update_rows(db, "items", ("lane",), [("sales", i) for i in stored.new_ids])
-    assert pragmas() == (0, 1000)
+    assert pragmas() == (0, 1000, 0)
     assert db.execute("SELECT COUNT(*) FROM items WHERE lane = 'sales'").fetchone()[0] == 300
     try:
         with bulk_writing(db):
             raise RuntimeError("the work failed")
     except RuntimeError:
         pass
-    assert pragmas() == (0, 1000)
+    assert pragmas() == (0, 1000, 0)
     db.conn.close()
 
 

@@ -40,11 +40,11 @@ SEMANTICS = 4  # 2: items.rules holds the deciding rules, not every match
 SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
-# `tag` drops the report indexes and builds them again at the end (store/reindex.py) when its first batch
-# changed at least this share of the items it checked and at least REBUILD_AT items are left to check:
-# updating the indexes row by row costs about 10 µs an item on SQLite, building one by a sort about 1 µs
-# for every item of the table (benchmarks/README.md, "tag --all with stored sentiment").
-REBUILD_SHARE = 0.25
+# `tag` drops the report indexes and builds them again at the end (store/reindex.py) when, going by its first
+# batch, at least half of the table will change (and at least REBUILD_AT items): on SQLite updating the two
+# indexes costs about 18 µs a changed row, building both by a sort about 8 µs for every row of the table
+# (benchmarks/README.md, "tag --all with stored sentiment").
+REBUILD_SHARE = 0.5
 REBUILD_AT = 100_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
 PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION = (
@@ -251,11 +251,13 @@ class Tagger:
         self._dropped = False
 
     def _worth_rebuilding(self, db: Database, changed: int, checked: int, stale_for: str | None) -> bool:
-        """After the first batch: did enough of its items change, and are enough left to check after it, that
-        dropping the report indexes and building them at the end costs less than updating them row by row?"""
+        """After the first batch: will enough items change, going by that batch's share of changes and the
+        items left to check, that dropping the report indexes and building them at the end costs less than
+        updating them row by row?"""
         if changed < REBUILD_SHARE * checked:
             return False
-        return store.count_stale(db, self.version) >= self.rebuild_at
+        expected = store.count_stale(db, self.version) * changed / checked
+        return expected >= self.rebuild_at and expected >= REBUILD_SHARE * store.count_items(db)
 
     def _batches(self, db: Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
                  progress: Callable[[TagSummary], None] | None, summary: TagSummary,

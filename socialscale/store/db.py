@@ -172,9 +172,10 @@ def db_path(db: Database) -> str | None:
 #   that statement alone; past 64 KiB SQLite spills it to a new temporary file, so every source of a
 #   pull created, wrote and deleted one (a third of the pull's writes, 1,000 feeds);
 # - the WAL checkpointed every 8,000 pages (32 MiB) instead of 1,000: a page that many sources touch (an
-#   index leaf) is copied into the database once per checkpoint rather than eight times.
-# benchmarks/README.md ("Pull") has the figures.
-BULK_PRAGMAS = (("temp_store", "MEMORY", "DEFAULT"), ("wal_autocheckpoint", "8000", "1000"))
+#   index leaf) is copied into the database once per checkpoint rather than eight times;
+# - a large sort (tag rebuilding the report indexes, store/reindex.py) uses a second thread.
+# benchmarks/README.md ("Pull", "tag --all with stored sentiment") has the figures.
+BULK_PRAGMAS = (("temp_store", "MEMORY", "DEFAULT"), ("wal_autocheckpoint", "8000", "1000"), ("threads", "2", "0"))
 
 
 @contextmanager
