@@ -206,6 +206,9 @@ def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
     if not waiting:
         return adopted
     parents = _candidates(db, waiting, kinds)
+    members: dict[int, list[int]] = {}  # conversation -> its items in `now_in`, moved together
+    for item, c in now_in.items():
+        members.setdefault(c, []).append(item)
     for orphan in sorted(waiting, key=lambda o: o["id"]):
         parent = parents[orphan["id"]]
         if parent is None:
@@ -217,12 +220,13 @@ def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
         if current is not None and target == current:
             continue  # the parent is in the orphan's own conversation: linking would close a cycle
         store.set_links(db, [(parent, target, orphan["id"])])
+        joining = [orphan["id"]]
         if current is not None:
             store.move_conversation(db, current, target)
-            for item, c in now_in.items():
-                if c == current:
-                    now_in[item] = target
-        now_in[orphan["id"]] = target
+            joining += members.pop(current, [])
+        for item in joining:
+            now_in[item] = target
+        members.setdefault(target, []).extend(joining)
         adopted.append(orphan["id"])
     return adopted
 
