@@ -25,7 +25,12 @@ from socialscale.rules.keep import kept
 from socialscale.searchindex import indexing_beside
 from socialscale.sources.base import Collected, SourceContext
 from socialscale.store.database import Database
-from socialscale.store.db import bulk_writing, transaction
+from socialscale.store.db import (
+    bulk_writing,
+    gather_planner_statistics,
+    lacks_planner_statistics,
+    transaction,
+)
 from socialscale.store.items import stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
 from socialscale.text import mask_secrets, one_line
@@ -143,7 +148,9 @@ async def _pull_async(db: Database, config: Config, due: list[Source],
     # One writer thread: SQLite releases the GIL while it works, so the event loop goes on fetching
     # and feeding the parser processes while a finished source is being stored.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-store")
-    store = _GroupWriter(loop, writer, lambda jobs: _store_group(db, config, tagger, kind_of, jobs, now))
+    statistics = _PlannerStatistics(db)
+    store = _GroupWriter(loop, writer,
+                         lambda jobs: statistics.after(_store_group(db, config, tagger, kind_of, jobs, now)))
     done: list[SourceResult] = []
     pull_deadline = loop.time() + config.fetch.pull_timeout_s
     # The longest-waiting sources ask first: one skipped for want of a host slot is first in line next time.
@@ -325,6 +332,26 @@ class _GroupWriter:
             else:
                 done.set_result(stored.result()[n])
         self._next()
+
+
+class _PlannerStatistics:
+    """A new PostgreSQL database's first pull gives `items` planner statistics once it has stored
+    ANALYZE_AFTER new items, rather than read the whole table for each source's lookups until autovacuum
+    comes by (store.db.lacks_planner_statistics)."""
+
+    ANALYZE_AFTER = 500
+
+    def __init__(self, db: Database) -> None:
+        self.db, self.new = db, 0
+        self.waiting = lacks_planner_statistics(db)
+
+    def after(self, results: list[SourceResult]) -> list[SourceResult]:
+        if self.waiting:
+            self.new += sum(r.new for r in results)
+            if self.new >= self.ANALYZE_AFTER:
+                self.waiting = False
+                gather_planner_statistics(self.db)
+        return results
 
 
 def _store_group(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], jobs: list[_Job],

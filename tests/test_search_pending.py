@@ -211,3 +211,21 @@ def test_index_pending_takes_at_most_its_limit(pg_url, limit):
         assert pending_count(db) == (2 if limit == 1 else 0)
     finally:
         db.conn.close()
+
+
+def test_a_first_pull_into_a_new_database_gives_the_planner_statistics(cli, write_config, server, pg_url):
+    """Without them PostgreSQL read the whole table for each source's duplicate and reply lookups
+    (store.db.lacks_planner_statistics); the pull runs ANALYZE once it has stored 500 new items."""
+    from socialscale.store.db import lacks_planner_statistics
+
+    items = [{"title": f"Post {n}", "link": f"https://example.com/s/{n}", "guid": f"s{n}", "description": "hello"}
+             for n in range(520)]
+    write_config({"database": pg_url, "sources": [{"name": "blog", "type": "feed", "url": server.add("/s.xml", rss(items))}]})
+    db = open_db(pg_url)
+    try:
+        assert lacks_planner_statistics(db)
+        assert cli("pull").exit_code == 0
+        assert not lacks_planner_statistics(db)
+        assert db.execute("SELECT count(*) FROM items").fetchone()[0] == 520
+    finally:
+        db.conn.close()
