@@ -194,6 +194,29 @@ def test_dense_rules_match_and_decide_as_the_reference(monkeypatch, paths):
     assert matcher._scanners[0].by_word == (paths != "every item one by one")  # dense: split into words
 
 
+def test_an_outcome_stores_its_lists_as_json_whatever_the_names(monkeypatch):
+    """Tagging keeps each distinct outcome (bounded: with common words nearly every item has its own) and joins
+    the stored `rules` list from each name's JSON: the same text as encoding the list, quotes, backslashes
+    and non-ASCII included."""
+    import json
+    from pathlib import Path
+
+    from socialscale.models import Config
+    from socialscale.rules import tagging
+
+    names = ['a "quoted" one', "back\\slash", "café ☕", "plain"]
+    rule_list = [Rule(name=n, lane=f"l{i % 2}", any=("x",), tags=(f"t{i}", "ü")) for i, n in enumerate(names)]
+    tagger = tagging.Tagger(Config(path=None, database=Path("x.db"), rules=tuple(rule_list)))
+    monkeypatch.setattr(tagging, "KEPT", 3)
+    for indices in [(0, 1, 2, 3), (1, 2), (3,), (0, 2), (), (0, 1, 2, 3)]:
+        p = tagger.outcome(indices)
+        assert p.rules == json.dumps([names[i] for i in indices], ensure_ascii=False)
+        assert (p.lanes, p.tags) == (json.dumps(list(p.outcome.lanes), ensure_ascii=False),
+                                     json.dumps(list(p.outcome.tags), ensure_ascii=False))
+        assert p.outcome == tagging.decide(tagger.config, [rule_list[i] for i in indices])
+        assert len(tagger._prepared) <= 3
+
+
 def test_a_large_retag_uses_the_pool_and_stores_what_one_process_stores(tmp_path, monkeypatch):
     """`tag --all` over many batches matches in worker processes too; what it stores is the same."""
     import shutil

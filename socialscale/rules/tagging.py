@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
 from socialscale.errors import UsageError
@@ -40,6 +42,7 @@ SEMANTICS = 4  # 2: items.rules holds the deciding rules, not every match
 SYSTEM_OWNERS = ("rule", "lane", "conversation")  # owner_set_by values tagging may overwrite; anything else is a person
 EXAMPLES = 3
 BATCH = 20_000
+KEPT = 50_000  # distinct outcomes (and event details) kept while tagging: a bound on memory for a million items
 # `tag` drops the report indexes and builds them again at the end (store/reindex.py) when, going by its first
 # batch, at least half of the table will change (and at least REBUILD_AT items): on SQLite updating the two
 # indexes costs about 18 µs a changed row, building both by a sort about 8 µs for every row of the table
@@ -82,13 +85,17 @@ def decide(config: Config, hits: Sequence[Rule]) -> Outcome:
         owner = _lane_owner(config, lane)
         return Outcome(lane, (lane,), (), (), owner, "lane" if owner else None)
     lane = hits[0].lane
-    lanes = tuple(dict.fromkeys(r.lane for r in hits))
-    tags = tuple(dict.fromkeys(t for r in hits for t in r.tags))
-    rule = next((r for r in hits if r.lane == lane and r.owner), None)
+    lanes = tuple(dict.fromkeys(map(_LANE, hits)))
+    tags = tuple(dict.fromkeys(chain.from_iterable(map(_TAGS, hits))))
+    names = tuple(map(_NAME, hits))
+    rule = next((r for r in hits if r.owner and r.lane == lane), None)
     if rule is not None:
-        return Outcome(lane, lanes, tags, tuple(r.name for r in hits), rule.owner, "rule", rule.name)
+        return Outcome(lane, lanes, tags, names, rule.owner, "rule", rule.name)
     owner = _lane_owner(config, lane)
-    return Outcome(lane, lanes, tags, tuple(r.name for r in hits), owner, "lane" if owner else None)
+    return Outcome(lane, lanes, tags, names, owner, "lane" if owner else None)
+
+
+_LANE, _TAGS, _NAME = operator.attrgetter("lane"), operator.attrgetter("tags"), operator.attrgetter("name")
 
 
 def brand_rules(config: Config) -> list[Rule]:
@@ -159,6 +166,8 @@ class Tagger:
         self.matcher = Matcher(config.rules)
         self.version = rules_version(config)
         self._prepared: dict[tuple[int, ...], _Prepared] = {}
+        self._strings: dict[str, str] = {}  # lane and tag names as JSON strings
+        self._names = [json.dumps(r.name, ensure_ascii=False) for r in config.rules]  # each rule's name as JSON
         self._details: dict[tuple[Any, ...], str] = {}
         self.vader = Vader()
         self.brands = Matcher(brand_rules(config)) if config.brands else None
@@ -172,12 +181,26 @@ class Tagger:
         return found
 
     def outcome(self, indices: tuple[int, ...]) -> _Prepared:
+        """What these deciding rules (`Matcher.decide_many`) decide, with its lists as stored; kept per set of
+        rules. With rules of common words nearly every item has a set of its own, so what is kept is bounded
+        (KEPT), and the stored `rules` list is joined from each name's JSON rather than encoded again."""
         p = self._prepared.get(indices)
         if p is None:
+            if len(self._prepared) >= KEPT:
+                self._prepared.clear()
             o = decide(self.config, [self.config.rules[i] for i in indices])
-            p = _Prepared(o, _dump(o.lanes), _dump(o.tags), _dump(o.rules))
+            p = _Prepared(o, self._list(o.lanes), self._list(o.tags), "[" + ", ".join(map(self._names.__getitem__,
+                                                                                          indices)) + "]")
             self._prepared[indices] = p
         return p
+
+    def _list(self, values: tuple[str, ...]) -> str:
+        """`_dump(values)`, joined from each value's JSON (a lane or tag name: a few distinct ones)."""
+        try:
+            return "[" + ", ".join(map(self._strings.__getitem__, values)) + "]"
+        except KeyError:
+            self._strings.update((v, json.dumps(v, ensure_ascii=False)) for v in values)
+            return "[" + ", ".join(map(self._strings.__getitem__, values)) + "]"
 
     def apply(self, db: Database, item_ids: Sequence[int], now: str,
               reason: str | None = None, settled: Collection[int] = (),
@@ -441,7 +464,9 @@ class Tagger:
             previous = lane if lane is not None and lane != new_lane else None
             key = (p, previous, new_owner, new_set_by, kept, inherited, new_lanes, reason)
             detail = details.get(key)
-            if detail is None:  # a handful of distinct details cover a whole re-tag
+            if detail is None:  # a handful of distinct details cover a whole re-tag (with common words, one an item)
+                if len(details) >= KEPT:
+                    details.clear()
                 detail = details[key] = _detail(o, previous, new_owner, kept, new_lane=new_lane,
                                                 new_lanes=new_lanes, inherited=inherited,
                                                 owner_from=new_set_by, reason=reason)
