@@ -17,7 +17,7 @@ from socialscale.store.db import open_db
 from socialscale.store.dialect import POSTGRES
 from socialscale.store.postgres import connect
 from socialscale.store.schema import MIGRATIONS, VERSION_TABLE, apply_step
-from socialscale.store.search import index_pending, pending_count, search_clause
+from socialscale.store.search import index_pending, search_clause
 
 AT = "2024-03-06T09:00:00Z"
 
@@ -31,6 +31,10 @@ def _add(db: Any, guid: str, text: str, title: str = "") -> int:
 def _found(db: Any, words: str) -> set[int]:
     clause, values = search_clause(POSTGRES, words)
     return {int(r[0]) for r in db.execute(f"SELECT id FROM items WHERE {clause}", values).fetchall()}
+
+
+def pending_count(db: Any) -> int:
+    return int(db.execute("SELECT COUNT(*) FROM items_search_pending").fetchone()[0])
 
 
 def _documented(db: Any) -> set[int]:

@@ -155,13 +155,6 @@ def index_pending(db: Database, limit: int | None = INDEX_BATCH) -> int:
     return max(int(cursor.rowcount), 0)
 
 
-def pending_count(db: Database) -> int:
-    """Items waiting for their search documents (always 0 on SQLite)."""
-    if not dialect_of(db).postgres:
-        return 0
-    return int(db.execute(f"SELECT COUNT(*) FROM {PG_SEARCH_PENDING}").fetchone()[0])
-
-
 def search_clause(d: Dialect, text: str, id_column: str = "id") -> tuple[str, list[str]]:
     """A WHERE fragment and its one parameter: items whose title or text match the `--search` query."""
     tree = parse(text)
