@@ -1,6 +1,6 @@
 """`python -m socialscale`."""
 
-from socialscale.cli.main import run
+from socialscale.cli.entry import run
 
 if __name__ == "__main__":
     run()

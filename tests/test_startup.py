@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import typer
 
+from socialscale import __version__
 from socialscale.cli import main as cli_main
 
 # What the quick paths must not pay for: the terminal renderer, the HTTP client, the feed parser,
@@ -33,7 +34,7 @@ RUN = """
 import json, sys
 out, args = sys.argv[1], json.loads(sys.argv[2])
 sys.argv = ["socialscale", *args]
-from socialscale.cli.main import run
+from socialscale.cli.entry import run  # what the console script and `python -m socialscale` run
 try:
     run()
 except SystemExit as exc:
@@ -72,6 +73,36 @@ def test_version_and_help_import_no_command_and_nothing_heavy(tmp_path, args, co
     modules = imported(tmp_path, *args, code=code)
     assert loaded(modules, HEAVY) == []
     assert loaded(modules, COMMAND_MODULES) == []
+
+
+def test_version_imports_not_even_the_cli(tmp_path):
+    """`socialscale --version` answers from the entry point: no typer, no click, no CLI module."""
+    modules = imported(tmp_path, "--version")
+    assert loaded(modules, ["typer", "click", "socialscale.cli.main", "socialscale.config", "sqlite3"]) == []
+
+
+def test_the_entry_points_version_is_the_apps(tmp_path):
+    """The quick answer and the typer app's own --version option (used when other options come with it)
+    print the same line."""
+    quick = subprocess.run([sys.executable, "-m", "socialscale", "--version"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=120)
+    full = subprocess.run([sys.executable, "-m", "socialscale", "--version", "--quiet"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert (quick.returncode, full.returncode) == (0, 0)
+    assert quick.stdout == full.stdout == f"socialscale {__version__}\n"
+    assert quick.stderr == full.stderr == ""
+
+
+def test_the_garbage_collector_is_on_when_a_command_runs(tmp_path):
+    """The CLI is imported with the collector paused; a command (a pull holds many objects) runs with it on."""
+    code = ("import gc, sys; from socialscale.cli import entry, main\n"
+            "seen = []\n"
+            "main.run = lambda: seen.append(gc.isenabled())\n"
+            "sys.argv = ['socialscale', 'items']\n"
+            "entry.run(); print(seen)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[True]"
 
 
 @pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
