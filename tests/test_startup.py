@@ -73,6 +73,7 @@ def test_version_and_help_import_no_command_and_nothing_heavy(tmp_path, args, co
     modules = imported(tmp_path, *args, code=code)
     assert loaded(modules, HEAVY) == []
     assert loaded(modules, COMMAND_MODULES) == []
+    assert "sqlite3" not in modules  # the error handler looks SQLite's errors up; it does not import them
 
 
 def test_version_imports_not_even_the_cli(tmp_path):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import functools
 import importlib
 import re
-import sqlite3
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypeGuard
 
 import typer
 from typer.core import TyperGroup
@@ -17,6 +16,9 @@ from socialscale import __version__
 from socialscale.cli.lazy import Lazy, LazyCommands, LazyGroup
 from socialscale.cli.state import AppState, state
 from socialscale.errors import ConfigError, ExitCode, SocialscaleError
+
+if TYPE_CHECKING:
+    import sqlite3
 
 
 class SocialscaleGroup(TyperGroup):
@@ -68,17 +70,16 @@ class SocialscaleGroup(TyperGroup):
         except KeyboardInterrupt:
             _err("interrupted; what was already stored is kept")
             raise typer.Exit(130) from None
-        except sqlite3.DatabaseError as exc:  # damaged pages show up on first read, not on open
-            if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
-                raise
-            from socialscale.store.db import describe
-
-            config = ctx.obj.loaded_config() if isinstance(ctx.obj, AppState) else None
-            _err(describe(exc, getattr(config, "database", None) or getattr(ctx.obj, "db_path", None), "database error"))
-            raise typer.Exit(int(ExitCode.PARTIAL)) from None
         except Exception as exc:
             if isinstance(ctx.obj, AppState) and ctx.obj.verbose:
                 raise
+            if _is_sqlite_error(exc):  # damaged pages show up on first read, not on open
+                from socialscale.store.db import describe
+
+                config = ctx.obj.loaded_config() if isinstance(ctx.obj, AppState) else None
+                _err(describe(exc, getattr(config, "database", None) or getattr(ctx.obj, "db_path", None),
+                              "database error"))
+                raise typer.Exit(int(ExitCode.PARTIAL)) from None
             if type(exc).__module__.startswith("psycopg"):  # a PostgreSQL failure mid-command (psycopg.Error)
                 from socialscale.store.postgres import describe as describe_pg
 
@@ -90,6 +91,13 @@ class SocialscaleGroup(TyperGroup):
         finally:
             if isinstance(ctx.obj, AppState):
                 ctx.obj.close()
+
+
+def _is_sqlite_error(exc: BaseException) -> TypeGuard[sqlite3.DatabaseError]:
+    """Whether `exc` is SQLite's: looked up rather than imported, so `--help` does not load sqlite3 (and
+    datetime); a command that never imported it cannot have raised it."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError)
 
 
 def _whole_summaries(command: Any) -> None:
