@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from socialscale.fetch import Fetcher
 from socialscale.models import FetchSettings
 
@@ -61,3 +63,57 @@ def test_a_connection_the_server_closed_while_idle_is_not_used_again():
     statuses, connections = asyncio.run(_two_requests(close_after_each=True))
     assert statuses == [200, 200]
     assert len(connections) == 2
+
+
+def test_the_pool_is_httpcores_with_linear_bookkeeping_only_for_the_release_it_was_written_for(monkeypatch):
+    import httpcore
+
+    from socialscale import fetch
+
+    assert type(fetch.pooled_transport(16)._pool) is fetch._Pool
+    monkeypatch.setattr(httpcore, "__version__", "1.1.0")
+    assert type(fetch.pooled_transport(16)._pool) is httpcore.AsyncConnectionPool
+
+
+async def _visits(origins: list[int], settings: FetchSettings) -> tuple[list[int], list[list[int]]]:
+    servers = [await _serve(close_after_each=False) for _ in range(max(origins) + 1)]
+    ports = [server.sockets[0].getsockname()[1] for server, _ in servers]
+    try:
+        async with Fetcher(settings) as fetcher:
+            statuses = [(await fetcher.get(f"http://127.0.0.1:{ports[n]}/feed.xml")).status for n in origins]
+    finally:
+        for server, _ in servers:
+            server.close()
+            await server.wait_closed()
+    return statuses, [connections for _, connections in servers]
+
+
+@pytest.mark.parametrize("linear", [True, False])
+def test_a_full_pool_gives_an_idle_connections_place_to_a_new_origin_as_httpcore_does(monkeypatch, linear):
+    """Two connections at most, origins visited A, B, C, A: C takes the idle A's place, then A takes
+    B's (the oldest idle). The same with the linear pool and with httpcore's own."""
+    from socialscale import fetch
+
+    if not linear:
+        monkeypatch.setattr(fetch._Pool, "fits", staticmethod(lambda: False))
+    statuses, connections = asyncio.run(_visits([0, 1, 2, 0], FetchSettings(retries=0, concurrency=2, per_host=2)))
+    assert statuses == [200, 200, 200, 200]
+    assert [len(c) for c in connections] == [2, 1, 1]
+
+
+def test_many_requests_in_flight_share_at_most_the_pools_connections():
+    async def run() -> tuple[list[int], list[int]]:
+        server, connections = await _serve(close_after_each=False)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with Fetcher(FetchSettings(retries=0, concurrency=16, per_host=16)) as fetcher:
+                results = await asyncio.gather(*(fetcher.get(f"http://127.0.0.1:{port}/feed/{n}.xml")
+                                                 for n in range(120)))
+        finally:
+            server.close()
+            await server.wait_closed()
+        return [r.status for r in results], connections
+
+    statuses, connections = asyncio.run(run())
+    assert statuses == [200] * 120
+    assert 1 <= len(connections) <= 16
