@@ -298,11 +298,15 @@ def bench_tag(config_path: Path) -> None:
                         ("tag --all again, nothing changes", ["tag", "--all"]),
                         ("tag --all --dry-run", ["tag", "--all", "--dry-run"])):
         t0, c0 = time.perf_counter(), _children_cpu()
-        out = subprocess.run([sys.executable, "-m", "socialscale", "--quiet", *args, "--format", "json"], env=env,
-                             capture_output=True, text=True, check=True)
+        # GNU time's "Maximum resident set size" (`time -v`; %M here): the largest process's peak, the
+        # sentiment worker included when one runs (issue 14 target 3: under 500 MB).
+        timed = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
+        out = subprocess.run([*timed, sys.executable, "-m", "socialscale", "--quiet", *args, "--format", "json"],
+                             env=env, capture_output=True, text=True, check=True)
         elapsed, cpu = time.perf_counter() - t0, _children_cpu() - c0
         result = json.loads(out.stdout)
-        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end, {cpu:.1f} CPU s ({label}; "
+        peak = f", peak RSS {int(out.stderr.split()[-1]) / 1024:.0f} MB" if timed else ""
+        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end, {cpu:.1f} CPU s{peak} ({label}; "
               f"changed {result['changed']:,}, scored {result['scored']:,})")
     db = socialscale.open(config_path).db
     events = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'tagged'").fetchone()[0]
