@@ -4,7 +4,7 @@ Targets (issue 2, on the 2-core machine): 1,000 feeds x 50 items first pull < 12
 (fetch + parse + store + tag); second pull where every feed answers 304 < 2 s. Issue 14: the first
 pull at most 0.4x newsboat's, side by side (`--peers`).
 
-    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--replies 0.2] [--profile] [--usage] [--peers]
+    python benchmarks/bench_pull.py [--feeds 1000] [--items 50] [--replies 0.2] [--profile] [--sample OUT] [--usage] [--peers]
 
 `--peers` also runs newsboat (Debian's package: `apt-get install newsboat`; `newsboat -x reload`
 with 16 reload threads) and feed-to-sqlite (PyPI; its `feed-to-sqlite` command on PATH, or
@@ -17,8 +17,13 @@ Besides wall-clock time it prints the CPU seconds of each pull (socialscale's ma
 machine): on a shared machine they move far less with the load than the wall clock does. The parser
 processes are not in that figure (their fork server is nobody's waited-for child); `--usage` samples
 the whole process tree: peak RSS and PSS of all processes together and CPU seconds by process, with
-`/usr/bin/time -v`'s own figures (issue 14's memory target). `--profile` writes a cProfile of the
-first pull's main thread in CPU time.
+`/usr/bin/time -v`'s own figures (issue 14's memory target). `--profile` writes a cProfile of each
+thread of the first pull's main process in its own CPU time (benchmarks/pull.prof.<thread>) and
+prints the main thread's and the writer's. `--sample OUT` runs the first pull under py-spy (`pip install
+py-spy`; 100 samples a second, every thread, not pausing the process) and writes its collapsed stacks
+to OUT, one line per thread and stack with its count of samples (`python benchmarks/stacks.py OUT`
+sums them by function): it slows Python code less than `--profile` does, but a thread waiting for a
+core on a loaded machine counts as busy.
 
 `--replies` makes that share of the items replies to earlier items (in the same feed or another), so
 the pull also builds conversations (issue 12: no more than 10% slower with 20% replies).
@@ -52,17 +57,29 @@ rules:
 
 
 PROFILE_MAIN = """
-import cProfile, runpy, sys, time
+import cProfile, runpy, sys, threading, time
 out = sys.argv.pop(1)
-profile = cProfile.Profile(time.thread_time)
+profiles = {}
+
+def in_thread(frame, event, arg):
+    # Each thread (the writer above all) gets a profile of its own, in its own CPU time.
+    sys.setprofile(None)
+    t = threading.current_thread()
+    profiles[f"{t.name}-{t.ident}"] = p = cProfile.Profile(time.thread_time)
+    p.enable()
+
+threading.setprofile(in_thread)
+main = cProfile.Profile(time.thread_time)
 sys.argv[0] = "socialscale"
 try:
-    profile.runcall(runpy.run_module, "socialscale", run_name="__main__", alter_sys=True)
+    main.runcall(runpy.run_module, "socialscale", run_name="__main__", alter_sys=True)
 except SystemExit as exc:
     if exc.code:
         raise
 finally:
-    profile.dump_stats(out)
+    main.dump_stats(out + ".MainThread")  # first: a profile's dump stops profiling the thread that dumps it
+    for name, p in profiles.items():
+        p.dump_stats(f"{out}.{name}")
 """
 
 
@@ -206,6 +223,7 @@ def main() -> None:
     ap.add_argument("--timeout", default="60s", help="each source's fetch.timeout (raise it on a loaded machine, "
                                                      "where a source waits long for the parsers)")
     ap.add_argument("--profile", action="store_true", help="also write a cProfile of the first pull")
+    ap.add_argument("--sample", metavar="OUT", help="sample the first pull's threads with py-spy (collapsed stacks to OUT)")
     ap.add_argument("--usage", action="store_true", help="run each first pull under /usr/bin/time -v and report "
                                                          "peak memory (all processes together) and CPU by process")
     ap.add_argument("--peers", action="store_true", help="also time newsboat and feed-to-sqlite on the same feeds")
@@ -230,9 +248,14 @@ def main() -> None:
                                                    f"sources:\n{sources}\n{RULES}")
             cmd = [sys.executable, "-m", "socialscale", "--quiet", "pull"]
             if args.profile:
-                # The main thread's CPU time (time.thread_time), not wall-clock time: on a shared machine a
+                # Each thread's CPU time (time.thread_time), not wall-clock time: on a shared machine a
                 # wall-clock profile mostly measures the other processes (a poll() of 60 µs, say).
+                for old in HERE.glob("pull.prof.*"):
+                    old.unlink()
                 cmd = [sys.executable, "-c", PROFILE_MAIN, str(HERE / "pull.prof"), "--quiet", "pull"]
+            if args.sample:
+                cmd = ["py-spy", "record", "--threads", "--nonblocking", "--rate", "100", "--format", "raw",
+                       "--output", str(Path(args.sample).resolve()), "--", *cmd]
             usage: dict[str, Any] | None = {} if args.usage else None
             first = run(cmd, work, server=args.db, usage=usage)
             first_cpu = dict(CPU)
@@ -269,10 +292,16 @@ def main() -> None:
     if args.profile:
         import pstats
 
-        stats = pstats.Stats(str(HERE / "pull.prof"))
-        print("main thread, CPU seconds (time.thread_time):")
-        stats.sort_stats("tottime").print_stats(25)
-        stats.sort_stats("cumulative").print_stats(25)
+        for path in sorted(HERE.glob("pull.prof.*")):
+            stats = pstats.Stats(str(path))
+            total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+            print(f"{path.name}: {total:.2f} CPU s (time.thread_time)")
+        for thread in ("MainThread", "socialscale-store*"):
+            for path in sorted(HERE.glob(f"pull.prof.{thread}")):
+                stats = pstats.Stats(str(path))
+                print(f"{path.name}, CPU seconds (time.thread_time):")
+                stats.sort_stats("tottime").print_stats(25)
+                stats.sort_stats("cumulative").print_stats(25)
 
 
 def run_peers(urls: list[str], work: Path, feed_to_sqlite: str | None,
