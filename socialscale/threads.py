@@ -209,25 +209,43 @@ def _adopt(db: Database, kinds: dict[str, str], rows: Sequence[dict[str, Any]],
     members: dict[int, list[int]] = {}  # conversation -> its items in `now_in`, moved together
     for item, c in now_in.items():
         members.setdefault(c, []).append(item)
+    # The stored links of the parents and orphans outside `now_in`, read once (not three statements per
+    # orphan); `renamed` follows the moves made below, which are written at the end, after the links.
+    found = store.parent_and_conversation(db, sorted({i for o in waiting for i in (parents[o["id"]], o["id"])
+                                                      if i is not None and i not in now_in}))
+    renamed: dict[int, int] = {}  # a stored conversation -> the one it moved into
+
+    def stored(item: int) -> Any:
+        c = found[item][1]
+        while c in renamed:
+            c = renamed[c]
+        return c
+
+    links: list[tuple[int | None, int, int]] = []
+    moves: list[tuple[int, int]] = []  # (new, old): every item of conversation old joins new, in this order
     for orphan in sorted(waiting, key=lambda o: o["id"]):
         parent = parents[orphan["id"]]
         if parent is None:
             continue
-        found = store.parent_and_conversation(db, [p for p in (parent, orphan["id"]) if p not in now_in])
-        target = now_in[parent] if parent in now_in else found[parent][1]
-        current = now_in[orphan["id"]] if orphan["id"] in now_in else found[orphan["id"]][1]
+        target = now_in[parent] if parent in now_in else stored(parent)
+        current = now_in[orphan["id"]] if orphan["id"] in now_in else stored(orphan["id"])
         target = parent if target is None else target
         if current is not None and target == current:
             continue  # the parent is in the orphan's own conversation: linking would close a cycle
-        store.set_links(db, [(parent, target, orphan["id"])])
+        links.append((parent, target, orphan["id"]))
         joining = [orphan["id"]]
         if current is not None:
-            store.move_conversation(db, current, target)
+            moves.append((target, current))
+            renamed[current] = target
             joining += members.pop(current, [])
         for item in joining:
             now_in[item] = target
         members.setdefault(target, []).extend(joining)
         adopted.append(orphan["id"])
+    # Links first, then the moves in the order they were made: a move also carries the orphans linked
+    # into the conversation it empties, as when each was written at once.
+    store.set_links(db, links)
+    store.move_conversations(db, moves)
     return adopted
 
 

@@ -79,9 +79,11 @@ def set_links(db: Database, links: Iterable[tuple[int | None, int, int]]) -> Non
     update_rows(db, "items", ("parent_id", "conversation_id"), links)
 
 
-def move_conversation(db: Database, old: int, new: int) -> None:
-    """Every item of conversation `old` joins conversation `new` (a root got its parent)."""
-    db.conn.execute("UPDATE items SET conversation_id = ? WHERE conversation_id = ?", (new, old))
+def move_conversations(db: Database, moves: Sequence[tuple[int, int]]) -> None:
+    """(new, old) per move, applied in order: every item of conversation `old` joins conversation `new`
+    (a root got its parent)."""
+    if moves:
+        db.conn.executemany("UPDATE items SET conversation_id = ? WHERE conversation_id = ?", moves)
 
 
 def set_conversations(db: Database, moves: Iterable[tuple[int, int]]) -> None:
