@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -91,7 +92,8 @@ def once(feeds: int, group: int, bulk: bool, replies: float = 0.0, bare: bool = 
         before, c0, w0 = io(), time.process_time(), time.perf_counter()
         if profiler is not None:
             profiler.enable()
-        with bulk_writing(db) if bulk else nullcontext():
+        # The pull's own settings (its page cache too, where this version of the pull has one).
+        with bulk_writing(db, cache_kib=getattr(pipeline, "CACHE_KIB", None)) if bulk else nullcontext():
             for start in range(0, len(jobs), group):
                 pipeline._store_group(db, config, tagger, kinds, jobs[start:start + group], NOW)
         if profiler is not None:
@@ -102,6 +104,7 @@ def once(feeds: int, group: int, bulk: bool, replies: float = 0.0, bare: bool = 
     if profiler is not None and profile:
         profiler.dump_stats(profile)
     db.conn.close()
+    shutil.rmtree(work)
     return cpu, wall, (after["wchar"] - before["wchar"]) / 2**20, (after["write_bytes"] - before["write_bytes"]) / 2**20
 
 

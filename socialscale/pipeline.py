@@ -78,6 +78,11 @@ class PullSummary:
 
 
 FUTURE_SLACK = timedelta(days=1)
+# SQLite's page cache while a pull writes (its default: 2,000 KiB). Each group's upserts, threading and tagging
+# touch index pages all over `items` (guid, canonical URL, conversation, the report indexes); with 2 MB a
+# 50,000-item pull read about 1 GiB back from the OS in 280,000 reads, with this about 200 MiB in 42,000
+# (benchmarks/README.md, "Fifth session"). Pages are taken as they are used: a small database uses little.
+CACHE_KIB = 65_536
 MAX_ERROR = 1000  # characters of a source's error kept and shown: a server's error page can be megabytes
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
@@ -122,7 +127,7 @@ def pull(db: Database, config: Config, *, names: Sequence[str] = (), force: bool
     results = list(skipped)
     index_problems: list[str] = []
     if due:
-        with bulk_writing(db), indexing_beside(db) as index_problems:
+        with bulk_writing(db, cache_kib=CACHE_KIB), indexing_beside(db) as index_problems:
             results += asyncio.run(_pull_async(db, config, due, states, now, progress, workers))
     order = {s.name: i for i, s in enumerate(config.sources)}
     results.sort(key=lambda r: order.get(r.name, 0))
