@@ -145,6 +145,27 @@ TABLES: dict[str, dict[str, Any]] = {
         "description": "Small remembered values, such as when the last digest was sent.",
         "columns": {"key": "Name.", "value": "Value."},
     },
+    "conversation_figures": {
+        "description": "What report conversations adds up, one row per conversation, kept by triggers (recomputed "
+                       "when listed in conversations_stale); the conversations view has the same figures with the "
+                       "root's title.",
+        "sort_desc": "start_at",
+        "facets": ["lane", "owner", "source"],
+        "columns": {
+            "start_at": "Start of the root (UTC).", "id": "The root's item id (the conversation's id).",
+            "lane": "The root's lane.", "owner": "The root's owner.", "source": "The root's source.",
+            "started_by_us": "1 when the root is one of ours.", "joined": "1 when a message of ours is in it.",
+            "followups": "Follow-ups, not ignored.", "followups_answered": "Of those, answered.",
+            "catalyzed": "Catalyzed replies, not ignored.", "catalyzed_answered": "Of those, answered.",
+            "catalyzed_waiting": "Catalyzed replies still open.",
+            "handoff": "1 when a message was answered by dm, email, phone or meeting.",
+            "waiting": "1 when an open message, not ours, is in a lane that expects a response.",
+        },
+    },
+    "conversations_stale": {
+        "description": "Conversations whose figures are to be recomputed before the next report reads them.",
+        "columns": {"id": "The root's item id."},
+    },
     "backlog": {
         "description": "View: open items waiting for an answer, with their age now and whether the SLA is breached.",
         "sort_desc": "age_s",

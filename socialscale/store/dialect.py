@@ -168,6 +168,8 @@ _DDL_RULES = [
     (re.compile(r"\bINTEGER\b"), "BIGINT"),
     (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
     (re.compile(r"\bTEXT\b(?! COLLATE)"), 'TEXT COLLATE "C"'),
+    # SQLite's clustered tables (a table stored as its primary key's b-tree); PostgreSQL has only heaps.
+    (re.compile(r"\)\s*WITHOUT ROWID"), ")"),
 ]
 
 

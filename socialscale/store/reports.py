@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from socialscale.models import HANDOFF_VIAS
+from socialscale.store import figures
 from socialscale.store.database import Database
 from socialscale.store.dialect import Dialect, dialect_of
 from socialscale.store.filters import ItemFilter as Filters
@@ -282,33 +283,41 @@ def latency_items(db: Database, *, by: str, since: str, until: str, slas: Mappin
 
 def conversation_groups(db: Database, *, by: str, since: str, until: str, quiet_lanes: Sequence[str],
                         filters: Filters, started_by_us: bool = False) -> list[dict[str, Any]]:
-    """Per group of the root (`i`): conversations started in [since, until) and what their messages (`m`,
-    duplicates left out) add up to: joined, follow-ups and catalyzed replies (not ignored) and how many of
-    them were answered, conversations with a handoff, conversations waiting for an answer."""
+    """Per group of the root: conversations started in [since, until) and what their messages (duplicates
+    left out) add up to: joined, follow-ups and catalyzed replies (not ignored) and how many of them were
+    answered, conversations with a handoff, conversations waiting for an answer.
+
+    Read from the per-conversation figures (store/figures.py), the conversations listed as stale first
+    recomputed (when the database may be written) or else computed here from `items`; a caller whose
+    quiet lanes are not the `lanes` table's gets the same definition computed from `items` alone."""
+    if by not in ("lane", "owner", "source"):
+        raise ValueError(by)
     d = dialect_of(db)
-    params: list[Any] = list(quiet_lanes)
-    expects = (f"(m.lane IS NULL OR m.lane NOT IN ({','.join('?' * len(quiet_lanes))}))" if quiet_lanes else "1 = 1")
-    handoff = _HANDOFF.replace("i.", "m.")
-    params += [since, until]
-    where = ("i.conversation_id = i.id AND i.duplicate_of IS NULL AND i.start_at >= ? AND i.start_at < ?"
-             + (" AND i.ours IS NOT NULL" if started_by_us else "") + filters.sql(params))
-    live = "m.status != 'ignored'"
-    per = (f"SELECT {GROUP_COLUMNS[by]} AS grp, MAX({d.as_int('m.ours IS NOT NULL')}) AS joined, "
-           f"{d.count_if(f'm.followup = 1 AND {live}')} AS fu, "
-           f"{d.count_if(f'm.followup = 1 AND {live} AND m.responded_at IS NOT NULL')} AS fu_answered, "
-           f"{d.count_if(f'm.catalyzed = 1 AND {live}')} AS cat, "
-           f"{d.count_if(f'm.catalyzed = 1 AND {live} AND m.responded_at IS NOT NULL')} AS cat_answered, "
-           f"{d.count_if('m.catalyzed = 1 AND m.status = ' + repr('open'))} AS cat_waiting, "
-           f"MAX({d.as_int(handoff)}) AS handoff, "
-           f"MAX({d.as_int(f'm.status = {chr(39)}open{chr(39)} AND m.ours IS NULL AND {expects}')}) AS waiting "
-           "FROM items i JOIN items m ON m.conversation_id = i.id AND m.duplicate_of IS NULL "
-           f"WHERE {where} GROUP BY i.id, {GROUP_COLUMNS[by]}")
-    sql = ("SELECT grp, COUNT(*), SUM(joined), SUM(fu), SUM(fu_answered), SUM(cat), SUM(cat_answered), "
-           f"SUM(cat_waiting), SUM(handoff), SUM(waiting) FROM ({per}) AS c GROUP BY grp")
+    window_params: list[Any] = [since, until]
+    window = "i.start_at >= ? AND i.start_at < ?" + filters.sql(window_params)
+    quiet = sorted(quiet_lanes)
+    if figures.uses_stored(db, quiet):
+        _refresh_figures(db)
+        rows = figures.totals(db, by, window, window_params, started_by_us=started_by_us, quiet_lanes=quiet)
+    else:
+        roots = window + (" AND i.ours IS NOT NULL" if started_by_us else "")
+        rows = db.execute(f"SELECT c.{by}, {figures.SUMS} FROM ({figures.per_conversation_sql(d, roots, len(quiet))}) "
+                          f"AS c GROUP BY c.{by}", [*quiet, *window_params]).fetchall()
     keys = ("group", "conversations", "joined", "followups", "followups_answered", "catalyzed", "catalyzed_answered",
             "catalyzed_waiting", "handoffs", "waiting")
-    return [dict(zip(keys, (row[0], *(int(v or 0) for v in row[1:])), strict=True))
-            for row in db.execute(sql, params).fetchall()]
+    return [dict(zip(keys, (row[0], *(int(v or 0) for v in row[1:])), strict=True)) for row in rows]
+
+
+def _refresh_figures(db: Database) -> None:
+    """Recompute the conversations listed as stale, unless the database is read-only (then figures.totals
+    computes them for this report). A cache written by a report: a command that only reads may write here,
+    in one short transaction, as it syncs the lanes."""
+    from socialscale.store.db import is_read_only, transaction
+
+    if is_read_only(db) or not figures.has_stale(db):
+        return
+    with transaction(db):
+        figures.refresh(db)
 
 
 # --- volume, new items, remembered state ------------------------------------------------------------------

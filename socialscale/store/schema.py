@@ -341,6 +341,18 @@ def m010_search_pending(db: Database) -> None:
         create_pg_search_triggers(db)
 
 
+@migration
+def m011_conversation_figures(db: Database) -> None:
+    """`conversation_figures`: what `report conversations` adds up, one row per conversation, kept by triggers
+    that list a conversation in `conversations_stale` whenever an item or lane it depends on changes
+    (store/figures.py). Every conversation stored so far is computed now: a few seconds, once, at a
+    million items. The report then reads the window's rows alone instead of joining every root to its
+    messages (0.75 s at a million items; benchmarks/README.md, "Reports, fourth round")."""
+    from socialscale.store import figures
+
+    figures.create(db)
+
+
 def schema_version(db: Database) -> int:
     if dialect_of(db).postgres:
         if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
