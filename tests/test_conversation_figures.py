@@ -169,7 +169,7 @@ class World:
         old = threads.conversation_of(self.db, child)
         threads.set_links(self.db, [(parent, conversation, child)])
         if old is not None and old != conversation:
-            threads.move_conversation(self.db, old, conversation)
+            threads.move_conversations(self.db, [(conversation, old)])
         return None
 
     def answer(self) -> None:
