@@ -57,6 +57,13 @@ def imported(tmp_path: Path, *args: str, code: int = 0) -> set[str]:
     return set(result["modules"])
 
 
+def python(cwd: Path, code: str) -> str:
+    """What `python -c CODE` printed in `cwd` (after checking it succeeded)."""
+    done = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def loaded(modules: set[str], names: tuple[str, ...] | list[str]) -> list[str]:
     """Which of `names` (or a module inside one) were imported."""
     return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
@@ -101,9 +108,7 @@ def test_the_garbage_collector_is_on_when_a_command_runs(tmp_path):
             "main.run = lambda: seen.append(gc.isenabled())\n"
             "sys.argv = ['socialscale', 'items']\n"
             "entry.run(); print(seen)")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[True]"
+    assert python(tmp_path, code) == "[True]"
 
 
 @pytest.mark.parametrize("report", ["backlog", "latency", "breaches", "conversations"])
@@ -196,9 +201,7 @@ def test_a_report_builds_only_its_own_command(tmp_path, write_config):
             "try:\n    main.run()\nexcept SystemExit:\n    pass\n"
             "group = main._build('report')['report']\n"
             "print(sorted(n for n in group.commands if group.commands.is_built(n)))")
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "['breaches']"
+    assert python(tmp_path, code).splitlines()[-1] == "['breaches']"
 
 
 def test_the_report_group_lists_every_subcommand_with_its_whole_summary(cli):
