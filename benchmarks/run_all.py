@@ -11,6 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 QUICK = {
+    "bench_fetch.py": ["--gets", "200", "--repeat", "1"],
     "bench_pull.py": ["--feeds", "100", "--items", "20"],
     "bench_rules.py": ["--items", "20000"],
     "bench_reports.py": ["--items", "20000", "--responded", "2000"],
