@@ -199,3 +199,36 @@ def test_a_bug_in_a_groups_conversation_step_fails_only_the_source_whose_items_m
     got = state(config.database)
     assert set(got) == {("a", "d1"), ("a", "s1"), ("c", "l1")}
     assert got[("c", "l1")][:2] == ("s1", "d1") and got[("a", "d1")][9] == "responded"
+
+
+@pytest.mark.parametrize("stored_by", ["these rules", "other rules"])
+def test_a_member_tagged_again_keeps_the_deciding_rules_stored_by_these_rules(tmp_path, monkeypatch, stored_by):
+    """A reply stored before its parent is tagged again when the parent adopts it (its lane may follow the
+    conversation's). Its text did not change: where these rules tagged it, its stored deciding rules stand
+    and it is not matched again; where other rules did, it is matched. Either way, what is left is what
+    threading from scratch makes."""
+    from socialscale.rules.matcher import Matcher
+
+    config = setup(tmp_path, ("a", "b"))
+    reply = item("b", "r1", "lee", "2025-01-18T10:00:00Z", "p1", "mine arrived broken too, refund please")
+    post = item("a", "p1", "dana", "2025-01-18T09:00:00Z", None, "My order arrived broken")
+    pull(config, [[("b", [reply])]])
+    if stored_by == "other rules":
+        db = open_db(config.database)
+        with transaction(db):
+            db.conn.execute("UPDATE items SET rules_version = 'older' WHERE guid = 'r1'")
+        db.conn.close()
+    asked: list[str] = []
+    decide_many = Matcher.decide_many
+
+    def recording(self: Matcher, fields: Any) -> Any:
+        asked.extend(str(f[2]) for f in fields)
+        return decide_many(self, fields)
+
+    monkeypatch.setattr(Matcher, "decide_many", recording)
+    pull(config, [[("a", [post])]])
+    assert (reply.text in asked) == (stored_by == "other rules")
+    assert post.text in asked
+    got = agree(config, tmp_path)
+    assert got[("b", "r1")][:2] == ("p1", "p1")  # adopted
+    assert got[("b", "r1")][2] == "customer_service"

@@ -50,9 +50,9 @@ KEPT = 50_000  # distinct outcomes (and event details) kept while tagging: a bou
 REBUILD_SHARE = 0.5
 REBUILD_AT = 100_000
 # Positions in a store.tagging row (store.TAG_COLUMNS) read by name below.
-PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION = (
+PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION, RULES = (
     store.TAG_COLUMNS.index(c) for c in ("parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment",
-                                         "sentiment_model", "rules_version"))
+                                         "sentiment_model", "rules_version", "rules"))
 
 
 def rules_version(config: Config) -> str:
@@ -168,6 +168,7 @@ class Tagger:
         self._prepared: dict[tuple[int, ...], _Prepared] = {}
         self._strings: dict[str, str] = {}  # lane and tag names as JSON strings
         self._names = [json.dumps(r.name, ensure_ascii=False) for r in config.rules]  # each rule's name as JSON
+        self._rule_index = {r.name: i for i, r in enumerate(config.rules)}  # names are unique (config check)
         self._details: dict[tuple[Any, ...], str] = {}
         self.vader = Vader()
         self.brands = Matcher(brand_rules(config)) if config.brands else None
@@ -221,7 +222,7 @@ class Tagger:
         known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
                  if row[0] in settled and row[SENTIMENT] is not None} if settled else None
         updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason,
-                                                   known=known)
+                                                   known=known, decided=self._stored_decisions(rows, settled))
         store.write_tagging(db, updates, events, links)
         store.stamp_version(db, unchanged, self.version, links)
         return summary
@@ -325,6 +326,21 @@ class Tagger:
             if pool is not None:
                 pool.close()
 
+    def _stored_decisions(self, rows: Sequence[tuple[Any, ...]], settled: Collection[int]) -> dict[int, tuple[int, ...]]:
+        """The deciding rules of the `settled` rows these rules tagged: their stored `rules` (the deciding
+        rules' names, as `outcome` wrote them), not matched again. A settled row's text did not change since
+        it was tagged, so the same rules decide the same (unless a rule reads the sentiment: then matched)."""
+        if not settled or self.matcher.moods:
+            return {}
+        index, out = self._rule_index, {}
+        for row in rows:
+            if row[0] in settled and row[VERSION] == self.version and row[RULES]:
+                try:
+                    out[row[0]] = tuple(index[name] for name in json.loads(row[RULES]))
+                except (KeyError, TypeError, ValueError):
+                    continue  # not a list of these rules' names: matched again
+        return out
+
     def expects(self, lane: str) -> bool:
         spec = self.config.lanes.get(lane)
         return spec.respond if spec is not None else True
@@ -400,22 +416,36 @@ class Tagger:
             out.append(found[1] if found is not None and found[0] == texts else score(*texts))
         return out
 
-    def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
-                 match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
-                 ctx: Context | None = None, reason: str | None = None,
-                 known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None, rescore: bool = False,
-                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
-        sentiments = self._sentiments(rows, known, summary, rescore)
-        fields = [row[1:6] for row in rows]  # (source, title, text, author, url)
+    def _decisions(self, fields: list[tuple[Any, ...]], rows: Sequence[tuple[Any, ...]], sentiments: list[float | None],
+                   match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None,
+                   decided: Mapping[int, tuple[int, ...]] | None) -> list[tuple[int, ...]]:
+        """Each row's deciding rules (their indices); `decided` rows' are given (_stored_decisions)."""
         if self.matcher.moods:
             # Rules with a `sentiment:` condition: every match first, filtered by the item's label, then the
             # deciding ones (a rule the filter drops may have hidden another that now decides).
             deciding = self.matcher._deciding
-            matched = [deciding(h) for h in self.matcher.match_many(fields, list(map(label, sentiments)))]
-        else:
-            # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and
-            # tags need.
-            matched = (match or self.matcher.decide_many)(fields)
+            return [deciding(h) for h in self.matcher.match_many(fields, list(map(label, sentiments)))]
+        # Only the rules that decide each item: an item matching a hundred rules costs what its lanes and tags
+        # need; `decided` ones (stored, _stored_decisions) are not matched again.
+        decide = match or self.matcher.decide_many
+        if not decided:
+            return decide(fields)
+        todo = [n for n, row in enumerate(rows) if row[0] not in decided]
+        matched = [decided.get(row[0], ()) for row in rows]
+        if todo:
+            for n, found in zip(todo, decide([fields[n] for n in todo]), strict=True):
+                matched[n] = found
+        return matched
+
+    def _process(self, rows: Sequence[tuple[Any, ...]], now: str, summary: TagSummary,
+                 match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] | None = None,
+                 ctx: Context | None = None, reason: str | None = None,
+                 known: dict[int, tuple[tuple[Any, ...], float | None]] | None = None, rescore: bool = False,
+                 decided: Mapping[int, tuple[int, ...]] | None = None,
+                 ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[int]]:
+        sentiments = self._sentiments(rows, known, summary, rescore)
+        fields = [row[1:6] for row in rows]  # (source, title, text, author, url)
+        matched = self._decisions(fields, rows, sentiments, match, decided)
         brand_list = self.brand_list
         brands = list(map(brand_list, self.brands.match_many(fields))) if self.brands else ["[]"] * len(rows)
         outcome = self.outcome
