@@ -134,16 +134,19 @@ def test_a_failure_half_way_puts_the_indexes_back(database, tmp_path, monkeypatc
     db = _load(config)
     before = _definitions(db)
     writes = []
-    real = store.write_tagging
 
-    def failing(db: Any, updates: Any, events: Any) -> None:
-        writes.append(1)
-        if len(writes) == 3:
-            assert reindex.pending(db)  # the indexes are dropped by now
-            raise RuntimeError("disk on fire")
-        real(db, updates, events)
+    def failing(real: Any) -> Any:
+        def write(db: Any, *args: Any) -> Any:
+            writes.append(1)
+            if len(writes) == 3:
+                assert reindex.pending(db)  # the indexes are dropped by now
+                raise RuntimeError("disk on fire")
+            return real(db, *args)
+        return write
 
-    monkeypatch.setattr(store, "write_tagging", failing)
+    # The first batch is written as it is read; the others by the writer thread, beside the next one's reading.
+    monkeypatch.setattr(store, "write_tagging", failing(store.write_tagging))
+    monkeypatch.setattr(store, "write_if_unmoved", failing(store.write_if_unmoved))
     with pytest.raises(RuntimeError, match="disk on fire"):
         Tagger(config, rebuild_at=1).retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
     assert _definitions(db) == before
@@ -215,4 +218,53 @@ def test_the_rebuild_decision_needs_half_the_table_to_change(tmp_path):
     with transaction(db):  # most items tagged by the current rules already: few are left to change
         db.execute("UPDATE items SET rules_version = ? WHERE id <= ?", (tagger.version, ITEMS - 100))
     assert not tagger._worth_rebuilding(db, changed=BATCH, checked=BATCH, stale_for=None)
+    db.conn.close()
+
+
+def test_a_persons_decision_made_while_tag_reads_the_next_batch_is_kept(database, request, tmp_path, monkeypatch):
+    """From the second batch on, `tag` reads a batch on a second connection while its writer thread stores the
+    one before, so the read is not in the write's transaction. A person who assigns or closes an item of that
+    batch in between keeps the decision: the batch's write checks the rows are as read, and, as one of them is
+    not, the batch is tagged again inside one transaction."""
+    from socialscale import workflow
+
+    config = _config(tmp_path, database, "c")
+    db = _load(config)
+    other = open_db(config.database)  # the person's own connection
+    real = store.rows_after
+    decided: dict[int, str] = {}
+
+    def meanwhile(db_: Any, after: int, *args: Any, **kwargs: Any) -> Any:
+        rows = real(db_, after, *args, **kwargs)
+        if db_ is not db and rows and len(decided) < 2:  # the second connection: outside any write transaction
+            item = int(rows[3][0])
+            if decided:
+                workflow.close(other, config, [item], actor="bob", now=NOW)
+                decided[item] = "closed"
+            else:
+                workflow.assign(other, config, [item], to="bob", actor="bob", now=NOW)
+                decided[item] = "bob"
+        return rows
+
+    monkeypatch.setattr(store, "rows_after", meanwhile)
+    summary = Tagger(config).retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
+    assert len(decided) == 2  # both made after their batch was read, before it was written
+    assert summary.checked == ITEMS and summary.changed == ITEMS and summary.kept == 2
+    (assigned, owner), (closed, _) = decided.items()
+    row = db.execute("SELECT owner, owner_set_by, lane, rules_version FROM items WHERE id = ?", (assigned,)).fetchone()
+    assert tuple(row) == ("bob", "bob", row[2], Tagger(config).version) and row[2] is not None
+    assert db.execute("SELECT status FROM items WHERE id = ?", (closed,)).fetchone()[0] == "closed"
+    details = [json.loads(r[0]) for r in db.execute(
+        "SELECT detail FROM events WHERE kind = 'tagged' AND item_id IN (?, ?) ORDER BY item_id", (assigned, closed))]
+    assert {d.get("owner_kept") for d in details} == {"assigned by bob", "status is closed"}
+    # Every item tagged once, and what is stored is what a run without anyone meanwhile stores.
+    assert db.execute("SELECT COUNT(*) FROM events WHERE kind = 'tagged'").fetchone()[0] == ITEMS
+    monkeypatch.setattr(store, "rows_after", real)
+    twin = _config(tmp_path, _second(database, request, tmp_path), "twin")
+    twin_db = _load(twin)
+    Tagger(twin).retag(twin_db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH)
+    ours, theirs = _stored(db), _stored(twin_db)
+    assert [r[:5] for r in ours] == [r[:5] for r in theirs]  # guid, lane, lanes, tags, rules
+    other.conn.close()
+    twin_db.conn.close()
     db.conn.close()

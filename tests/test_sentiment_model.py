@@ -203,9 +203,9 @@ def test_retagging_gives_the_connection_its_own_page_cache_back(write_config, tm
         seen: list[int] = []
         real = store.rows_after
 
-        def spy(db_: Any, *args: Any) -> Any:
+        def spy(db_: Any, *args: Any, **kwargs: Any) -> Any:
             seen.append(int(db_.conn.execute("PRAGMA cache_size").fetchone()[0]))
-            return real(db_, *args)
+            return real(db_, *args, **kwargs)
 
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(store, "rows_after", spy)

@@ -12,7 +12,7 @@ import hashlib
 import json
 import operator
 from collections.abc import Callable, Collection, Mapping, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -30,7 +30,7 @@ from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, Rul
 from socialscale.store import reindex
 from socialscale.store import tagging as store
 from socialscale.store.database import Database
-from socialscale.store.db import bulk_writing, transaction
+from socialscale.store.db import bulk_writing, reader_beside, transaction
 from socialscale.store.items import get_item
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ REBUILD_AT = 100_000
 PARENT, CONVERSATION, FOLLOWUP, RESPONSE_URL, LANG, SENTIMENT, SCORED_BY, VERSION, RULES = (
     store.TAG_COLUMNS.index(c) for c in ("parent_id", "conversation_id", "followup", "response_url", "lang", "sentiment",
                                          "sentiment_model", "rules_version", "rules"))
+_GUARD = operator.itemgetter(*(store.TAG_COLUMNS.index(c) for c in store.GUARD))
 
 
 def rules_version(config: Config) -> str:
@@ -141,6 +142,18 @@ class TagSummary:
     def move_rows(self) -> list[LaneMove]:
         rows: list[LaneMove] = [{"from": a, "to": b, "count": v[0], "examples": v[1]} for (a, b), v in self.moves.items()]
         return sorted(rows, key=lambda r: (-r["count"], str(r["from"]), r["to"]))
+
+    def add(self, other: TagSummary) -> None:
+        """Count what another run (a batch written apart) did, after this one's."""
+        self.checked += other.checked
+        self.changed += other.changed
+        self.kept += other.kept
+        self.rescored += other.rescored
+        self.scored += other.scored
+        for key, (count, examples) in other.moves.items():
+            move = self.moves.setdefault(key, [0, []])
+            move[0] += count
+            move[1].extend(examples[:EXAMPLES - len(move[1])])
 
     def to_json(self) -> TagResult:
         return {"dry_run": self.dry_run, "rules_version": self.version, "checked": self.checked,
@@ -286,43 +299,44 @@ class Tagger:
     def _batches(self, db: Database, now: str, stale_for: str | None, dry_run: bool, batch: int,
                  progress: Callable[[TagSummary], None] | None, summary: TagSummary,
                  scorer: SentimentWorker | None, rescore: bool) -> TagSummary:
+        """The batches in id order. The first is read, matched and written in one transaction; after it (when a
+        second connection can be had) a writer thread stores each batch while the next one is read on that
+        connection and matched: SQLite and the server work while Python matches (docs/design.md, "tag --all
+        writes beside its matching"). Such a batch is written only where nobody changed its items since they
+        were read (store.write_if_unmoved); else it is tagged again inside one transaction."""
         last = 0
+        beside = _Beside()
         ahead = _Ahead.read(db, last, batch, stale_for, scorer, rescore) if scorer is not None else None
         pool: MatchPool | None = None  # started once a second batch shows the job is large (not beside a scorer)
-        first = True
         try:
             while True:
                 match = pool.match_many if pool is not None else self.matcher.decide_many
                 known = None
                 if ahead is not None and scorer is not None:
-                    current = ahead  # the next batch goes to the scorer first, then this one's scores are awaited
-                    ahead = (_Ahead.read(db, current.last(last), batch, stale_for, scorer, rescore)
-                             if current.full(batch) else None)
-                    known = current.scores()
+                    ahead, known = ahead.next(beside.reader or db, last, batch, stale_for, scorer, rescore)
                 if dry_run:
                     rows = store.rows_after(db, last, batch, stale_for)
                     self._process(rows, now, summary, match, self._context(db, rows), known=known, rescore=rescore)
-                else:
-                    updates: list[tuple[Any, ...]] = []
-                    with transaction(db):
-                        rows = store.rows_after(db, last, batch, stale_for)
-                        if rows:
-                            updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows),
-                                                               known=known, rescore=rescore)
-                            store.write_tagging(db, updates, events)
-                            store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
-                    if first and len(rows) == batch and self._worth_rebuilding(db, len(updates), len(rows), stale_for):
+                elif beside.reader is None:
+                    rows, changed = self._locked(db, last, None, batch, stale_for, summary, match, now, known, rescore)
+                    if last == 0 and len(rows) == batch and self._worth_rebuilding(db, changed, len(rows), stale_for):
                         with transaction(db):
                             self._dropped = reindex.drop(db)
-                first = False
+                else:
+                    rows = self._beside(db, beside, last, batch, stale_for, summary, match, now, known, rescore)
+                if len(rows) < batch:
+                    self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
                 if progress is not None:
                     progress(summary)
                 if len(rows) < batch:
                     return summary
                 last = rows[-1][0]
+                if not dry_run:
+                    beside.start(db)
                 if pool is None and scorer is None and default_workers() > 0:
                     pool = MatchPool(self.config.rules, matcher=self.matcher, deciding=True)
         finally:
+            beside.close()
             if pool is not None:
                 pool.close()
 
@@ -340,6 +354,61 @@ class Tagger:
                 except (KeyError, TypeError, ValueError):
                     continue  # not a list of these rules' names: matched again
         return out
+
+    def _beside(self, db: Database, beside: _Beside, after: int, batch: int, stale_for: str | None,
+                summary: TagSummary, match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str,
+                known: dict[int, tuple[tuple[Any, ...], float | None]] | None,
+                rescore: bool) -> list[tuple[Any, ...]]:
+        """One batch read on the second connection and matched while the writer thread stores the one before;
+        then handed to the writer (once the one before is settled). Returns its rows."""
+        assert beside.reader is not None
+        rows = store.rows_after(beside.reader, after, batch, stale_for)
+        if not rows:
+            self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
+            return rows
+        part = TagSummary(self.version)
+        updates, events, unchanged = self._process(rows, now, part, match, self._context(beside.reader, rows),
+                                                   known=known, rescore=rescore)
+        self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
+        beside.hand(db, *self._guarded(rows, updates, unchanged), events, part, after, int(rows[-1][0]))
+        return rows
+
+    def _locked(self, db: Database, after: int, upto: int | None, batch: int, stale_for: str | None,
+                summary: TagSummary, match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str,
+                known: dict[int, tuple[tuple[Any, ...], float | None]] | None,
+                rescore: bool) -> tuple[list[tuple[Any, ...]], int]:
+        """One batch read, matched and written in one transaction: (its rows, how many changed)."""
+        updates: list[tuple[Any, ...]] = []
+        with transaction(db):
+            rows = store.rows_after(db, after, batch, stale_for, upto=upto)
+            if rows:
+                updates, events, _ = self._process(rows, now, summary, match, self._context(db, rows), known=known,
+                                                   rescore=rescore)
+                store.write_tagging(db, updates, events)
+                store.stamp_range(db, rows[0][0], rows[-1][0], self.version)
+        return rows, len(updates)
+
+    def _guarded(self, rows: Sequence[tuple[Any, ...]], updates: list[tuple[Any, ...]],
+                 unchanged: list[int]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """A batch's writes as store.write_if_unmoved takes them: each with the GUARD columns as they were read."""
+        by_id = {row[0]: row for row in rows}
+        version = self.version
+        return ([(*u[:-1], *_GUARD(by_id[u[-1]]), u[-1]) for u in updates],
+                [(version, *_GUARD(row), row[0]) for row in map(by_id.__getitem__, unchanged) if row[VERSION] != version])
+
+    def _settle(self, db: Database, beside: _Beside, summary: TagSummary,
+                match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str, stale_for: str | None,
+                batch: int, rescore: bool) -> None:
+        """Wait for the batch in the writer thread's hands, if any; count it, or, when one of its items changed
+        since it was read (then nothing of it was written), tag it again reading it inside the write's
+        transaction."""
+        pending, beside.pending = beside.pending, None
+        if pending is None:
+            return
+        if pending.future.result():
+            summary.add(pending.part)
+        else:
+            self._locked(db, pending.after, pending.upto, batch, stale_for, summary, match, now, None, rescore)
 
     def expects(self, lane: str) -> bool:
         spec = self.config.lanes.get(lane)
@@ -464,7 +533,7 @@ class Tagger:
                 roots[row[0]] = (p.outcome.lane, row[10] if kept else p.outcome.owner)
         for row, p, sentiment, brand in zip(rows, prepared, sentiments, brands, strict=True):
             (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version,
-             parent_id, conversation_id, followup, _, _, old_sentiment, old_brands, scored_by) = row
+             parent_id, conversation_id, followup, _, _, old_sentiment, old_brands, scored_by, _) = row
             o = p.outcome
             kept = _kept(row)
             root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
@@ -527,6 +596,65 @@ def _texts(row: tuple[Any, ...]) -> tuple[Any, Any, Any]:
 
 
 @dataclass
+class _Pending:
+    """A batch in the writer thread's hands: what writing it counts, and its range of ids (after, upto]."""
+
+    future: Future[bool]
+    part: TagSummary
+    after: int
+    upto: int
+
+
+class _Beside:
+    """The writer thread that stores a batch while the next is read (on `reader`, a second connection) and
+    matched, and the batch in its hands."""
+
+    def __init__(self) -> None:
+        self.reader: Database | None = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.pending: _Pending | None = None
+
+    def start(self, db: Database) -> None:
+        """Once (a no-op after): the second connection, and the thread (none where there is no connection)."""
+        if self.executor is None and self.reader is None:
+            self.reader = reader_beside(db)
+            if self.reader is not None:
+                self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="socialscale-tag-writer")
+
+    def hand(self, db: Database, updates: list[tuple[Any, ...]], stamps: list[tuple[Any, ...]],
+             events: list[tuple[Any, ...]], part: TagSummary, after: int, upto: int) -> None:
+        assert self.executor is not None and self.pending is None
+        self.pending = _Pending(self.executor.submit(_write_unmoved, db, updates, stamps, events), part, after, upto)
+
+    def close(self) -> None:
+        if self.pending is not None:  # failing: the writer must be done with `db` before anyone else uses it
+            with suppress(Exception):
+                self.pending.future.result()
+            self.pending = None
+        if self.executor is not None:
+            self.executor.shutdown(wait=True)
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+
+
+class _Moved(Exception):
+    """An item of a batch written beside the reading changed since it was read: the batch is rolled back."""
+
+
+def _write_unmoved(db: Database, updates: list[tuple[Any, ...]], stamps: list[tuple[Any, ...]],
+                   events: list[tuple[Any, ...]]) -> bool:
+    """The writer thread's job: one batch in one transaction, or nothing of it (False) when an item moved."""
+    try:
+        with transaction(db):
+            if not store.write_if_unmoved(db, updates, stamps, events):
+                raise _Moved
+    except _Moved:
+        return False
+    return True
+
+
+@dataclass
 class _Ahead:
     """A batch read before its turn, its sentiment being scored by the worker meanwhile."""
 
@@ -540,6 +668,12 @@ class _Ahead:
         rows = store.rows_after(db, after, batch, stale_for)
         scoring = rows if rescore else [r for r in rows if r[SCORED_BY] != MODEL]
         return cls(rows, scoring, pool.submit([_texts(r) for r in scoring]) if scoring else None)
+
+    def next(self, db: Database, last: int, batch: int, stale_for: str | None, pool: SentimentWorker,
+             rescore: bool) -> tuple[_Ahead | None, dict[int, tuple[tuple[Any, ...], float | None]]]:
+        """The batch after this one, handed to the scorer first; then this one's scores, awaited."""
+        ahead = _Ahead.read(db, self.last(last), batch, stale_for, pool, rescore) if self.full(batch) else None
+        return ahead, self.scores()
 
     def scores(self) -> dict[int, tuple[tuple[Any, ...], float | None]]:
         if self.future is None:

@@ -39,27 +39,35 @@ def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
 
 
 def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
-                key: str = "id") -> None:
-    """UPDATE `table` SET each of `columns` WHERE `key` matches; each row is (*values, key value).
+                key: str = "id", guard: Sequence[str] = ()) -> int:
+    """UPDATE `table` SET each of `columns` WHERE `key` matches; each row is (*values, key value), or with
+    `guard`, (*values, *guard values, key value): then a row is written only where each `guard` column
+    still holds its value (NULL matching NULL). Returns how many rows were written.
 
     A key given twice ends with its last row's values, as when the rows are applied one by one.
     """
     sets = ", ".join(f"{c} = ?" for c in columns)
     if not dialect_of(db).postgres:
-        db.conn.executemany(f"UPDATE {table} SET {sets} WHERE {key} = ?", rows)
-        return
+        checks = "".join(f"{c} IS ? AND " for c in guard)  # the key last, as in the rows: still a rowid lookup
+        rows = rows if isinstance(rows, list) else list(rows)
+        if not rows:
+            return 0
+        return int(db.conn.executemany(f"UPDATE {table} SET {sets} WHERE {checks}{key} = ?", rows).rowcount)
     last = {row[-1]: row for row in rows}  # one row per key (an UPDATE ... FROM would apply just one of them)
-    names = ", ".join([*columns, key])
-    arrays = _arrays(db, table, [*columns, key])
+    aliases = [*columns, *(f"g_{c}" for c in guard), key]
+    arrays = _arrays(db, table, [*columns, *guard, key])
+    checks = "".join(f" AND {table}.{c} IS NOT DISTINCT FROM v.g_{c}" for c in guard)
     # The keys' range too: without it the planner joins the batch against the whole table, a scan of every
     # row per batch (a re-tag's batches are ranges of ids; benchmarks/README.md, "tag --all with stored
     # sentiment"). With it, an index range scan of the primary key.
-    sql = (f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} FROM unnest({arrays}) AS v({names}) "
-           f"WHERE {table}.{key} = v.{key} AND {table}.{key} BETWEEN %s AND %s")
+    sql = (f"UPDATE {table} SET {', '.join(f'{c} = v.{c}' for c in columns)} FROM unnest({arrays}) "
+           f"AS v({', '.join(aliases)}) WHERE {table}.{key} = v.{key} AND {table}.{key} BETWEEN %s AND %s{checks}")
+    written = 0
     for batch in _batches(last.values()):
         keys = [row[-1] for row in batch if row[-1] is not None]
         if keys:
-            _execute(db, sql, batch, (min(keys), max(keys)))
+            written += _execute(db, sql, batch, (min(keys), max(keys))).rowcount
+    return written
 
 
 def _insert_sqlite(db: Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
@@ -90,10 +98,11 @@ def _batches(rows: Iterable[Sequence[Any]]) -> Iterable[list[Sequence[Any]]]:
         yield batch
 
 
-def _execute(db: Database, sql: str, rows: list[Sequence[Any]], extra: Sequence[Any] = ()) -> None:
+def _execute(db: Database, sql: str, rows: list[Sequence[Any]], extra: Sequence[Any] = ()) -> Any:
     """One statement, a column of the rows in each parameter (then `extra`); in psycopg's binary format (its
     text format escapes every element of an array in Python: 60% of the client's time in a pull)."""
-    db.pg.raw.execute(sql, [*(list(column) for column in zip(*rows, strict=True)), *extra])  # type: ignore[attr-defined]
+    return db.pg.raw.execute(sql, [*(list(column) for column in zip(*rows, strict=True)),  # type: ignore[attr-defined]
+                                   *extra])
 
 
 def _arrays(db: Database, table: str, columns: Sequence[str]) -> str:

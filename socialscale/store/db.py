@@ -167,6 +167,29 @@ def db_path(db: Database) -> str | None:
     return str(row[2]) if row and row[2] else None
 
 
+def reader_beside(db: Database) -> Database | None:
+    """A second connection to the same database, for reading while a writer thread uses `db` (a WAL file's
+    readers do not wait for its writer; a PostgreSQL server's never do); None where there is none to be had (an
+    in-memory or read-only SQLite database, a server that refuses another connection): the caller then does
+    without. The caller closes it."""
+    if isinstance(db, PgDatabase):
+        from socialscale.store.postgres import connect
+
+        try:
+            return connect(db.url)
+        except DatabaseError:
+            return None
+    path = db_path(db)
+    if not path or is_read_only(db):
+        return None
+    try:
+        conn = _connect(path, uri=False)
+        conn.execute("PRAGMA query_only = 1")
+    except sqlite3.Error:
+        return None
+    return Database(conn)
+
+
 # A long run of write transactions (a pull, `tag --all`) on SQLite, per connection and restored after:
 # - statement journals in memory: a multi-row INSERT or UPDATE inside a transaction keeps one, to undo
 #   that statement alone; past 64 KiB SQLite spills it to a new temporary file, so every source of a

@@ -13,7 +13,7 @@ from socialscale.store.items import EVENT_COLUMNS
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
                "owner_set_by", "status", "rules_version", "parent_id", "conversation_id", "followup", "response_url",
-               "lang", "sentiment", "brands", "sentiment_model")
+               "lang", "sentiment", "brands", "sentiment_model", "content_hash")
 _SELECT = f"SELECT {', '.join(TAG_COLUMNS)} FROM items"
 _BATCH_IDS = 900  # below SQLite's historical limit of 999 bound parameters
 # SQLite's page cache while re-tagging (its default: 2,000 KiB). A batch rewrites 20,000 rows and their
@@ -33,15 +33,16 @@ def rows_by_id(db: Database, ids: Sequence[int]) -> list[tuple[Any, ...]]:
     return out
 
 
-def rows_after(db: Database, after_id: int, limit: int, stale_for: str | None) -> list[tuple[Any, ...]]:
-    """The next `limit` items after `after_id`; only those not tagged by `stale_for` when it is given."""
-    params: tuple[Any, ...]
-    if stale_for is None:
-        sql, params = f"{_SELECT} WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)
-    else:
-        sql = f"{_SELECT} WHERE id > ? AND {dialect_of(db).is_not('rules_version')} ORDER BY id LIMIT ?"
-        params = (after_id, stale_for, limit)
-    return db.conn.execute(sql, params).fetchall()
+def rows_after(db: Database, after_id: int, limit: int, stale_for: str | None,
+               upto: int | None = None) -> list[tuple[Any, ...]]:
+    """The next `limit` items after `after_id` (up to id `upto`, when given); only those not tagged by
+    `stale_for` when it is given."""
+    where, params = "id > ?", list[Any]([after_id])
+    if upto is not None:
+        where, params = f"{where} AND id <= ?", [*params, upto]
+    if stale_for is not None:
+        where, params = f"{where} AND {dialect_of(db).is_not('rules_version')}", [*params, stale_for]
+    return db.conn.execute(f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]).fetchall()
 
 
 _WRITTEN = ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment", "brands",
@@ -60,6 +61,28 @@ def write_tagging(db: Database, updates: Iterable[tuple[Any, ...]],
         updates = [u for u in updates if u[-1] not in links]
     update_rows(db, "items", _WRITTEN, updates)
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
+
+
+# What a write that was not read in its own transaction checks first, in the row as it is then: the columns by
+# which a person or a pull may have changed an item since `tag` read it (an assignment, a close or reopen, an
+# answer seen, new text, a thread found, a pull's own tagging). Each is among TAG_COLUMNS.
+GUARD = ("owner", "owner_set_by", "status", "response_url", "parent_id", "conversation_id", "followup",
+         "rules_version", "content_hash", "sentiment_model")
+
+
+def write_if_unmoved(db: Database, updates: Sequence[tuple[Any, ...]], stamps: Sequence[tuple[Any, ...]],
+                     events: Iterable[tuple[Any, ...]]) -> bool:
+    """write_tagging and stamp_version for rows read outside this transaction: `updates` are (*write_tagging's
+    values, *GUARD as read, id), `stamps` (version, *GUARD as read, id). Each row is written only where the
+    GUARD columns still hold what was read; returns False as soon as one does not (then nothing of the batch
+    may stand: the caller rolls the transaction back and tags those items again, reading them inside it).
+    Call inside `transaction(db)`."""
+    if update_rows(db, "items", _WRITTEN, updates, guard=GUARD) != len(updates):
+        return False
+    if update_rows(db, "items", ("rules_version",), stamps, guard=GUARD) != len(stamps):
+        return False
+    insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
+    return True
 
 
 def stamp_version(db: Database, ids: Sequence[int], version: str,
