@@ -80,9 +80,10 @@ class PullSummary:
 FUTURE_SLACK = timedelta(days=1)
 # SQLite's page cache while a pull writes (its default: 2,000 KiB). Each group's upserts, threading and tagging
 # touch index pages all over `items` (guid, canonical URL, conversation, the report indexes); with 2 MB a
-# 50,000-item pull read about 1 GiB back from the OS in 280,000 reads, with this about 200 MiB in 42,000
-# (benchmarks/README.md, "Fifth session"). Pages are taken as they are used: a small database uses little.
-CACHE_KIB = 65_536
+# 50,000-item pull with replies made 280,000 read calls, most of them SQLite fetching pages back from the OS;
+# with 16 MiB 49,000 (32 MiB: 45,000; 64 MiB: 41,000, but the pull's peak RSS, all processes, went from 216
+# to 284 MB against issue 14's 300). Pages are taken as they are used (benchmarks/README.md, "Fifth session").
+CACHE_KIB = 16_384
 MAX_ERROR = 1000  # characters of a source's error kept and shown: a server's error page can be megabytes
 Progress = Callable[[SourceResult, int, int], None]  # (result, done so far, sources to fetch)
 
