@@ -48,10 +48,9 @@ def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
     """
     sets = ", ".join(f"{c} = ?" for c in columns)
     if not dialect_of(db).postgres:
+        if guard and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
+            return _update_sqlite_values(db, table, columns, guard, key, rows)
         checks = "".join(f"{c} IS ? AND " for c in guard)  # the key last, as in the rows: still a rowid lookup
-        rows = rows if isinstance(rows, list) else list(rows)
-        if not rows:
-            return 0
         return int(db.conn.executemany(f"UPDATE {table} SET {sets} WHERE {checks}{key} = ?", rows).rowcount)
     last = {row[-1]: row for row in rows}  # one row per key (an UPDATE ... FROM would apply just one of them)
     aliases = [*columns, *(f"g_{c}" for c in guard), key]
@@ -67,6 +66,37 @@ def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
         keys = [row[-1] for row in batch if row[-1] is not None]
         if keys:
             written += _execute(db, sql, batch, (min(keys), max(keys))).rowcount
+    return written
+
+
+def _update_sqlite_values(db: Database, table: str, columns: Sequence[str], guard: Sequence[str], key: str,
+                          rows: Iterable[Sequence[Any]]) -> int:
+    """SQLite, guarded: `UPDATE ... FROM (VALUES (...), ...)`, a thousand rows or so a statement rather than one.
+    A statement runs with the GIL released throughout, where `executemany` takes it back after every row: a
+    writer thread beside Python work (`tag --all`) waited for it at each row. Keys must be distinct (a key
+    given twice is updated from one of its rows)."""
+    width = len(columns) + len(guard) + 1
+    limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db.conn, "getlimit") else 999
+    per = max(1, min(SQLITE_PARAMETERS, limit) // width)
+    sets = ", ".join(f"{c} = v.column{n}" for n, c in enumerate(columns, start=1))
+    checks = "".join(f" AND {table}.{c} IS v.column{n}" for n, c in enumerate(guard, start=len(columns) + 1))
+    one = f"({', '.join('?' * width)})"
+    written = 0
+    batch: list[Any] = []
+    count = 0
+
+    def flush() -> int:
+        return int(db.conn.execute(f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([one] * count)}) AS v "
+                                   f"WHERE {table}.{key} = v.column{width}{checks}", batch).rowcount)
+
+    for row in rows:
+        batch += row
+        count += 1
+        if count == per:
+            written += flush()
+            batch, count = [], 0
+    if count:
+        written += flush()
     return written
 
 
