@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -277,6 +278,14 @@ def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, wo
     if pool is not None:
         pool.close()
         pool.join()
+    # Threaded as a pull leaves them (each post the root of its own conversation), and one report run, which
+    # computes what a report keeps per conversation (schema 11), so that `tag --all` pays what it pays on a
+    # pulled database: its changes list conversations for the next report (store/figures.py).
+    with transaction(db):
+        db.execute("UPDATE items SET conversation_id = id WHERE conversation_id IS NULL")
+    from socialscale.reports import conversations
+
+    conversations(db, socialscale.open(config_path).config, now=datetime.now(timezone.utc))
     if url:
         # A live server's autovacuum has long since visited the table; do it now rather than during the run.
         db.execute("ALTER TABLE items ENABLE TRIGGER items_search_ai")

@@ -315,3 +315,23 @@ def test_lanes_that_start_or_stop_expecting_a_response_change_waiting(session):
         before = _expected(_all_rows(db), "lane", _quiet(config))
         assert _got(db, "lane", _quiet(config)) == before, (name, change)
         assert sum(g["waiting"] for g in before.values()) > 0
+
+
+def test_schema_11s_list_of_stale_conversations_is_made_a_rowid_table_keeping_its_rows(tmp_path):
+    """Migration 12 (SQLite): the list that schema 11 made WITHOUT ROWID is made again, its rows kept, and
+    the triggers list conversations into it."""
+    from socialscale.store.db import open_db
+
+    path = tmp_path / "old.db"
+    db = open_db(path)
+    db.conn.executescript(f"DROP TABLE {figures.STALE}; CREATE TABLE {figures.STALE} (id INTEGER NOT NULL "
+                          f"PRIMARY KEY) WITHOUT ROWID; INSERT INTO {figures.STALE} VALUES (42); PRAGMA user_version = 11;")
+    db.conn.close()
+    db = open_db(path)
+    made = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [figures.STALE]).fetchone()[0]
+    assert "WITHOUT ROWID" not in made.upper()
+    assert [r[0] for r in db.execute(f"SELECT id FROM {figures.STALE}").fetchall()] == [42]
+    db.execute("INSERT INTO items (id, source, guid, first_seen_at, updated_at, start_at, content_hash, conversation_id) "
+               "VALUES (7, 's', 'g', 'x', 'x', 'x', 'h', 7)")
+    assert sorted(r[0] for r in db.execute(f"SELECT id FROM {figures.STALE}").fetchall()) == [7, 42]
+    db.conn.close()

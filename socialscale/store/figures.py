@@ -63,8 +63,8 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS {TABLE}_id ON {TABLE} (id);
 CREATE TABLE IF NOT EXISTS {STALE} (
-    id INTEGER NOT NULL PRIMARY KEY  -- a conversation whose figures are to be recomputed
-) WITHOUT ROWID;
+    id INTEGER PRIMARY KEY           -- a conversation whose figures are to be recomputed
+);
 """
 
 
@@ -191,26 +191,48 @@ def create(db: Database) -> None:
     else:
         # The table is clustered by start_at already; by lane, each lane's range in lane order (totals).
         db.conn.executescript(f"CREATE INDEX IF NOT EXISTS {TABLE}_lane ON {TABLE} (lane, start_at, {carried});")
+    create_triggers(db)
     if d.postgres:
-        _create_pg_triggers(db)
         db.execute("SELECT pg_advisory_xact_lock(?)", [LOCK_WRITE])  # the migration's transaction: writers wait
-    else:
-        _create_sqlite_triggers(db)
     db.execute(f"INSERT INTO {STALE} (id) SELECT id FROM items WHERE conversation_id = id ON CONFLICT (id) DO NOTHING")
     refresh(db)
 
 
+def create_triggers(db: Database) -> None:
+    """(Re)create the triggers that list conversations (idempotent). On SQLite the list is a rowid table:
+    the triggers' upsert into a WITHOUT ROWID one cost a pull's writes about three times as much
+    (benchmarks/README.md, "Reports, fourth round"); a list made so by schema 11 is made again."""
+    if dialect_of(db).postgres:
+        _create_pg_triggers(db)
+        return
+    made = db.execute("SELECT sql FROM sqlite_master WHERE name = ?", [STALE]).fetchone()
+    if made and "WITHOUT ROWID" in made[0].upper():
+        # Its triggers go first: a rename checks every trigger that names the table.
+        db.conn.executescript("".join(f"DROP TRIGGER IF EXISTS {TABLE}_{t};\n"
+                                      for t in ("ai", "ad", "au", "lanes_ai", "lanes_ad", "lanes_au")))
+        db.conn.executescript(f"""
+CREATE TABLE IF NOT EXISTS {STALE}_new (id INTEGER PRIMARY KEY);
+INSERT INTO {STALE}_new (id) SELECT id FROM {STALE};
+DROP TABLE {STALE};
+ALTER TABLE {STALE}_new RENAME TO {STALE};
+""")
+    _create_sqlite_triggers(db)
+
+
 def _create_sqlite_triggers(db: Database) -> None:
-    """Each insert names only conversations not listed yet, so it never meets a conflict: a trigger's own
-    `OR IGNORE` would be overridden by the conflict clause of the statement that fired it (an upsert)."""
-    def mark(value: str) -> str:
-        return (f"INSERT INTO {STALE} (id) SELECT {value} WHERE {value} IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {STALE} s WHERE s.id = {value})")
+    """Each insert is an upsert that does nothing on a conversation listed already: a trigger's own
+    `INSERT OR IGNORE` would be overridden by the conflict clause of an upsert that fires it, and a guard
+    reading the list (`NOT EXISTS`) makes SQLite copy the SELECT into a temporary table first, twice the
+    cost (benchmarks/README.md, "Reports, fourth round"). NULL is left out by the WHERE: into a rowid
+    table it would insert a new rowid."""
+    def mark(value: str, unless: str = "") -> str:
+        return (f"INSERT INTO {STALE} (id) SELECT {value} WHERE {value} IS NOT NULL{unless} "
+                "ON CONFLICT (id) DO NOTHING")
 
     def mark_lanes(*names: str) -> str:
         return (f"INSERT INTO {STALE} (id) SELECT DISTINCT conversation_id FROM items WHERE status = 'open' "
                 f"AND lane IN ({', '.join(names)}) AND duplicate_of IS NULL AND ours IS NULL "
-                f"AND conversation_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {STALE} s WHERE s.id = conversation_id)")
+                "AND conversation_id IS NOT NULL ON CONFLICT (id) DO NOTHING")
 
     db.conn.executescript(f"""
 DROP TRIGGER IF EXISTS {TABLE}_ai;
@@ -224,8 +246,8 @@ END;
 DROP TRIGGER IF EXISTS {TABLE}_au;
 CREATE TRIGGER {TABLE}_au AFTER UPDATE OF {', '.join(FIGURE_COLUMNS)} ON items
 WHEN {_changed('OLD', 'NEW', dialect_of(db))} BEGIN
-  {mark('OLD.conversation_id')};
   {mark('NEW.conversation_id')};
+  {mark('OLD.conversation_id', ' AND OLD.conversation_id IS NOT NEW.conversation_id')};
 END;
 DROP TRIGGER IF EXISTS {TABLE}_lanes_ai;
 CREATE TRIGGER {TABLE}_lanes_ai AFTER INSERT ON lanes WHEN NEW.respond = 0 BEGIN

@@ -353,6 +353,17 @@ def m011_conversation_figures(db: Database) -> None:
     figures.create(db)
 
 
+@migration
+def m012_conversation_figures_triggers(db: Database) -> None:
+    """SQLite: the triggers of m011 list a conversation with an upsert into a rowid table, instead of an
+    insert guarded by `NOT EXISTS` (which made SQLite copy each trigger's SELECT into a temporary table)
+    into a WITHOUT ROWID one: ~20 µs more per item a pull writes, now a few (benchmarks/README.md,
+    "Reports, fourth round"). PostgreSQL's triggers are made again unchanged."""
+    from socialscale.store import figures
+
+    figures.create_triggers(db)
+
+
 def schema_version(db: Database) -> int:
     if dialect_of(db).postgres:
         if db.execute("SELECT to_regclass(?)", [VERSION_TABLE]).fetchone()[0] is None:
