@@ -185,7 +185,8 @@ class _Pool(httpcore.AsyncConnectionPool):
     per event, a sixth of a pull's fetching CPU. The count is the number of connections, which can only
     exceed the keep-alive limit if it did when the walk began, so it is asked once. The rest (closed
     and expired connections dropped, queued requests given an available connection, a new one, or an
-    idle one's place) is httpcore's own code, unchanged. Used only with the httpcore release it was
+    idle one's place) decides as httpcore's code does, in the same order, taking the first match
+    rather than building each list. Used only with the httpcore release it was
     written against (`fits`): otherwise the stock pool runs."""
 
     @staticmethod

@@ -1,7 +1,7 @@
 """Many rows in one go: `insert_rows` and `update_rows`, the same meaning on both backends.
 
 SQLite gets one multi-row `INSERT ... VALUES (...), (...)` per batch of rows, and `executemany` for
-updates. One statement rather than one per row matters for the items table: its full-text index is
+updates, or, for guarded ones, `UPDATE ... FROM (VALUES ...)` built the same way. One statement rather than one per row matters for the items table: its full-text index is
 kept by a trigger, and with a statement per row FTS5 wrote its pending index out per row, a tiny
 segment per item (and the merging of them): twice the CPU of the whole insert (benchmarks/README.md,
 "First pull, second round").
@@ -14,7 +14,7 @@ statement each (benchmarks/README.md, "Pull into PostgreSQL").
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from socialscale.store.database import Database
@@ -28,7 +28,7 @@ def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
     """INSERT every row (values in `columns` order); ids, where the table makes them, follow the rows' order."""
     names = ", ".join(columns)
     if not dialect_of(db).postgres:
-        _insert_sqlite(db, f"INSERT INTO {table} ({names}) VALUES ", len(columns), rows)
+        _values_sqlite(db, len(columns), rows, lambda values: f"INSERT INTO {table} ({names}) VALUES {values}")
         return
     arrays = _arrays(db, table, columns)
     # WITH ORDINALITY ... ORDER BY: identity values are drawn in the rows' order, as executemany draws them.
@@ -76,45 +76,30 @@ def _update_sqlite_values(db: Database, table: str, columns: Sequence[str], guar
     writer thread beside Python work (`tag --all`) waited for it at each row. Keys must be distinct (a key
     given twice is updated from one of its rows)."""
     width = len(columns) + len(guard) + 1
-    limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db.conn, "getlimit") else 999
-    per = max(1, min(SQLITE_PARAMETERS, limit) // width)
     sets = ", ".join(f"{c} = v.column{n}" for n, c in enumerate(columns, start=1))
     checks = "".join(f" AND {table}.{c} IS v.column{n}" for n, c in enumerate(guard, start=len(columns) + 1))
-    one = f"({', '.join('?' * width)})"
-    written = 0
-    batch: list[Any] = []
-    count = 0
-
-    def flush() -> int:
-        return int(db.conn.execute(f"UPDATE {table} SET {sets} FROM (VALUES {', '.join([one] * count)}) AS v "
-                                   f"WHERE {table}.{key} = v.column{width}{checks}", batch).rowcount)
-
-    for row in rows:
-        batch += row
-        count += 1
-        if count == per:
-            written += flush()
-            batch, count = [], 0
-    if count:
-        written += flush()
-    return written
+    return _values_sqlite(db, width, rows, lambda values: f"UPDATE {table} SET {sets} FROM (VALUES {values}) AS v "
+                                                         f"WHERE {table}.{key} = v.column{width}{checks}")
 
 
-def _insert_sqlite(db: Database, head: str, width: int, rows: Iterable[Sequence[Any]]) -> None:
-    """Multi-row VALUES statements; rows are inserted (and given ids) in order."""
+def _values_sqlite(db: Database, width: int, rows: Iterable[Sequence[Any]], statement: Callable[[str], str]) -> int:
+    """SQLite: the rows as multi-row `VALUES (...), (...)` lists of as many rows as the parameter limit allows,
+    each run in `statement(values)`, in order; returns the rows the statements changed."""
     one = f"({', '.join('?' * width)})"
     limit = db.conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(db.conn, "getlimit") else 999
     per = max(1, min(SQLITE_PARAMETERS, limit) // width)
+    changed = 0
     batch: list[Any] = []
     count = 0
     for row in rows:
         batch += row
         count += 1
         if count == per:
-            db.conn.execute(head + ", ".join([one] * count), batch)
+            changed += db.conn.execute(statement(", ".join([one] * count)), batch).rowcount
             batch, count = [], 0
     if count:
-        db.conn.execute(head + ", ".join([one] * count), batch)
+        changed += db.conn.execute(statement(", ".join([one] * count)), batch).rowcount
+    return changed
 
 
 def _batches(rows: Iterable[Sequence[Any]]) -> Iterable[list[Sequence[Any]]]:

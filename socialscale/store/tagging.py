@@ -60,6 +60,11 @@ def write_tagging(db: Database, updates: Iterable[tuple[Any, ...]],
                     [(*u[:-1], *links[u[-1]], u[-1]) for u in updates if u[-1] in links])
         updates = [u for u in updates if u[-1] not in links]
     update_rows(db, "items", _WRITTEN, updates)
+    _tagged_events(db, events)
+
+
+def _tagged_events(db: Database, events: Iterable[tuple[Any, ...]]) -> None:
+    """One `tagged` event per (item_id, at, detail)."""
     insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
 
 
@@ -81,7 +86,7 @@ def write_if_unmoved(db: Database, updates: Sequence[tuple[Any, ...]], stamps: S
         return False
     if update_rows(db, "items", ("rules_version",), stamps, guard=GUARD) != len(stamps):
         return False
-    insert_rows(db, "events", EVENT_COLUMNS, ((item_id, at, "tagged", None, detail) for item_id, at, detail in events))
+    _tagged_events(db, events)
     return True
 
 
