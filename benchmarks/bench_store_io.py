@@ -62,8 +62,8 @@ def io() -> dict[str, int]:
         return {k: int(v) for k, v in (line.split(": ") for line in fh.read().splitlines())}
 
 
-def _bare(db, config, tagger, kind_of, item_ids, now, rows=None):  # type: ignore[no-untyped-def]
-    tagger.apply(db, item_ids, now)
+def _bare(db, config, tagger, kind_of, item_ids, now, rows=None, tagged=None):  # type: ignore[no-untyped-def]
+    tagger.apply(db, item_ids, now, **({"tagged": tagged} if tagged else {}))
 
 
 def once(feeds: int, group: int, bulk: bool, replies: float = 0.0, bare: bool = False,

@@ -98,11 +98,13 @@ def _answer(db: Database, item: dict[str, Any], message: Mapping[str, Any], at: 
 
 
 def update(db: Database, config: Config, tagger: Tagger, ids: Sequence[int], now: str,
-           kinds: dict[str, str] | None = None, rows: Sequence[dict[str, Any]] | None = None) -> None:
+           kinds: dict[str, str] | None = None, rows: Sequence[dict[str, Any]] | None = None,
+           tagged: Mapping[int, Any] | None = None) -> None:
     """The pull's step for new and changed items; call inside the source's `transaction(db)`.
     `kinds`: `replies.source_kinds` when the caller has it (a pull reads it once: it stores only the
     config's sources, whose kinds the config gives); `rows`: the thread columns of some of the items
     (the new ones, from the upsert: store.items.UpsertResult.new_threads); the others' are read.
+    `tagged`: the new items inserted tagged (UpsertResult.tagged, from Tagger.tag_new), for Tagger.apply.
 
     Of the other members of a changed conversation only those whose tagging can change are tagged
     again: all of them where the conversation's root is one of `ids` (its lane or owner may have
@@ -126,7 +128,7 @@ def update(db: Database, config: Config, tagger: Tagger, ids: Sequence[int], now
             members.update(m["id"] for m in group)
         else:
             members.update(m["id"] for m in group if m["id"] in flagged)
-    tagger.apply(db, sorted(batch | members), now, settled=members - batch, links=deferred)
+    tagger.apply(db, sorted(batch | members), now, settled=members - batch, links=deferred, tagged=tagged)
     answer(db, groups, now)
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from socialscale import sources as kinds
 from socialscale.errors import DatabaseError, SocialscaleError, UsageError, unknown
@@ -31,7 +31,7 @@ from socialscale.store.db import (
     lacks_planner_statistics,
     transaction,
 )
-from socialscale.store.items import stored_refs, upsert_items
+from socialscale.store.items import UpsertResult, stored_refs, upsert_items
 from socialscale.store.sources import host_waits, record_fetch, save_host_waits, source_states
 from socialscale.text import mask_secrets, one_line
 from socialscale.timeutil import format_duration, parse_iso, utc_iso
@@ -294,6 +294,7 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
+_T = TypeVar("_T")
 _Job = tuple[Source, "Collected | None", "SocialscaleError | None", int]  # a source, what it gave, its error, ms
 MAX_GROUP = 32  # sources stored in one transaction at most: a workflow command waits for the lock that long
 
@@ -388,12 +389,14 @@ class _Step:
     def __init__(self) -> None:
         self.ids: list[int] = []
         self.rows: list[dict[str, Any]] = []
+        self.tagged: dict[int, Any] = {}
         self.sentiments: dict[Any, Any] = {}
         self.decided: dict[Any, Any] = {}
 
-    def add(self, changed: list[int], rows: list[dict[str, Any]], collected: Collected) -> None:
+    def add(self, changed: list[int], upserted: UpsertResult, collected: Collected) -> None:
         self.ids += changed
-        self.rows += rows
+        self.rows += upserted.new_threads
+        self.tagged.update(upserted.tagged)
         self.sentiments.update(collected.sentiments)
         self.decided.update(collected.decided)
 
@@ -402,23 +405,23 @@ class _Step:
             return
         try:
             _with_known(tagger, self.sentiments, self.decided,
-                        lambda: _conversations(db, config, tagger, kind_of, self.ids, stamp, self.rows))
+                        lambda: _conversations(db, config, tagger, kind_of, self.ids, stamp, self.rows, self.tagged))
         except DatabaseError:
             raise
         except Exception as exc:  # noqa: BLE001 - rolled back and stored again source by source
             raise _StepFailed(str(exc)) from exc
 
 
-def _with_known(tagger: Any, sentiments: dict[Any, Any], decided: dict[Any, Any], call: Callable[[], None]) -> None:
+def _with_known(tagger: Any, sentiments: dict[Any, Any], decided: dict[Any, Any], call: Callable[[], _T]) -> _T:
     """Run `call` with the tagger's sentiment model and matcher answering first from the parser step's
-    scores and decisions (Prescored, Prematched)."""
+    scores and decisions (Prescored, Prematched); returns what it returns."""
     prepared = [(p, known) for p, known in ((getattr(tagger, "vader", None), sentiments),
                                              (getattr(tagger, "matcher", None), decided))
                 if isinstance(p, Prescored | Prematched)]
     for p, known in prepared:
         p.known = known
     try:
-        call()
+        return call()
     finally:
         for p, _ in prepared:
             p.known = {}
@@ -455,17 +458,21 @@ def _store_batch(db: Database, config: Config, tagger: Any, kind_of: dict[str, s
     status: RunStatus = "not_modified" if collected.not_modified else "ok"
     with transaction(db):
         items = kept(source, collected.items, lambda refs: stored_refs(db, source.name, refs))
-        upserted = upsert_items(db, source.name, items, stamp)
+        # New items tagged as they are inserted (docs/design.md, "New items inserted tagged").
+        upserted = _with_known(tagger, collected.sentiments, collected.decided,
+                               lambda: upsert_items(db, source.name, items, stamp,
+                                                    tag=lambda fresh: tagger.tag_new(source.name, fresh, stamp)))
         changed = upserted.new_ids + upserted.updated_ids
         if changed and step is None:
             _with_known(tagger, collected.sentiments, collected.decided,
-                        lambda: _conversations(db, config, tagger, kind_of, changed, stamp, upserted.new_threads))
+                        lambda: _conversations(db, config, tagger, kind_of, changed, stamp, upserted.new_threads,
+                                               upserted.tagged))
         record_fetch(db, source, now=stamp, status=status, http_status=collected.http_status, error=None,
                      duration_ms=elapsed_ms, seen=len(collected.items), new=len(upserted.new_ids),
                      updated=len(upserted.updated_ids), etag=collected.etag, last_modified=collected.last_modified,
                      cursor=collected.cursor, redirected_to=collected.permanent_redirect)
     if changed and step is not None:  # only once its savepoint is kept
-        step.add(changed, upserted.new_threads, collected)
+        step.add(changed, upserted, collected)
     warnings = list(collected.warnings)
     if collected.permanent_redirect:
         warnings.append(f"moved permanently to {collected.permanent_redirect}; will fetch that from now on")
@@ -530,15 +537,16 @@ class Prematched:
 
 
 def _conversations(db: Database, config: Config, tagger: Any, kind_of: dict[str, str], item_ids: list[int],
-                   now: str, rows: list[dict[str, Any]] | None = None) -> None:
+                   now: str, rows: list[dict[str, Any]] | None = None, tagged: dict[int, Any] | None = None) -> None:
     """Ours, threads, follow-ups, tagging (with the conversation's lane and owner), and what our messages answered.
     `kind_of` (source -> kind) is filled on the pull's first call: a pull stores only the config's sources, whose kinds the config
-    gives, so the stored ones read then stay right for the whole pull. `rows`: the new items' thread columns, from the upsert."""
+    gives, so the stored ones read then stay right for the whole pull. `rows`: the new items' thread columns, from the upsert;
+    `tagged`: those it inserted tagged (store.items.UpsertResult.tagged)."""
     from socialscale import conversations, replies
 
     if not kind_of:
         kind_of.update(replies.source_kinds(db, config))
-    conversations.update(db, config, tagger, item_ids, now, kind_of, rows)
+    conversations.update(db, config, tagger, item_ids, now, kind_of, rows, tagged)
 
 
 def _notify_new(db: Database, config: Config, new_ids: list[int], now: datetime) -> list[str]:

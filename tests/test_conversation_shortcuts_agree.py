@@ -179,12 +179,12 @@ def test_a_bug_in_a_groups_conversation_step_fails_only_the_source_whose_items_m
     real = pipeline._conversations
     calls: list[int] = []
 
-    def step(db, config, tagger, kinds, ids, now, rows=None):  # type: ignore[no-untyped-def]
+    def step(db, config, tagger, kinds, ids, now, rows=None, tagged=None):  # type: ignore[no-untyped-def]
         calls.append(len(ids))
         marks = ",".join("?" * len(ids))
         if "b" in {r[0] for r in db.execute(f"SELECT source FROM items WHERE id IN ({marks})", list(ids))}:
             raise ValueError("a bug met by b's items")
-        real(db, config, tagger, kinds, ids, now, rows)
+        real(db, config, tagger, kinds, ids, now, rows, tagged)
 
     monkeypatch.setattr(pipeline, "_conversations", step)
     found = {t[0]: t for t in THREADS}
@@ -232,3 +232,55 @@ def test_a_member_tagged_again_keeps_the_deciding_rules_stored_by_these_rules(tm
     got = agree(config, tmp_path)
     assert got[("b", "r1")][:2] == ("p1", "p1")  # adopted
     assert got[("b", "r1")][2] == "customer_service"
+
+
+def everything(path: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """Every column of every item, and every event in the order written."""
+    db = open_db(path)
+    items = db.conn.execute("SELECT * FROM items ORDER BY id").fetchall()
+    events = db.conn.execute("SELECT id, item_id, at, kind, actor, detail FROM events ORDER BY id").fetchall()
+    db.conn.close()
+    return items, events
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_new_items_inserted_tagged_are_what_inserting_them_untagged_and_tagging_them_makes(tmp_path, seed, monkeypatch):
+    """New items that reply to nothing are inserted tagged (Tagger.tag_new) and, while they stay alone, not
+    written again: the rows and events are those of inserting every item untagged and tagging it in the
+    conversation step, whatever the order and grouping (roots that replies then join included)."""
+    rng = random.Random(seed)
+    items = [item(rng.choice("abc"), *t) for t in THREADS]
+    rng.shuffle(items)
+    groups = [[(i.source, [i]) for i in items[n:n + 3]] for n in range(0, len(items), 3)]
+    results = []
+    for name, untagged in (("tagged", False), ("untagged", True)):
+        if untagged:
+            monkeypatch.setattr(Tagger, "tag_new", lambda self, source, fresh, now: [None] * len(fresh))
+        (tmp_path / name).mkdir()
+        config = setup(tmp_path / name, ("a", "b", "c"))
+        for group in groups:
+            pull(config, [group])
+        results.append(everything(config.database))
+    assert results[0] == results[1]
+
+
+def test_new_items_that_stay_alone_are_written_once(tmp_path):
+    """The tagging of a new root nothing replies to is in its insert: no UPDATE touches its row (an UPDATE
+    of every new item was ~21% of the pull's writer, benchmarks/README.md "First pull, sixth session")."""
+    config = setup(tmp_path, ("a",))
+    db = open_db(config.database)
+    db.conn.executescript("CREATE TABLE updated (id INTEGER); CREATE TRIGGER count_updates AFTER UPDATE ON items "
+                          "BEGIN INSERT INTO updated VALUES (NEW.id); END;")
+    db.conn.close()
+    roots = [item("a", *t) for t in THREADS if t[3] is None]
+    pull(config, [[("a", roots)]])
+    db = open_db(config.database)
+    assert db.execute("SELECT COUNT(*) FROM updated").fetchone()[0] == 0
+    assert db.execute("SELECT COUNT(*) FROM items WHERE lane IS NOT NULL AND conversation_id = id").fetchone()[0] == 3
+    assert [r[0] for r in db.execute("SELECT kind FROM events ORDER BY id").fetchall()] == ["created"] * 3 + ["tagged"] * 3
+    db.conn.close()
+    # Quinn's reply joining Pat's post later: the reply is written (threaded), the root not again.
+    pull(config, [[("a", [item("a", *THREADS[7])])]])
+    db = open_db(config.database)
+    assert {r[0] for r in db.execute("SELECT i.guid FROM updated u JOIN items i ON i.id = u.id").fetchall()} == {"q1"}
+    db.conn.close()

@@ -106,11 +106,11 @@ def test_in_a_group_a_failing_source_is_its_own_error_and_the_others_are_stored(
     db = open_db(config.database)
     real_upsert = pipeline.upsert_items
 
-    def upsert(db, source, items, stamp):
+    def upsert(db, source, items, stamp, **kw):
         if source == "broken":
-            real_upsert(db, source, items, stamp)  # written, then undone with the source's savepoint
+            real_upsert(db, source, items, stamp, **kw)  # written, then undone with the source's savepoint
             raise ValueError("a bug met by this source's data")
-        return real_upsert(db, source, items, stamp)
+        return real_upsert(db, source, items, stamp, **kw)
 
     monkeypatch.setattr(pipeline, "upsert_items", upsert)
     jobs = [(config.source(n), Collected(items=[Item(n, f"{n}-1", title=f"{n} title")]), None, 5) for n in names]

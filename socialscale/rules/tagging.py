@@ -23,7 +23,7 @@ from socialscale.errors import UsageError
 from socialscale.followups import analyse
 from socialscale.insight.sentiment import MODEL, Vader, label
 from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
-from socialscale.models import Config, Rule
+from socialscale.models import Config, Item, Rule
 from socialscale.rules.matcher import Matcher
 from socialscale.rules.pool import MatchPool, default_workers
 from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
@@ -216,18 +216,37 @@ class Tagger:
             self._strings.update((v, json.dumps(v, ensure_ascii=False)) for v in values)
             return "[" + ", ".join(map(self._strings.__getitem__, values)) + "]"
 
+    def tag_new(self, source: str, fresh: Sequence[tuple[int, Item, str]],
+                now: str) -> list[tuple[tuple[Any, ...], tuple[Any, ...]]]:
+        """store.items.upsert_items' `tag`: new items that reply to nothing, (id, item, content hash), tagged
+        before they are inserted as what they are then, a conversation of their own (store.tagging.new_row):
+        each one's values of the tagged columns and its `tagged` event, for `apply` to write with the others'."""
+        rows = [store.new_row(item_id, source, item, digest) for item_id, item, digest in fresh]
+        updates, events, _ = self._process(rows, now, TagSummary(self.version))
+        event_of = {e[0]: e for e in events}  # each new row changes: one update and one event each
+        return [(u[:-1], event_of[u[-1]]) for u in updates]
+
     def apply(self, db: Database, item_ids: Sequence[int], now: str,
               reason: str | None = None, settled: Collection[int] = (),
-              links: Mapping[int, tuple[int | None, int]] | None = None) -> TagSummary:
+              links: Mapping[int, tuple[int | None, int]] | None = None,
+              tagged: Mapping[int, tuple[tuple[Any, ...], tuple[Any, ...]]] | None = None) -> TagSummary:
         """Tag these (new or changed) items; call inside the caller's `transaction(db)`. `reason` goes
         into the `tagged` events (e.g. the upgrade that re-tagged them). `settled`: those of them whose
         text did not change since they were tagged (re-tagged for their conversation's sake): the
         sentiment stored then stands (scored again only where none is stored). Otherwise sentiment is scored
         for the items without a score of the current model (new ones, and those whose text the pull changed).
         `links`: (parent_id, conversation_id) of some of them, not yet stored: tagged with them, and
-        written with the tagging (one write of the row, not two)."""
+        written with the tagging (one write of the row, not two). `tagged`: new items inserted tagged
+        (`tag_new`: what it gave each). Those still a conversation of their own (`links` says so) are as
+        inserted: only their events are written. The others are tagged as the new items they are, and
+        written only where that differs from what they were inserted with (a root's never does). The summary
+        counts the items read here, not those as inserted."""
         summary = TagSummary(self.version)
-        rows = store.rows_by_id(db, item_ids)
+        tagged = tagged or {}
+        alone = {i for i in item_ids if i in tagged and links is not None and links.get(i) == (None, i)}
+        rows = store.rows_by_id(db, [i for i in item_ids if i not in alone] if alone else item_ids)
+        if tagged:
+            rows = [store.untagged(row) if row[0] in tagged else row for row in rows]
         if links and any(parent is not None for parent, _ in links.values()):
             # (A row without a parent is a root whatever its conversation: those need no change.)
             rows = [row if row[0] not in links else (*row[:PARENT], *links[row[0]], *row[CONVERSATION + 1:])
@@ -236,6 +255,10 @@ class Tagger:
                  if row[0] in settled and row[SENTIMENT] is not None} if settled else None
         updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason,
                                                    known=known, decided=self._stored_decisions(rows, settled))
+        if tagged:
+            updates = [u for u in updates if u[-1] not in tagged or tagged[u[-1]][0] != u[:-1]]
+            if alone:  # in id order, as if they were among the rows
+                events = sorted([*events, *(tagged[i][1] for i in sorted(alone))], key=operator.itemgetter(0))
         store.write_tagging(db, updates, events, links)
         store.stamp_version(db, unchanged, self.version, links)
         return summary

@@ -38,6 +38,21 @@ def insert_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
         _execute(db, sql, batch)
 
 
+def new_ids(db: Database, table: str, count: int) -> list[int]:
+    """`count` ids for new rows of `table` (an integer primary key `id`), in increasing order, to insert with
+    the rows: a row may then carry its own id in another column (a new item is its own conversation) and
+    nobody reads the ids back. Call inside the transaction that inserts them: on SQLite the next ids after
+    the largest (what SQLite itself would give; the write lock keeps them ours), on PostgreSQL drawn from
+    the column's sequence."""
+    if count <= 0:
+        return []
+    if not dialect_of(db).postgres:
+        last = int(db.conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])
+        return list(range(last + 1, last + 1 + count))
+    return sorted(int(r[0]) for r in db.execute("SELECT nextval(pg_get_serial_sequence(?, 'id')) "
+                                                "FROM generate_series(1, ?)", [table, count]).fetchall())
+
+
 def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]],
                 key: str = "id", guard: Sequence[str] = ()) -> int:
     """UPDATE `table` SET each of `columns` WHERE `key` matches; each row is (*values, key value), or with

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from socialscale.models import Item
-from socialscale.store.bulk import insert_rows, update_rows
+from socialscale.store.bulk import insert_rows, new_ids, update_rows
 from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
 from socialscale.store.filters import ItemFilter
@@ -22,6 +22,16 @@ ITEM_COLUMNS = (
 )
 EVENT_COLUMNS = ("item_id", "at", "kind", "actor", "detail")
 JSON_COLUMNS = ("lanes", "tags", "extra", "rules", "brands")
+# What tagging writes of an item (store.tagging), and what a new item is inserted with before it is tagged.
+TAGGED_COLUMNS = ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment", "brands",
+                  "sentiment_model")
+UNTAGGED = (None, "[]", "[]", "[]", None, None, None, None, "[]", None)
+_INSERTED = ("id", "source", "guid", "url", "canonical_url", "title", "author", "text", "published_at", "first_seen_at",
+             "updated_at", "start_at", "status", "duplicate_of", "in_reply_to", "content_hash", "extra", "lang", "reach",
+             *TAGGED_COLUMNS, "conversation_id")
+# upsert_items' `tag`: given (id, item, content hash) of new items that reply to nothing, each one's TAGGED_COLUMNS
+# values and something of the caller's own (both kept in UpsertResult.tagged), or None to insert it untagged.
+TagNew = Callable[[list[tuple[int, Item, str]]], Sequence["tuple[tuple[Any, ...], Any] | None"]]
 
 
 @dataclass
@@ -29,9 +39,11 @@ class UpsertResult:
     new_ids: list[int] = field(default_factory=list)
     updated_ids: list[int] = field(default_factory=list)
     unchanged: int = 0
-    # The new items' thread columns as just written (store.threads.THREAD_COLUMNS), so the pull's
-    # threading step need not read them back.
+    # The new items' thread columns as they were before threading (store.threads.THREAD_COLUMNS: parent and
+    # conversation None, also for those inserted tagged), so the pull's threading step need not read them back.
     new_threads: list[dict[str, Any]] = field(default_factory=list)
+    # The new items inserted tagged (upsert_items' `tag`): id -> what `tag` gave it (the values, and its own).
+    tagged: dict[int, tuple[tuple[Any, ...], Any]] = field(default_factory=dict)
 
 
 def content_hash(item: Item) -> str:
@@ -55,11 +67,15 @@ def _chunks(values: Sequence[Any], size: int = 500) -> Iterable[Sequence[Any]]:
         yield values[i:i + size]
 
 
-def upsert_items(db: Database, source: str, items: Iterable[Item], now: str) -> UpsertResult:
+def upsert_items(db: Database, source: str, items: Iterable[Item], now: str, tag: TagNew | None = None) -> UpsertResult:
     """Insert new items and update changed ones; call inside `transaction(db)`.
 
     first_seen_at never moves; updated_at moves only when the content changed. Reads and writes
     are batched per source: a pull of a thousand feeds spends its time parsing, not here.
+
+    With `tag`, the new items that reply to nothing are inserted tagged as `tag` says, each a
+    conversation of its own (conversation_id its id): one write of the row instead of an insert and
+    an update (docs/design.md, "New items inserted tagged"). The `tagged` events stay the caller's.
     """
     result = UpsertResult()
     conn = db.conn
@@ -91,27 +107,29 @@ def upsert_items(db: Database, source: str, items: Iterable[Item], now: str) -> 
                                   "sentiment_model"), updates)  # changed: its sentiment is scored again
     if fresh:
         duplicates = _earlier_copies(conn, source, [i.canonical_url for i, _ in fresh if i.canonical_url])
-        insert_rows(db, "items", ("source", "guid", "url", "canonical_url", "title", "author", "text", "published_at",
-                                  "first_seen_at", "updated_at", "start_at", "status", "duplicate_of", "in_reply_to",
-                                  "content_hash", "extra", "lang", "reach"),
-                    [(source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now, now,
-                      start_of(i.published_at, now), "open", duplicates.get(i.canonical_url or ""), i.in_reply_to,
-                      digest, _extra(i), i.lang, i.reach) for i, digest in fresh])
-        ids: dict[str, int] = {}
-        for chunk in _chunks([i.guid for i, _ in fresh]):
-            marks = ",".join("?" * len(chunk))
-            ids.update(conn.execute(f"SELECT guid, id FROM items WHERE source = ? AND guid IN ({marks})",
-                                    [source, *chunk]).fetchall())
-        result.new_ids = [ids[i.guid] for i, _ in fresh]
-        result.new_threads = [{"id": ids[i.guid], "source": source, "guid": i.guid, "url": i.url,
+        ids = new_ids(db, "items", len(fresh))
+        given: list[tuple[tuple[Any, ...], Any] | None] = [None] * len(fresh)
+        if tag is not None:
+            roots = [n for n, (i, _) in enumerate(fresh) if not i.in_reply_to]
+            for n, tagging in zip(roots, tag([(ids[n], *fresh[n]) for n in roots]), strict=True):
+                given[n] = tagging
+        insert_rows(db, "items", _INSERTED,
+                    [(item_id, source, i.guid, i.url, i.canonical_url, i.title, i.author, i.text, i.published_at, now,
+                      now, start_of(i.published_at, now), "open", duplicates.get(i.canonical_url or ""), i.in_reply_to,
+                      digest, _extra(i), i.lang, i.reach, *(UNTAGGED if g is None else g[0]),
+                      None if g is None else item_id)
+                     for item_id, (i, digest), g in zip(ids, fresh, given, strict=True)])
+        result.new_ids = ids
+        result.tagged = {item_id: g for item_id, g in zip(ids, given, strict=True) if g is not None}
+        result.new_threads = [{"id": item_id, "source": source, "guid": i.guid, "url": i.url,
                                "canonical_url": i.canonical_url, "in_reply_to": i.in_reply_to,
                                "duplicate_of": duplicates.get(i.canonical_url or ""), "parent_id": None,
-                               "conversation_id": None} for i, _ in fresh]
+                               "conversation_id": None} for item_id, (i, _) in zip(ids, fresh, strict=True)]
         plain = json.dumps({"source": source})
         insert_rows(db, "events", EVENT_COLUMNS,
-                    [(ids[i.guid], now, "created", None, plain if not i.canonical_url or i.canonical_url not in duplicates
+                    [(item_id, now, "created", None, plain if not i.canonical_url or i.canonical_url not in duplicates
                       else json.dumps({"source": source, "duplicate_of": duplicates[i.canonical_url]}))
-                     for i, _ in fresh])
+                     for item_id, (i, _) in zip(ids, fresh, strict=True)])
     return result
 
 

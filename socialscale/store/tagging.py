@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from socialscale.models import Item
 from socialscale.store.bulk import insert_rows, update_rows
 from socialscale.store.database import Database
 from socialscale.store.dialect import dialect_of
-from socialscale.store.items import EVENT_COLUMNS
+from socialscale.store.items import EVENT_COLUMNS, TAGGED_COLUMNS, UNTAGGED
 
 # The columns tagging reads, in this order (rows are plain tuples for speed).
 TAG_COLUMNS = ("id", "source", "title", "text", "author", "url", "lane", "lanes", "tags", "rules", "owner",
@@ -45,8 +46,24 @@ def rows_after(db: Database, after_id: int, limit: int, stale_for: str | None,
     return db.conn.execute(f"{_SELECT} WHERE {where} ORDER BY id LIMIT ?", [*params, limit]).fetchall()
 
 
-_WRITTEN = ("lane", "lanes", "tags", "rules", "rules_version", "owner", "owner_set_by", "sentiment", "brands",
-            "sentiment_model")
+_WRITTEN = TAGGED_COLUMNS
+_UNTAG = [TAG_COLUMNS.index(c) for c in TAGGED_COLUMNS]
+
+
+def new_row(item_id: int, source: str, item: Item, digest: str) -> tuple[Any, ...]:
+    """A new item that replies to nothing as rows_by_id would read it once upsert_items inserted it untagged and
+    threading made it a conversation of its own (what tagging reads to tag it before it is inserted). In
+    TAG_COLUMNS order, written out: a pull makes one per new item."""
+    return (item_id, source, item.title, item.text, item.author, item.url, None, "[]", "[]", "[]", None, None, "open",
+            None, None, item_id, 0, None, item.lang, None, "[]", None, digest)
+
+
+def untagged(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row of TAG_COLUMNS with what tagging writes as a new item has it before its first tagging."""
+    out = list(row)
+    for n, value in zip(_UNTAG, UNTAGGED, strict=True):
+        out[n] = value
+    return tuple(out)
 
 
 def write_tagging(db: Database, updates: Iterable[tuple[Any, ...]],

@@ -49,10 +49,10 @@ def test_a_failing_store_step_is_that_sources_error(server, cli, write_config, m
     source raises something no one foresaw; that source records one error, the others are stored."""
     real = pipeline.upsert_items
 
-    def upsert(db, source, items, now):  # type: ignore[no-untyped-def]
+    def upsert(db, source, items, now, **kw):  # type: ignore[no-untyped-def]
         if source == "doomed":
             raise UnicodeEncodeError("utf-8", "x", 0, 1, "an unforeseen bug")
-        return real(db, source, items, now)
+        return real(db, source, items, now, **kw)
 
     monkeypatch.setattr(pipeline, "upsert_items", upsert)
     write_config({"fetch": FAST_FETCH, "sources": [
