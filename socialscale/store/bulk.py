@@ -1,7 +1,8 @@
 """Many rows in one go: `insert_rows` and `update_rows`, the same meaning on both backends.
 
-SQLite gets one multi-row `INSERT ... VALUES (...), (...)` per batch of rows, and `executemany` for
-updates, or, for guarded ones, `UPDATE ... FROM (VALUES ...)` built the same way. One statement rather than one per row matters for the items table: its full-text index is
+SQLite gets one multi-row `INSERT ... VALUES (...), (...)` per batch of rows, and for updates
+`UPDATE ... FROM (VALUES ...)` built the same way (`executemany` before SQLite 3.33). One statement
+rather than one per row matters for the items table: its full-text index is
 kept by a trigger, and with a statement per row FTS5 wrote its pending index out per row, a tiny
 segment per item (and the merging of them): twice the CPU of the whole insert (benchmarks/README.md,
 "First pull, second round").
@@ -61,13 +62,13 @@ def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
 
     A key given twice ends with its last row's values, as when the rows are applied one by one.
     """
-    sets = ", ".join(f"{c} = ?" for c in columns)
-    if not dialect_of(db).postgres:
-        if guard and sqlite3.sqlite_version_info >= (3, 33):  # UPDATE ... FROM
-            return _update_sqlite_values(db, table, columns, guard, key, rows)
+    if not dialect_of(db).postgres and sqlite3.sqlite_version_info < (3, 33):  # no UPDATE ... FROM
+        sets = ", ".join(f"{c} = ?" for c in columns)
         checks = "".join(f"{c} IS ? AND " for c in guard)  # the key last, as in the rows: still a rowid lookup
         return int(db.conn.executemany(f"UPDATE {table} SET {sets} WHERE {checks}{key} = ?", rows).rowcount)
     last = {row[-1]: row for row in rows}  # one row per key (an UPDATE ... FROM would apply just one of them)
+    if not dialect_of(db).postgres:
+        return _update_sqlite_values(db, table, columns, guard, key, last.values())
     aliases = [*columns, *(f"g_{c}" for c in guard), key]
     arrays = _arrays(db, table, [*columns, *guard, key])
     checks = "".join(f" AND {table}.{c} IS NOT DISTINCT FROM v.g_{c}" for c in guard)
@@ -86,10 +87,10 @@ def update_rows(db: Database, table: str, columns: Sequence[str], rows: Iterable
 
 def _update_sqlite_values(db: Database, table: str, columns: Sequence[str], guard: Sequence[str], key: str,
                           rows: Iterable[Sequence[Any]]) -> int:
-    """SQLite, guarded: `UPDATE ... FROM (VALUES (...), ...)`, a thousand rows or so a statement rather than one.
-    A statement runs with the GIL released throughout, where `executemany` takes it back after every row: a
-    writer thread beside Python work (`tag --all`) waited for it at each row. Keys must be distinct (a key
-    given twice is updated from one of its rows)."""
+    """SQLite: `UPDATE ... FROM (VALUES (...), ...)`, a thousand rows or so a statement rather than one. A
+    statement runs with the GIL released throughout, where `executemany` takes it back after every row: a
+    writer thread beside Python work (`tag --all`, the pull's writer beside its event loop) waited for it at
+    each row. Keys must be distinct (a key given twice is updated from one of its rows)."""
     width = len(columns) + len(guard) + 1
     sets = ", ".join(f"{c} = v.column{n}" for n, c in enumerate(columns, start=1))
     checks = "".join(f" AND {table}.{c} IS v.column{n}" for n, c in enumerate(guard, start=len(columns) + 1))
