@@ -268,3 +268,37 @@ def test_a_persons_decision_made_while_tag_reads_the_next_batch_is_kept(database
     other.conn.close()
     twin_db.conn.close()
     db.conn.close()
+
+
+@pytest.mark.timeout(120)
+def test_batches_matched_by_the_pools_worker_while_the_one_before_is_compared_store_the_same(
+        database, request, tmp_path, monkeypatch):
+    """`tag --all` hands each next batch to the match pool's worker in pieces and takes back the pieces it has not
+    started (rules.pool.Matching): the same rows and events as a run matched in this process alone, dry run and
+    nothing-changed run included."""
+    from socialscale.rules import pool
+
+    monkeypatch.setattr(pool, "MIN_SPLIT", 8)  # batches of 40 in pieces of 6: some matched there, some here
+    monkeypatch.setattr(pool, "PIECE", 6)
+    taken: list[int] = []
+    real = pool.Matching.result
+
+    def counting(self: Any) -> list[tuple[int, ...]]:
+        taken.append(len(self.pieces))
+        return real(self)
+
+    monkeypatch.setattr(pool.Matching, "result", counting)
+    outcomes = []
+    for name, db_name, workers in (("pool", database, 1), ("here", _second(database, request, tmp_path), 0)):
+        monkeypatch.setattr(tagging, "default_workers", lambda workers=workers: workers)
+        config = _config(tmp_path, db_name, name)
+        db = _load(config)
+        tagger = Tagger(config)
+        dry = tagger.retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH, dry_run=True).to_json()
+        first = tagger.retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH).to_json()
+        again = tagger.retag(db, now="2026-11-24T10:00:00Z", all_items=True, batch=BATCH).to_json()
+        assert first["changed"] == ITEMS and again["changed"] == 0 and dry == first | {"dry_run": True}
+        outcomes.append((dry, first, again, _stored(db), _events(db)))
+        db.conn.close()
+    assert sum(n > 1 for n in taken) >= 4  # the batches read ahead went to the worker in pieces
+    assert outcomes[0] == outcomes[1]

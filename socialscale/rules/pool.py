@@ -1,10 +1,11 @@
 """Matching on more than one core: worker processes, each with the rules compiled once.
 
 The matcher is Python around a C automaton and holds the GIL, so a second core takes a second
-process. `MatchPool.match_many` splits a batch into equal shares: the workers match theirs while
-the calling process matches its own (and pickles the workers' shares), so on two cores one
-worker and the caller keep both busy. Workers start from a forkserver, not by forking a process
-that may hold threads or an open database.
+process. `MatchPool.submit` hands a batch to the workers in pieces; its `result()` takes back the
+pieces no worker has started and matches them in the calling process, so the work meets in the
+middle whether the caller waits at once (`match_many`) or does other work first (`tag` comparing
+the batch before). Workers start from a forkserver, not by forking a process that may hold
+threads or an open database.
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from socialscale.rules.matcher import Matcher
 
 # Below this many items a batch is matched in the calling process: shipping it costs more.
 MIN_SPLIT = 2_000
-WORKER_SHARE = 0.9  # of an equal share
-PIECE = 20_000  # items sent to a worker at once
+PIECE = 2_000  # items sent to a worker at once: what the caller may take back when it is free first
 
 _matcher: Matcher | None = None  # in a worker process: the rules, compiled once by _start
 
@@ -80,23 +80,20 @@ class MatchPool:
                 future.result()
 
     def match_many(self, items: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
+        return self.submit(items).result()
+
+    def submit(self, items: Sequence[Sequence[Any]]) -> Matching:
+        """Start matching `items` on the workers, in pieces of PIECE; `result()` later takes back the pieces
+        no worker has started and matches them here. So a caller with other work to do meanwhile (`tag`
+        comparing the batch before) hands the workers a batch whole, and one that waits at once shares it."""
         if self._executor is None or len(items) < MIN_SPLIT:
-            return self._here(items)
-        # A worker starts late (its items are packed, sent and unpacked first), so the workers get a
-        # bit less than equal shares, sent in pieces: a small one first, so that a worker starts
-        # soon, then pieces of PIECE while it works. Measured on 2 cores with 200,000 posts: 453,000
-        # items/s, against 436,000 for a quarter then the rest, and 350,000 for halves sent whole.
-        share = int(len(items) * WORKER_SHARE / (self.workers + 1)) * self.workers
-        cuts = [0, min(share // 4, PIECE // 2)]
-        while cuts[-1] < share:
-            cuts.append(min(cuts[-1] + PIECE, share))
-        futures: list[Future[list[tuple[int, ...]]]] = [
-            self._executor.submit(_match, _pack(items[a:b])) for a, b in zip(cuts, cuts[1:], strict=False)]
-        mine = self._here(items[cuts[-1]:])
-        out: list[tuple[int, ...]] = []
-        for future in futures:
-            out += future.result()
-        return out + mine
+            return Matching(self, items, [])
+        # A small piece first, so that a worker starts soon (its items are packed, sent and unpacked first).
+        cuts = [0, min(len(items), PIECE // 4)]
+        while cuts[-1] < len(items):
+            cuts.append(min(cuts[-1] + PIECE, len(items)))
+        pieces = [(a, b, self._executor.submit(_match, _pack(items[a:b]))) for a, b in zip(cuts, cuts[1:], strict=False)]
+        return Matching(self, items, pieces)
 
     def close(self) -> None:
         if self._executor is not None:
@@ -108,3 +105,28 @@ class MatchPool:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.close()
+
+
+class Matching:
+    """A batch handed to `MatchPool.submit`: its pieces on the workers."""
+
+    def __init__(self, pool: MatchPool, items: Sequence[Sequence[Any]],
+                 pieces: list[tuple[int, int, Future[list[tuple[int, ...]]]]]) -> None:
+        self.pool, self.items, self.pieces = pool, items, pieces
+
+    def result(self) -> list[tuple[int, ...]]:
+        """Each item's rules, in order. The pieces are taken from the workers' queue from the last one back,
+        one at a time, and matched here while the workers match the first ones (the work meets in the middle);
+        a piece a worker has started is awaited."""
+        if not self.pieces:
+            return self.pool._here(self.items)
+        mine: dict[int, list[tuple[int, ...]]] = {}
+        for n in range(len(self.pieces) - 1, -1, -1):
+            a, b, future = self.pieces[n]
+            if not future.cancel():
+                break
+            mine[n] = self.pool._here(self.items[a:b])
+        out: list[tuple[int, ...]] = []
+        for n, (_, _, future) in enumerate(self.pieces):
+            out += mine[n] if n in mine else future.result()
+        return out

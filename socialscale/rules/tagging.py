@@ -25,7 +25,7 @@ from socialscale.insight.sentiment import MODEL, Vader, label
 from socialscale.insight.sentiment_pool import SentimentWorker, worth_it
 from socialscale.models import Config, Item, Rule
 from socialscale.rules.matcher import Matcher
-from socialscale.rules.pool import MatchPool, default_workers
+from socialscale.rules.pool import Matching, MatchPool, default_workers
 from socialscale.shapes import ExplainedRule, LaneMove, RuleStat, RuleStats, RuleTest, TagResult, Why
 from socialscale.store import reindex
 from socialscale.store import tagging as store
@@ -331,22 +331,25 @@ class Tagger:
         beside = _Beside()
         ahead = _Ahead.read(db, last, batch, stale_for, scorer, rescore) if scorer is not None else None
         pool: MatchPool | None = None  # started once a second batch shows the job is large (not beside a scorer)
+        matching: _Matching | None = None  # the next batch, read and in the match pool's hands
         try:
             while True:
-                match = pool.match_many if pool is not None else self.matcher.decide_many
+                match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]] = \
+                    pool.match_many if pool is not None else self.matcher.decide_many
                 known = None
                 if ahead is not None and scorer is not None:
                     ahead, known = ahead.next(beside.reader or db, last, batch, stale_for, scorer, rescore)
                 if dry_run:
-                    rows = store.rows_after(db, last, batch, stale_for)
-                    self._process(rows, now, summary, match, self._context(db, rows), known=known, rescore=rescore)
+                    rows, mine, matching = self._read(db, last, batch, stale_for, pool, match, matching)
+                    self._process(rows, now, summary, mine, self._context(db, rows), known=known, rescore=rescore)
                 elif beside.reader is None:
                     rows, changed = self._locked(db, last, None, batch, stale_for, summary, match, now, known, rescore)
                     if last == 0 and len(rows) == batch and self._worth_rebuilding(db, changed, len(rows), stale_for):
                         with transaction(db):
                             self._dropped = reindex.drop(db)
                 else:
-                    rows = self._beside(db, beside, last, batch, stale_for, summary, match, now, known, rescore)
+                    rows, mine, matching = self._read(beside.reader, last, batch, stale_for, pool, match, matching)
+                    self._beside(db, beside, rows, mine, last, batch, stale_for, summary, match, now, known, rescore)
                 if len(rows) < batch:
                     self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
                 if progress is not None:
@@ -378,23 +381,41 @@ class Tagger:
                     continue  # not a list of these rules' names: matched again
         return out
 
-    def _beside(self, db: Database, beside: _Beside, after: int, batch: int, stale_for: str | None,
-                summary: TagSummary, match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str,
-                known: dict[int, tuple[tuple[Any, ...], float | None]] | None,
-                rescore: bool) -> list[tuple[Any, ...]]:
-        """One batch read on the second connection and matched while the writer thread stores the one before;
-        then handed to the writer (once the one before is settled). Returns its rows."""
+    def _read(self, conn: Database, after: int, batch: int, stale_for: str | None, pool: MatchPool | None,
+              match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], matching: _Matching | None,
+              ) -> tuple[list[tuple[Any, ...]], Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]],
+                         _Matching | None]:
+        """The batch after `after` and how to match it (`match`, unless it was read ahead); with the match pool,
+        also the batch after that, read now and handed to the pool's workers, which match it while this one is
+        compared and handed on (what they have not started by then is taken back: rules.pool.Matching).
+        Returns (rows, how to match them, the next batch's _Matching)."""
+        if matching is not None and matching.after == after:
+            rows = matching.rows
+            match = matching.match
+        else:
+            rows = store.rows_after(conn, after, batch, stale_for)
+        if pool is None or len(rows) < batch or self.matcher.moods:  # (rules with moods are matched here)
+            return rows, match, None
+        following = store.rows_after(conn, rows[-1][0], batch, stale_for)
+        return rows, match, _Matching(rows[-1][0], following, pool.submit([r[1:6] for r in following]))
+
+    def _beside(self, db: Database, beside: _Beside, rows: list[tuple[Any, ...]],
+                mine: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], after: int, batch: int,
+                stale_for: str | None, summary: TagSummary,
+                match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str,
+                known: dict[int, tuple[tuple[Any, ...], float | None]] | None, rescore: bool) -> None:
+        """One batch, read on the second connection, matched (by `mine`) while the writer thread stores the one
+        before; then handed to the writer (once the one before is settled; `match` tags that one again if one
+        of its items moved)."""
         assert beside.reader is not None
-        rows = store.rows_after(beside.reader, after, batch, stale_for)
         if not rows:
             self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
-            return rows
+            return
         part = TagSummary(self.version)
-        updates, events, unchanged = self._process(rows, now, part, match, self._context(beside.reader, rows),
+        updates, events, unchanged = self._process(rows, now, part, mine, self._context(beside.reader, rows),
                                                    known=known, rescore=rescore)
         self._settle(db, beside, summary, match, now, stale_for, batch, rescore)
         beside.hand(db, *self._guarded(rows, updates, unchanged), events, part, after, int(rows[-1][0]))
-        return rows
 
     def _locked(self, db: Database, after: int, upto: int | None, batch: int, stale_for: str | None,
                 summary: TagSummary, match: Callable[[Sequence[Sequence[Any]]], list[tuple[int, ...]]], now: str,
@@ -675,6 +696,20 @@ def _write_unmoved(db: Database, updates: list[tuple[Any, ...]], stamps: list[tu
     except _Moved:
         return False
     return True
+
+
+@dataclass
+class _Matching:
+    """The batch after id `after`, read ahead and handed to the match pool (`Tagger._read`)."""
+
+    after: int
+    rows: list[tuple[Any, ...]]
+    pieces: Matching
+
+    def match(self, fields: Sequence[Sequence[Any]]) -> list[tuple[int, ...]]:
+        """Its rows' deciding rules (`fields`: theirs, as the pool was given them)."""
+        assert len(fields) == len(self.rows)
+        return self.pieces.result()
 
 
 @dataclass
