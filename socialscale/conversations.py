@@ -28,15 +28,15 @@ if TYPE_CHECKING:
     from socialscale.rules.tagging import Tagger
 
 
-def refresh(db: Database, conversations: Iterable[int],
-            flagged: set[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+def refresh(db: Database, conversations: Iterable[int], flagged: set[int] | None = None,
+            pending: Mapping[int, tuple[int | None, int]] | None = None) -> dict[int, list[dict[str, Any]]]:
     """Store the follow-up and catalyzed flags of these conversations; returns the members of those
     with more than one item (a lone item has no follow-up and nothing to answer). `flagged` gets
-    the items whose flags changed."""
+    the items whose flags changed; `pending`: links not written yet (store.threads.members)."""
     groups: dict[int, list[dict[str, Any]]] = {}
     wanted = sorted(set(conversations))
     for start in range(0, len(wanted), 500):
-        for m in store.members(db, wanted[start:start + 500]):
+        for m in store.members(db, wanted[start:start + 500], pending):
             groups.setdefault(int(m["conversation_id"]), []).append(m)
     flags = []
     for conversation in list(groups):
@@ -120,7 +120,7 @@ def update(db: Database, config: Config, tagger: Tagger, ids: Sequence[int], now
     if rows is not None:
         given = {r["id"] for r in rows}
         rows = [*rows, *store.thread_rows(db, [i for i in ids if i not in given])]
-    groups = refresh(db, threads.link(db, kinds, ids, rows, shifted=shifted, deferred=deferred), flagged)
+    groups = refresh(db, threads.link(db, kinds, ids, rows, shifted=shifted, deferred=deferred), flagged, deferred)
     batch = set(ids)
     members: set[int] = set()
     for conversation, group in groups.items():

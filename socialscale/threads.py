@@ -77,8 +77,9 @@ def link(db: Database, kinds: dict[str, str], ids: Sequence[int],
     the upsert), else they are read. `shifted` gets the changed conversations into which stored
     items outside `ids` moved (adopted, or carried below a moved reply), or whose root is one of
     `ids`: there the root of items outside `ids` changed, or its lane and owner may have. With
-    `deferred`, the links of the new items that stay alone (None, their own id) go there instead of
-    being written (the pull writes them with the tagging, one row write instead of two).
+    `deferred`, the links of the new items (never threaded before) go there instead of being written:
+    the pull writes them with the tagging, one row write instead of two, and reads them as members
+    meanwhile (store.threads.members' `pending`).
     """
     if not ids:
         return set()
@@ -112,9 +113,9 @@ def link(db: Database, kinds: dict[str, str], ids: Sequence[int],
     alone = {c for c, size in sizes.items() if size == 1 and _alone(c, batch, parents)}
     links = [(parents[i], now_in[i], i) for i in batch
              if (parents[i], now_in[i]) != (batch[i]["parent_id"], batch[i]["conversation_id"])]
-    if deferred is not None:
-        deferred.update((i, (p, c)) for p, c, i in links if c in alone)
-        links = [link for link in links if link[1] not in alone]
+    if deferred is not None:  # a new item's links (never threaded before) are written with its tagging
+        deferred.update((i, (p, c)) for p, c, i in links if batch[i]["conversation_id"] is None)
+        links = [link for link in links if link[2] not in deferred]
     store.set_links(db, links)
     changed = set(now_in.values()) - alone
     if shifted is not None:

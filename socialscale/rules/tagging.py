@@ -236,15 +236,16 @@ class Tagger:
         sentiment stored then stands (scored again only where none is stored). Otherwise sentiment is scored
         for the items without a score of the current model (new ones, and those whose text the pull changed).
         `links`: (parent_id, conversation_id) of some of them, not yet stored: tagged with them, and
-        written with the tagging (one write of the row, not two). `tagged`: new items inserted tagged
-        (`tag_new`: what it gave each). Those still a conversation of their own (`links` says so) are as
-        inserted: only their events are written. The others are tagged as the new items they are, and
-        written only where that differs from what they were inserted with (a root's never does). The summary
-        counts the items read here, not those as inserted."""
+        written with the tagging (one write of the row, not two); they must all be among the rows written
+        (new items: every one is, or stays as inserted, a root). `tagged`: new items inserted tagged
+        (`tag_new`: what it gave each). Those still a root, as inserted (`links` says (None, their id)), are
+        neither read nor written: a root's tagging is its own rules' whatever replies it has; only their
+        events are written. The others are tagged as the new items they are, and written where that
+        differs from their insert. The summary counts the items read here, not those as inserted."""
         summary = TagSummary(self.version)
         tagged = tagged or {}
-        alone = {i for i in item_ids if i in tagged and links is not None and links.get(i) == (None, i)}
-        rows = store.rows_by_id(db, [i for i in item_ids if i not in alone] if alone else item_ids)
+        roots = {i for i in item_ids if i in tagged and links is not None and links.get(i) == (None, i)}
+        rows = store.rows_by_id(db, [i for i in item_ids if i not in roots] if roots else item_ids)
         if tagged:
             rows = [store.untagged(row) if row[0] in tagged else row for row in rows]
         if links and any(parent is not None for parent, _ in links.values()):
@@ -253,12 +254,14 @@ class Tagger:
                     for row in rows]
         known = {row[0]: (_texts(row), row[SENTIMENT]) for row in rows
                  if row[0] in settled and row[SENTIMENT] is not None} if settled else None
-        updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows), reason=reason,
+        updates, events, unchanged = self._process(rows, now, summary, ctx=self._context(db, rows, links), reason=reason,
                                                    known=known, decided=self._stored_decisions(rows, settled))
         if tagged:
-            updates = [u for u in updates if u[-1] not in tagged or tagged[u[-1]][0] != u[:-1]]
-            if alone:  # in id order, as if they were among the rows
-                events = sorted([*events, *(tagged[i][1] for i in sorted(alone))], key=operator.itemgetter(0))
+            links = links or {}
+            updates = [u for u in updates if u[-1] not in tagged or tagged[u[-1]][0] != u[:-1]
+                       or links.get(u[-1], (None, u[-1])) != (None, u[-1])]
+            if roots:  # in id order, as if they were among the rows
+                events = sorted([*events, *(tagged[i][1] for i in sorted(roots))], key=operator.itemgetter(0))
         store.write_tagging(db, updates, events, links)
         store.stamp_version(db, unchanged, self.version, links)
         return summary
@@ -484,9 +487,11 @@ class Tagger:
                 set_by = "lane" if new_owner else None
         return lane, lanes, new_owner, set_by, inherited
 
-    def _context(self, db: Database, rows: Sequence[tuple[Any, ...]]) -> Context:
+    def _context(self, db: Database, rows: Sequence[tuple[Any, ...]],
+                 links: Mapping[int, tuple[int | None, int]] | None = None) -> Context:
         """What the rules of a reply need from its conversation: the root's own lane and owner (matched
-        here when the root is not among `rows`), and our latest earlier author for follow-ups."""
+        here when the root is not among `rows`), and our latest earlier author for follow-ups (`links`:
+        as `apply`'s, links not written yet)."""
         ctx = Context()
         ids = {row[0] for row in rows}
         outside = {row[CONVERSATION] for row in rows
@@ -507,7 +512,7 @@ class Tagger:
             from socialscale.store.threads import members
 
             groups: dict[int, list[dict[str, Any]]] = {}
-            for m in members(db, followups):
+            for m in members(db, followups, links):
                 groups.setdefault(int(m["conversation_id"]), []).append(m)
             for group in groups.values():
                 ctx.latest_ours.update((i, f.latest_ours) for i, f in analyse(group).items() if f.latest_ours)

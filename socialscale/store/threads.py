@@ -6,7 +6,7 @@ code walks chains in Python, iteratively, so a 1,000-level thread or a cycle can
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from socialscale.store.bulk import update_rows
@@ -91,9 +91,20 @@ def set_conversations(db: Database, moves: Iterable[tuple[int, int]]) -> None:
     update_rows(db, "items", ("conversation_id",), moves)
 
 
-def members(db: Database, conversations: Sequence[int]) -> list[dict[str, Any]]:
-    """Every item of these conversations."""
-    return _select(db, MEMBER_COLUMNS, "conversation_id IN ({marks})", conversations)
+def members(db: Database, conversations: Sequence[int],
+            pending: Mapping[int, tuple[int | None, int]] | None = None) -> list[dict[str, Any]]:
+    """Every item of these conversations, in id order within each. `pending`: the links (id -> (parent_id,
+    conversation_id)) of items whose links are not written yet (the pull writes a new item's with its
+    tagging): they are members where those links say, whatever their stored ones."""
+    found = _select(db, MEMBER_COLUMNS, "conversation_id IN ({marks})", conversations)
+    if not pending:
+        return found
+    wanted = set(conversations)
+    found = [m for m in found if m["id"] not in pending]
+    for m in _select(db, MEMBER_COLUMNS, "id IN ({marks})", [i for i, (_, c) in pending.items() if c in wanted]):
+        m["parent_id"], m["conversation_id"] = pending[m["id"]]
+        found.append(m)
+    return sorted(found, key=lambda m: (m["conversation_id"], m["id"]))
 
 
 def set_flags(db: Database, flags: Iterable[tuple[int, int, int]]) -> None:
