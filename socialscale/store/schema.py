@@ -151,6 +151,9 @@ def views(d: Dialect) -> dict[str, str]:
             return d.seconds_between(later, earlier)
         return f"(strftime('%s', {later}) - strftime('%s', {earlier}))"
 
+    def count_if(condition: str) -> str:  # not d.count_if: FILTER needs SQLite 3.30, which a reader may not have
+        return f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)"
+
     age = secs("'now'", "i.start_at") if not d.postgres else f"({d.epoch_now()} - {d.epoch('i.start_at')})"
     latency = secs("i.responded_at", "i.start_at")
     return {
@@ -181,11 +184,11 @@ WHERE i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL A
         "conversations": f"""
 SELECT r.id, r.source, r.lane, r.owner, r.title, r.url, r.author, r.start_at, r.ours AS started_by,
        COUNT(*) AS messages,
-       {d.count_if("m.ours IS NOT NULL")} AS ours,
-       {d.count_if("m.followup = 1 AND m.status != 'ignored'")} AS followups,
-       {d.count_if("m.followup = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS followups_answered,
-       {d.count_if("m.catalyzed = 1 AND m.status != 'ignored'")} AS catalyzed,
-       {d.count_if("m.catalyzed = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS catalyzed_answered,
+       {count_if("m.ours IS NOT NULL")} AS ours,
+       {count_if("m.followup = 1 AND m.status != 'ignored'")} AS followups,
+       {count_if("m.followup = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS followups_answered,
+       {count_if("m.catalyzed = 1 AND m.status != 'ignored'")} AS catalyzed,
+       {count_if("m.catalyzed = 1 AND m.status != 'ignored' AND m.responded_at IS NOT NULL")} AS catalyzed_answered,
        MAX(CASE WHEN m.response_via IN ('dm', 'email', 'phone', 'meeting') THEN 1 ELSE 0 END) AS handoff,
        MAX(CASE WHEN m.status = 'open' AND m.ours IS NULL AND COALESCE(l.respond, 1) = 1 THEN 1 ELSE 0 END)
            AS waiting
