@@ -109,6 +109,9 @@ def _scenario(cli: Any, write_config: Any, server: Any, database: str, clock: li
                                    "--format", "json")
         out[f"latency {by} business"] = run("report", "latency", "--by", by, "--since", "14d", "--now", NOW,
                                             "--business-hours", "--format", "json")
+    # PostgreSQL reads weeks through a LATERAL subquery that carries the filters (store/reports.py)
+    out["latency week filtered"] = run("report", "latency", "--by", "week", "--since", "14d", "--lane",
+                                       "customer_service", "--now", NOW, "--format", "json")
     out["breaches"] = run("report", "breaches", "--now", NOW, "--format", "json")
     for by in ("day", "week"):
         out[f"volume {by}"] = run("report", "volume", "--by", by, "--since", "14d", "--now", NOW, "--format", "json")
@@ -134,6 +137,7 @@ def test_the_same_scenario_gives_the_same_json_on_sqlite_and_postgresql(cli, wri
         assert on_postgres[key] == on_sqlite[key], key
     # The scenario is not vacuous: it answered, breached, deduplicated, searched and explained.
     assert on_sqlite["latency lane"]["total"]["responded"] >= 3
+    assert on_sqlite["latency week filtered"]["total"]["responded"] >= 1
     assert on_sqlite["backlog lane"]["total"]["breached"] >= 1
     assert any(item["duplicate_of"] for item in on_sqlite["items"])
     assert {item["guid"] for item in on_sqlite["search"]} == {"b1", "b4", "b6"}

@@ -242,6 +242,14 @@ def _latency_rows(d: Dialect, by: str, since: str, until: str, slas: Mapping[str
         params.extend((since, until))
     where = ("i.responded_at IS NOT NULL AND i.duplicate_of IS NULL AND i.ours IS NULL AND i.status != 'ignored'"
              + window + filters.sql(params))
+    if by == "week" and d.postgres:
+        # PostgreSQL's planner cannot know that the weeks do not overlap: it took each answer to fall in
+        # several, read the window once and compared every answer with every week (a year: 100,000 x 53,
+        # ~0.6 s). A LATERAL subquery kept whole (OFFSET 0) reads each week's range of items_responded.
+        columns = "i.lane, i.start_at, i.responded_at, i.first_seen_at, i.response_via, i.followup"
+        from_ = (f"periods p CROSS JOIN LATERAL (SELECT {columns} FROM items i WHERE i.responded_at >= p.lo "
+                 f"AND i.responded_at < p.hi AND {where} OFFSET 0) AS i")
+        where = "TRUE"
     return (f"{with_}SELECT {group} AS grp, {_latency_sql(d)} AS lat, {_lag_sql(d)} AS lag, {sla} AS sla, "
             f"{d.as_int(_HANDOFF)} AS handoff, i.start_at, i.responded_at, i.followup AS fu FROM {from_} WHERE {where}")
 
