@@ -17,7 +17,7 @@ import yaml
 
 from socialscale import reports
 from socialscale.config import load_config
-from socialscale.models import Config, Item
+from socialscale.models import Config, Item, Lane, Rule
 from socialscale.rules import tagging
 from socialscale.rules.tagging import Tagger
 from socialscale.store import reindex
@@ -302,3 +302,36 @@ def test_batches_matched_by_the_pools_worker_while_the_one_before_is_compared_st
         db.conn.close()
     assert sum(n > 1 for n in taken) >= 4  # the batches read ahead went to the worker in pieces
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_tagged_events_detail_is_what_json_writes_of_it():
+    """`_detail` joins the detail's text from the lists already encoded for the row: the same text as `json.dumps` of
+    the dict, every optional key and non-ASCII names included."""
+    config = Config(path=None, database=":memory:", lanes={"café": Lane(name="café", owner="zoë")}, default_lane="café",
+                    rules=(Rule(name="r\u00e9", lane="café", any=("a",), tags=("t\"1", "t2")),
+                           Rule(name="r2", lane="other", any=("b",), owner="ann")))
+    tagger = Tagger(config)
+    p = tagger.outcome((0, 1))
+    cases = [dict(previous=None, owner=None, kept=None, new_lane="café", new_lanes=p.lanes, inherited=None,
+                  owner_from=None, reason=None),
+             dict(previous="old \u2603", owner="zoë", kept="assigned by bob", new_lane="other",
+                  new_lanes='["other", "café"]', inherited=12, owner_from="conversation", reason="upgrade to 9"),
+             dict(previous="x", owner="ann", kept=None, new_lane="café", new_lanes=p.lanes, inherited=3,
+                  owner_from="conversation", reason=None)]
+    for case in cases:
+        expected: dict[str, Any] = {"rules": ["r\u00e9", "r2"], "lane": case["new_lane"],
+                                    "lanes": json.loads(case["new_lanes"]), "tags": ["t\"1", "t2"], "owner": case["owner"]}
+        if case["previous"] is not None:
+            expected["previous_lane"] = case["previous"]
+        if case["inherited"] is not None:
+            expected["lane_from_conversation"] = case["inherited"]
+        if case["owner_from"] == "conversation" and not case["kept"]:
+            expected["owner_from"] = "conversation"
+        if case["kept"]:
+            expected["owner_kept"] = case["kept"]
+        if case["reason"]:
+            expected["reason"] = case["reason"]
+        previous = case.pop("previous")
+        owner = case.pop("owner")
+        kept = case.pop("kept")
+        assert tagging._detail(p, previous, owner, kept, **case) == json.dumps(expected, ensure_ascii=False)

@@ -583,7 +583,6 @@ class Tagger:
         for row, p, sentiment, brand in zip(rows, prepared, sentiments, brands, strict=True):
             (item_id, _, _, _, _, _, lane, lanes, tags, rules, owner, owner_set_by, status, old_version,
              parent_id, conversation_id, followup, _, _, old_sentiment, old_brands, scored_by, _) = row
-            o = p.outcome
             kept = _kept(row)
             root = roots.get(conversation_id) if parent_id is not None and conversation_id != item_id else None
             new_lane, new_lanes, new_owner, new_set_by, inherited = self.in_conversation(
@@ -615,7 +614,7 @@ class Tagger:
             if detail is None:  # a handful of distinct details cover a whole re-tag (with common words, one an item)
                 if len(details) >= KEPT:
                     details.clear()
-                detail = details[key] = _detail(o, previous, new_owner, kept, new_lane=new_lane,
+                detail = details[key] = _detail(p, previous, new_owner, kept, new_lane=new_lane,
                                                 new_lanes=new_lanes, inherited=inherited,
                                                 owner_from=new_set_by, reason=reason)
             events.append((item_id, now, detail))
@@ -750,22 +749,28 @@ class _Ahead:
         return int(self.rows[-1][0]) if self.rows else default
 
 
-def _detail(o: Outcome, previous: str | None, owner: str | None, kept: str | None, *, new_lane: str,
+def _detail(p: _Prepared, previous: str | None, owner: str | None, kept: str | None, *, new_lane: str,
             new_lanes: str, inherited: int | None, owner_from: str | None, reason: str | None) -> str:
-    """The `tagged` event's detail: the rules and what they decided (and what a person's choice kept)."""
-    detail: dict[str, Any] = {"rules": list(o.rules), "lane": new_lane, "lanes": json.loads(new_lanes),
-                              "tags": list(o.tags), "owner": owner}
+    """The `tagged` event's detail: the rules and what they decided (and what a person's choice kept), as
+    `json.dumps` of {"rules", "lane", "lanes", "tags", "owner", ...} writes it, joined from the lists already
+    encoded for the row (with rules of common words nearly every item has a detail of its own)."""
+    out = f'{{"rules": {p.rules}, "lane": {_json(new_lane)}, "lanes": {new_lanes}, "tags": {p.tags}, ' \
+          f'"owner": {_json(owner)}'
     if previous is not None:
-        detail["previous_lane"] = previous
+        out += f', "previous_lane": {_json(previous)}'
     if inherited is not None:
-        detail["lane_from_conversation"] = inherited
+        out += f', "lane_from_conversation": {_json(inherited)}'
     if owner_from == "conversation" and not kept:
-        detail["owner_from"] = "conversation"
+        out += ', "owner_from": "conversation"'
     if kept:
-        detail["owner_kept"] = kept
+        out += f', "owner_kept": {_json(kept)}'
     if reason:
-        detail["reason"] = reason
-    return json.dumps(detail, ensure_ascii=False)
+        out += f', "reason": {_json(reason)}'
+    return out + "}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _dump(values: tuple[str, ...]) -> str:
