@@ -335,3 +335,22 @@ def test_a_tagged_events_detail_is_what_json_writes_of_it():
         owner = case.pop("owner")
         kept = case.pop("kept")
         assert tagging._detail(p, previous, owner, kept, **case) == json.dumps(expected, ensure_ascii=False)
+
+
+def test_tag_runs_with_the_cyclic_collector_off_and_puts_it_back_as_it_was(tmp_path):
+    import gc
+
+    config = _config(tmp_path, str(tmp_path / "gc.db"), "gc")
+    db = _load(config)
+    during: list[bool] = []
+    assert gc.isenabled()
+    Tagger(config).retag(db, now="2026-11-24T09:00:00Z", all_items=True, batch=BATCH,
+                         progress=lambda summary: during.append(gc.isenabled()))
+    assert during and not any(during) and gc.isenabled()
+    gc.disable()
+    try:
+        Tagger(config).retag(db, now="2026-11-24T10:00:00Z", all_items=True, batch=BATCH)
+        assert not gc.isenabled()  # left off by whoever turned it off
+    finally:
+        gc.enable()
+    db.conn.close()
