@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -299,28 +300,44 @@ def build_db(rules: list[Rule], maker: ItemMaker, sources: list[str], n: int, wo
     return config_path
 
 
-def bench_tag(config_path: Path) -> None:
+def bench_tag(config_path: Path, url: str | None = None) -> None:
     """`socialscale tag --all` as a user runs it (a fresh process each time), three ways; wall time, and the
-    CPU seconds of the process and its children (the sentiment worker), which a shared machine moves less."""
+    CPU seconds of the process and its children (the sentiment worker), which a shared machine moves less;
+    with `url` (a PostgreSQL server on this machine), the server's CPU seconds too (bench_pull.server_cpu)."""
     env = {**os.environ, "SOCIALSCALE_CONFIG": str(config_path)}
+    server = _server_cpu(url)
     for label, args in (("first tagging of every item (all change, one event each)", ["tag", "--all"]),
                         ("tag --all again, nothing changes", ["tag", "--all"]),
                         ("tag --all --dry-run", ["tag", "--all", "--dry-run"])):
-        t0, c0 = time.perf_counter(), _children_cpu()
+        t0, c0, s0 = time.perf_counter(), _children_cpu(), server()
         # GNU time's "Maximum resident set size" (`time -v`; %M here): the largest process's peak, the
         # sentiment worker included when one runs (issue 14 target 3: under 500 MB).
         timed = ["/usr/bin/time", "-f", "%M"] if Path("/usr/bin/time").exists() else []
         out = subprocess.run([*timed, sys.executable, "-m", "socialscale", "--quiet", *args, "--format", "json"],
                              env=env, capture_output=True, text=True, check=True)
-        elapsed, cpu = time.perf_counter() - t0, _children_cpu() - c0
+        elapsed, cpu, on_server = time.perf_counter() - t0, _children_cpu() - c0, server() - s0
         result = json.loads(out.stdout)
         peak = f", peak RSS {int(out.stderr.split()[-1]) / 1024:.0f} MB" if timed else ""
-        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end, {cpu:.1f} CPU s{peak} ({label}; "
+        beside = f" + server {on_server:.1f} CPU s" if url else ""
+        print(f"socialscale {' '.join(args)}: {elapsed:.1f} s end to end, {cpu:.1f} CPU s{beside}{peak} ({label}; "
               f"changed {result['changed']:,}, scored {result['scored']:,})")
     db = socialscale.open(config_path).db
     events = db.execute("SELECT COUNT(*) FROM events WHERE kind = 'tagged'").fetchone()[0]
     db.conn.close()
     print(f"tagged events written: {events:,}")
+
+
+def _server_cpu(url: str | None) -> Callable[[], float]:
+    """What reads the server's CPU seconds so far (0 without a server, or for one on another machine)."""
+    if not url:
+        return lambda: 0.0
+    from bench_pull import server_cpu  # a sibling script (benchmarks/ is on sys.path when run as one)
+
+    try:
+        server_cpu(url)
+    except (OSError, KeyError):  # no /proc entry of its processes: the server runs elsewhere
+        return lambda: 0.0
+    return lambda: server_cpu(url)
 
 
 def _children_cpu() -> float:
@@ -359,7 +376,7 @@ def main() -> None:
         del short
     if not args.skip_tag:
         with tempfile.TemporaryDirectory() as tmp:
-            bench_tag(build_db(rules, maker, sources, args.items, Path(tmp), args.db, args.scored))
+            bench_tag(build_db(rules, maker, sources, args.items, Path(tmp), args.db, args.scored), args.db)
 
 
 if __name__ == "__main__":
