@@ -8,7 +8,6 @@ that find nothing to free (~8% of the import), and the collector is back on befo
 
 from __future__ import annotations
 
-import gc
 import sys
 
 
@@ -23,11 +22,8 @@ def run() -> None:
         except BrokenPipeError:  # `socialscale --version | true`: nothing to say, and nothing at exit
             sys.stdout = None  # type: ignore[assignment]
         return
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    from socialscale import collector
+
+    with collector.paused():
         from socialscale.cli.main import run as run_app
-    finally:
-        if enabled:
-            gc.enable()
     run_app()

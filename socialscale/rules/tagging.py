@@ -8,18 +8,18 @@ and tags follow the rules (with a `tagged` event saying so).
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import json
 import operator
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any, cast
 
+from socialscale import collector
 from socialscale.errors import UsageError
 from socialscale.followups import analyse
 from socialscale.insight.sentiment import MODEL, Vader, label
@@ -288,7 +288,10 @@ class Tagger:
             worker = worth_it(to_score)
         scorer = SentimentWorker() if worker else None
         try:
-            with bulk_writing(db, cache_kib=store.CACHE_KIB), _collector_paused():
+            # No cycles are made here, but the collector walked everything alive every so often: the compiled
+            # rules, the matcher's word cache, the outcomes kept (6 CPU us an item with dense rules,
+            # benchmarks/README.md, "`tag --all`, sixth session").
+            with bulk_writing(db, cache_kib=store.CACHE_KIB), collector.paused():
                 return self._retag(db, now, stale_for, dry_run, batch, progress, summary, scorer, rescore)
         finally:
             if scorer is not None:
@@ -629,21 +632,6 @@ class Context:
 
     roots: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # root id -> (own lane, owner)
     latest_ours: dict[int, str] = field(default_factory=dict)  # follow-up id -> our latest earlier author
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off while `tag` runs (as it was, after). Tagging allocates a tuple or more
-    per item (rows, outcomes, events), each freed by its reference count, and no cycles; but every 700 allocations
-    the collector ran, and every so often it walked everything alive: the compiled rules, the matcher's word cache,
-    the outcomes kept (benchmarks/README.md, "`tag --all`, sixth session": 6 CPU µs an item with dense rules)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _kept(row: tuple[Any, ...]) -> str | None:
